@@ -1,0 +1,69 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
+import compress from '@fastify/compress';
+import type { Config } from './config.js';
+import type { Capabilities, Database } from './db/database.js';
+import errors from './plugins/errors.js';
+import database from './plugins/database.js';
+import web from './plugins/web.js';
+import healthRoutes from './modules/health/health.routes.js';
+import collectionsRoutes from './modules/collections/collections.routes.js';
+import gridsRoutes from './modules/grids/grids.routes.js';
+import tilesRoutes from './modules/tiles/tiles.routes.js';
+
+export interface AppOptions {
+  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'>;
+  database: Database;
+  capabilities: Capabilities;
+  logger?: boolean;
+}
+
+/** Builds the application: the one place that shows the load order of plugins and modules. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: opts.config.logLevel },
+    bodyLimit: opts.config.bodyLimitBytes,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+    maxParamLength: 200,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(errors);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        workerSrc: ["'self'", 'blob:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(compress, { encodings: ['gzip', 'deflate'], threshold: 1024 });
+  await app.register(database, { database: opts.database, capabilities: opts.capabilities });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'wangge API', version: '0.1.0', description: '网格化管理 — grid-management API (OGC API Features shape, vector tiles)' },
+      tags: [
+        { name: 'system' }, { name: 'features', description: 'OGC API Features' }, { name: 'grids' }, { name: 'tiles' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+
+  await app.register(healthRoutes);
+  await app.register(collectionsRoutes);
+  await app.register(gridsRoutes);
+  await app.register(tilesRoutes);
+  await app.register(web, { root: opts.config.webDist });
+  return app;
+}

@@ -1,0 +1,80 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { DB } from './types.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded.js';
+
+export type DatabaseMode = 'embedded' | 'external';
+
+/** What the connected database can do, probed once at start. */
+export interface Capabilities {
+  postgres: string;
+  postgis: string;
+  /** ST_AsMVT works (PostGIS built with protobuf); PGlite's is not. */
+  nativeMvt: boolean;
+}
+
+export interface Database {
+  mode: DatabaseMode;
+  pool: pg.Pool;
+  db: Kysely<DB>;
+  /** Connection string the pool uses (for the embedded mode, the loopback socket). */
+  url: string;
+  close(): Promise<void>;
+}
+
+// bigint counts arrive as strings by default; numbers in this domain stay well below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+/**
+ * Opens the database: the external server at `databaseUrl`, or the embedded PGlite in `dataDir`.
+ * Either way the result is a `pg` pool and a Kysely instance over it, so no code above this
+ * knows which one it talks to.
+ */
+export async function openDatabase(opts: {
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+  embeddedPort?: number;
+}): Promise<Database> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = opts.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedDatabase(opts.dataDir, { port: opts.embeddedPort });
+    url = embedded.url;
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? (embedded ? 4 : 10),
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    application_name: 'wangge',
+  });
+  // A dropped connection (database restart) must not crash the process; the pool reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    mode: embedded ? 'embedded' : 'external',
+    pool,
+    db,
+    url,
+    async close() {
+      await db.destroy();
+      await embedded?.close();
+    },
+  };
+}
+
+/** Probes versions and native MVT support. */
+export async function probeCapabilities(db: Kysely<DB>): Promise<Capabilities> {
+  const { rows } = await sql<{ postgres: string; postgis: string }>`
+    SELECT current_setting('server_version') AS postgres, postgis_lib_version() AS postgis`.execute(db);
+  let nativeMvt = false;
+  try {
+    await sql`SELECT ST_AsMVT(t, 'probe') FROM (SELECT ST_AsMVTGeom(ST_Point(0, 0, 3857), ST_TileEnvelope(0, 0, 0)) AS geom) t`.execute(db);
+    nativeMvt = true;
+  } catch {
+    nativeMvt = false;
+  }
+  return { postgres: rows[0].postgres, postgis: rows[0].postgis, nativeMvt };
+}

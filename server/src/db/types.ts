@@ -1,0 +1,150 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * Table types for Kysely. Geometry columns are opaque on the TypeScript side: they are written
+ * and read through PostGIS functions (ST_GeomFromGeoJSON, ST_AsGeoJSON), never as raw values.
+ */
+export type Geometry = ColumnType<unknown, unknown, unknown>;
+type GeneratedGeometry = ColumnType<unknown, never, never>;
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface AreasTable {
+  id: Generated<string>;
+  code: string;
+  level: Generated<'district' | 'street' | 'community'>;
+  name: string;
+  parent_id: Generated<string | null>;
+  district_id: Generated<string | null>;
+  geom: Geometry | null;
+  geom_3857: GeneratedGeometry;
+  source: string | null;
+  source_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GridsTable {
+  id: Generated<string>;
+  code: string;
+  name: string;
+  community_id: string;
+  district_id: Generated<string>;
+  geom: Geometry;
+  geom_3857: GeneratedGeometry;
+  source: string | null;
+  source_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface BuildingsTable {
+  id: Generated<string>;
+  district_id: Generated<string | null>;
+  grid_id: Generated<string | null>;
+  name: string | null;
+  address: string | null;
+  floors: number | null;
+  height_m: number | null;
+  households: Generated<number>;
+  geom: Geometry;
+  geom_3857: GeneratedGeometry;
+  source: string | null;
+  source_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RoadsTable {
+  id: Generated<string>;
+  district_id: string | null;
+  name: string | null;
+  class: string;
+  bridge: Generated<boolean>;
+  tunnel: Generated<boolean>;
+  layer: Generated<number>;
+  oneway: Generated<boolean>;
+  geom: Geometry;
+  geom_3857: GeneratedGeometry;
+  source: string | null;
+  source_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RoadNodesTable {
+  id: number;
+  geom: Geometry;
+}
+
+export interface RoadEdgesTable {
+  id: Generated<number>;
+  road_id: string;
+  source: number;
+  target: number;
+  length_m: number;
+  geom: Geometry;
+}
+
+export interface RoadNetworkStateTable {
+  singleton: Generated<boolean>;
+  version: Generated<number>;
+  noded_version: Generated<number>;
+  changed_at: Timestamp;
+}
+
+export interface RespondersTable {
+  id: Generated<string>;
+  district_id: string | null;
+  kind: 'grid_worker' | 'patrol' | 'volunteer' | 'police';
+  name: string;
+  phone: string | null;
+  status: Generated<'available' | 'busy' | 'off_duty'>;
+  position: Geometry | null;
+  position_at: Timestamp | null;
+  home_grid_id: string | null;
+  user_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface IncidentCategoriesTable {
+  code: string;
+  name_zh: string;
+  name_en: string;
+  sort: Generated<number>;
+}
+
+export type IncidentStatus =
+  | 'reported' | 'accepted' | 'dispatched' | 'in_progress' | 'resolved' | 'verified' | 'closed' | 'rejected';
+export type IncidentPriority = 'low' | 'normal' | 'high' | 'urgent';
+
+export interface IncidentsTable {
+  id: Generated<string>;
+  district_id: Generated<string | null>;
+  grid_id: Generated<string | null>;
+  category: string;
+  priority: Generated<IncidentPriority>;
+  status: Generated<IncidentStatus>;
+  location: Geometry;
+  address: string | null;
+  description: string;
+  reporter_contact: string | null;
+  near_border: Generated<boolean>;
+  reported_at: Timestamp;
+  closed_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DB {
+  areas: AreasTable;
+  grids: GridsTable;
+  buildings: BuildingsTable;
+  roads: RoadsTable;
+  road_nodes: RoadNodesTable;
+  road_edges: RoadEdgesTable;
+  road_network_state: RoadNetworkStateTable;
+  responders: RespondersTable;
+  incident_categories: IncidentCategoriesTable;
+  incidents: IncidentsTable;
+}

@@ -1,0 +1,33 @@
+import { loadConfig, ConfigError } from './config.js';
+import { openDatabase, probeCapabilities } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import { buildApp } from './app.js';
+import { seedDemoIfEmpty } from './seed.js';
+
+async function main() {
+  const config = loadConfig();
+  const started = Date.now();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  console.log(`[wangge] database: ${database.mode}${database.mode === 'embedded' ? ` in ${config.dataDir}` : ''}`);
+  const applied = await migrateToLatest(database.db);
+  if (applied.length) console.log(`[wangge] migrations applied: ${applied.join(', ')}`);
+  if (config.seedDemo) await seedDemoIfEmpty(database.pool);
+  const capabilities = await probeCapabilities(database.db);
+  const app = await buildApp({ config, database, capabilities });
+  await app.listen({ port: config.port, host: config.host });
+  console.log(`[wangge] ready in ${((Date.now() - started) / 1000).toFixed(1)} s — open http://localhost:${config.port}/`);
+
+  const shutdown = async (signal: string) => {
+    console.log(`[wangge] ${signal}: shutting down`);
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `[wangge] configuration error: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../../db/types.js';
+import type { CollectionDef } from './collections.registry.js';
+
+export type Bbox = [number, number, number, number];
+
+export interface FeatureRow {
+  id: string;
+  geometry: unknown;
+  properties: Record<string, unknown>;
+}
+
+function bboxFilter(def: CollectionDef, bbox?: Bbox) {
+  if (!bbox) return sql``;
+  const [minX, minY, maxX, maxY] = bbox;
+  // && uses the GiST index; ST_Intersects keeps only features that really touch the box.
+  return sql`WHERE ${sql.raw(def.geom)} && ST_MakeEnvelope(${minX}, ${minY}, ${maxX}, ${maxY}, 4326)
+    AND ST_Intersects(${sql.raw(def.geom)}, ST_MakeEnvelope(${minX}, ${minY}, ${maxX}, ${maxY}, 4326))`;
+}
+
+/** One page of a collection, as GeoJSON-ready rows, and the total matched. */
+export async function listFeatures(
+  db: Kysely<DB>,
+  def: CollectionDef,
+  opts: { bbox?: Bbox; limit: number; offset: number },
+): Promise<{ rows: FeatureRow[]; numberMatched: number }> {
+  const where = bboxFilter(def, opts.bbox);
+  const page = sql<FeatureRow>`
+    SELECT t.id::text AS id,
+           ST_AsGeoJSON(${sql.raw(def.geom)}, 7)::json AS geometry,
+           json_build_object(${sql.raw(jsonPairs(def))}) AS properties
+      FROM ${sql.raw(def.from)}
+      ${where}
+     ORDER BY ${sql.raw(def.orderBy)}
+     LIMIT ${opts.limit} OFFSET ${opts.offset}`;
+  const count = sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.raw(def.from)} ${where}`;
+  const [rows, matched] = await Promise.all([page.execute(db), count.execute(db)]);
+  return { rows: rows.rows, numberMatched: matched.rows[0].n };
+}
+
+/** One feature by id, or undefined. */
+export async function getFeature(db: Kysely<DB>, def: CollectionDef, id: string): Promise<FeatureRow | undefined> {
+  const { rows } = await sql<FeatureRow>`
+    SELECT t.id::text AS id,
+           ST_AsGeoJSON(${sql.raw(def.geom)}, 7)::json AS geometry,
+           json_build_object(${sql.raw(jsonPairs(def))}) AS properties
+      FROM ${sql.raw(def.from)}
+     WHERE t.id = ${id}::uuid`.execute(db);
+  return rows[0];
+}
+
+/** Spatial extent of a collection's geometries, [minLon, minLat, maxLon, maxLat]. */
+export async function collectionExtent(db: Kysely<DB>, def: CollectionDef): Promise<Bbox | null> {
+  const { rows } = await sql<{ x1: number | null; y1: number; x2: number; y2: number }>`
+    SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2
+      FROM (SELECT ST_Extent(${sql.raw(def.geom)}) AS e FROM ${sql.raw(def.from)}) s`.execute(db);
+  const r = rows[0];
+  return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
+}
+
+/** Whether any feature of the collection was imported from OpenStreetMap. */
+export async function holdsOsmData(db: Kysely<DB>, def: CollectionDef): Promise<boolean> {
+  if (!def.mayHoldOsmData) return false;
+  const { rows } = await sql<{ yes: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM ${sql.raw(def.from)} WHERE t.source ILIKE '%osm%') AS yes`.execute(db);
+  return rows[0].yes;
+}
+
+/** `'name', expr, ...` for json_build_object, from the allow-listed `expr AS "name"` items. */
+function jsonPairs(def: CollectionDef): string {
+  return def.properties
+    .map((p) => {
+      const m = /^(.*) AS "([A-Za-z]+)"$/.exec(p);
+      if (!m) throw new Error(`collection ${def.id}: malformed property ${p}`);
+      return `'${m[2]}', ${m[1]}`;
+    })
+    .join(', ');
+}

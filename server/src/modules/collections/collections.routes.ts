@@ -1,0 +1,121 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ApiError } from '../../plugins/errors.js';
+import { COLLECTIONS, COLLECTION_IDS, isCollectionId, type CollectionDef } from './collections.registry.js';
+import { collectionExtent, getFeature, holdsOsmData, listFeatures, type Bbox } from './collections.repository.js';
+import { Collection, CollectionParams, FeatureCollection, Feature, ItemParams, ItemsQuery, Link } from './collections.schemas.js';
+import { parseBbox } from '../../lib/bbox.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const OSM_ATTRIBUTION = '© OpenStreetMap contributors';
+
+function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+function collectionOr404(id: string): CollectionDef {
+  if (!isCollectionId(id)) throw new ApiError(404, 'UNKNOWN_COLLECTION', `no collection "${id}"; known: ${COLLECTION_IDS.join(', ')}`);
+  return COLLECTIONS[id];
+}
+
+const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const extentCache = new Map<string, { at: number; bbox: Bbox | null; osm: boolean }>();
+  async function describe(def: CollectionDef, base: string) {
+    let cached = extentCache.get(def.id);
+    if (!cached || Date.now() - cached.at > 60_000) {
+      const [bbox, osm] = await Promise.all([collectionExtent(app.db, def), holdsOsmData(app.db, def)]);
+      cached = { at: Date.now(), bbox, osm };
+      extentCache.set(def.id, cached);
+    }
+    const href = `${base}/api/collections/${def.id}`;
+    return {
+      id: def.id,
+      title: def.title.en,
+      description: def.description,
+      itemType: 'feature' as const,
+      crs: ['http://www.opengis.net/def/crs/OGC/1.3/CRS84'],
+      ...(cached.bbox ? { extent: { spatial: { bbox: [cached.bbox], crs: 'http://www.opengis.net/def/crs/OGC/1.3/CRS84' } } } : {}),
+      ...(cached.osm ? { attribution: OSM_ATTRIBUTION } : {}),
+      links: [
+        { href, rel: 'self', type: 'application/json' },
+        { href: `${href}/items`, rel: 'items', type: 'application/geo+json' },
+      ],
+    };
+  }
+
+  app.get(
+    '/api/collections',
+    {
+      schema: {
+        tags: ['features'],
+        summary: 'Feature collections (OGC API Features)',
+        response: { 200: Type.Object({ collections: Type.Array(Collection), links: Type.Array(Link) }) },
+      },
+    },
+    async (request) => {
+      const base = baseUrl(request);
+      const collections = [];
+      for (const id of COLLECTION_IDS) collections.push(await describe(COLLECTIONS[id], base));
+      return { collections, links: [{ href: `${base}/api/collections`, rel: 'self', type: 'application/json' }] };
+    },
+  );
+
+  app.get(
+    '/api/collections/:collectionId',
+    { schema: { tags: ['features'], summary: 'One collection', params: CollectionParams, response: { 200: Collection } } },
+    async (request) => describe(collectionOr404(request.params.collectionId), baseUrl(request)),
+  );
+
+  app.get(
+    '/api/collections/:collectionId/items',
+    {
+      schema: {
+        tags: ['features'],
+        summary: 'Features of a collection, paged, optionally within a bbox',
+        params: CollectionParams,
+        querystring: ItemsQuery,
+        response: { 200: FeatureCollection },
+      },
+    },
+    async (request, reply) => {
+      const def = collectionOr404(request.params.collectionId);
+      const { limit, offset } = request.query;
+      const bbox = request.query.bbox === undefined ? undefined : parseBbox(request.query.bbox);
+      const { rows, numberMatched } = await listFeatures(app.db, def, { bbox, limit, offset });
+      const base = `${baseUrl(request)}/api/collections/${def.id}/items`;
+      const page = (o: number) => {
+        const q = new URLSearchParams({ limit: String(limit), offset: String(o) });
+        if (request.query.bbox) q.set('bbox', request.query.bbox);
+        return `${base}?${q}`;
+      };
+      const links = [{ href: page(offset), rel: 'self', type: 'application/geo+json' }];
+      if (offset + rows.length < numberMatched) links.push({ href: page(offset + limit), rel: 'next', type: 'application/geo+json' });
+      if (offset > 0) links.push({ href: page(Math.max(0, offset - limit)), rel: 'prev', type: 'application/geo+json' });
+      reply.type('application/geo+json');
+      return {
+        type: 'FeatureCollection' as const,
+        features: rows.map((r) => ({ type: 'Feature' as const, id: r.id, geometry: r.geometry as object | null, properties: r.properties })),
+        numberMatched,
+        numberReturned: rows.length,
+        timeStamp: new Date().toISOString(),
+        links,
+      };
+    },
+  );
+
+  app.get(
+    '/api/collections/:collectionId/items/:featureId',
+    { schema: { tags: ['features'], summary: 'One feature', params: ItemParams, response: { 200: Feature } } },
+    async (request, reply) => {
+      const def = collectionOr404(request.params.collectionId);
+      const { featureId } = request.params;
+      const row = UUID.test(featureId) ? await getFeature(app.db, def, featureId) : undefined;
+      if (!row) throw new ApiError(404, 'NOT_FOUND', `no feature "${featureId}" in collection ${def.id}`);
+      reply.type('application/geo+json');
+      return { type: 'Feature' as const, id: row.id, geometry: row.geometry as object | null, properties: row.properties };
+    },
+  );
+};
+
+export default collectionsRoutes;

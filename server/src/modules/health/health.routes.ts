@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { sql } from 'kysely';
+
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  database: Type.Object({
+    mode: Type.Union([Type.Literal('embedded'), Type.Literal('external')]),
+    postgres: Type.String(),
+    postgis: Type.String(),
+    nativeMvt: Type.Boolean(),
+    reachable: Type.Boolean(),
+  }),
+});
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/health',
+    { schema: { tags: ['system'], summary: 'Service and database status', response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      let reachable = true;
+      try {
+        await sql`SELECT 1`.execute(app.db);
+      } catch {
+        reachable = false;
+      }
+      const body = {
+        status: reachable ? ('ok' as const) : ('degraded' as const),
+        database: { mode: app.databaseMode, ...app.capabilities, reachable },
+      };
+      if (!reachable) reply.header('Retry-After', '5');
+      return reply.code(reachable ? 200 : 503).send(body);
+    },
+  );
+};
+
+export default healthRoutes;

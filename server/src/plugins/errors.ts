@@ -1,0 +1,121 @@
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** Stable machine codes of the API's problem responses. Later modules add theirs here. */
+export type ProblemCode =
+  | 'INVALID_BBOX'
+  | 'INVALID_LIMIT'
+  | 'INVALID_PARAMETER'
+  | 'UNKNOWN_COLLECTION'
+  | 'UNKNOWN_LAYER'
+  | 'NOT_FOUND'
+  | 'TILE_OUT_OF_RANGE'
+  | 'INVALID_GEOMETRY'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'DATABASE_UNAVAILABLE'
+  | 'INTERNAL_ERROR';
+
+const TITLES: Record<ProblemCode, string> = {
+  INVALID_BBOX: 'Invalid bounding box',
+  INVALID_LIMIT: 'Invalid limit',
+  INVALID_PARAMETER: 'Invalid parameter',
+  UNKNOWN_COLLECTION: 'Unknown collection',
+  UNKNOWN_LAYER: 'Unknown tile layer',
+  NOT_FOUND: 'Not found',
+  TILE_OUT_OF_RANGE: 'Tile address out of range',
+  INVALID_GEOMETRY: 'Invalid geometry',
+  PAYLOAD_TOO_LARGE: 'Payload too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  DATABASE_UNAVAILABLE: 'Database unavailable',
+  INTERNAL_ERROR: 'Internal server error',
+};
+
+/** An error a client can act on; rendered as RFC 9457 problem+json. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ProblemCode,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  instance?: string;
+  [key: string]: unknown;
+}
+
+export function problem(status: number, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}): Problem {
+  return { type: `/api/problems/${code.toLowerCase().replace(/_/g, '-')}`, title: TITLES[code], status, detail, code, ...extra };
+}
+
+function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Problem) {
+  if (p.status === 503) reply.header('Retry-After', '5');
+  return reply
+    .code(p.status)
+    .type('application/problem+json; charset=utf-8')
+    .send({ ...p, instance: request.url.split('?')[0] });
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+/** True for failures that mean "the database is not answering" rather than a bad query. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (e?.code && CONNECTION_ERRORS.has(e.code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+    e?.message ?? '',
+  );
+}
+
+/** Maps a validation failure to the most specific stable code. */
+function validationProblem(error: FastifyError): Problem {
+  const v = error.validation?.[0] as { instancePath?: string; params?: { missingProperty?: string } } | undefined;
+  const where = (v?.instancePath || '').replace(/^\//, '') || v?.params?.missingProperty || '';
+  const context = error.validationContext ?? 'request';
+  const detail = `${context}${where ? ` "${where}"` : ''}: ${error.message.replace(/^(querystring|params|body|headers)\/?\S*\s/, '')}`;
+  if (context === 'querystring' && where === 'limit') return problem(400, 'INVALID_LIMIT', detail);
+  if (context === 'querystring' && where === 'bbox') return problem(400, 'INVALID_BBOX', detail);
+  return problem(400, 'INVALID_PARAMETER', detail);
+}
+
+/** One error shape for the whole API: RFC 9457 problem+json with a stable `code`; 5xx details hidden. */
+export default fp(
+  async function errors(app: FastifyInstance) {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error instanceof ApiError) {
+        return sendProblem(reply, request, problem(error.status, error.code, error.message, error.extra));
+      }
+      if (error.validation) return sendProblem(reply, request, validationProblem(error));
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return sendProblem(reply, request, problem(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${app.initialConfig.bodyLimit} bytes`));
+      }
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        return sendProblem(reply, request, problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported Content-Type'));
+      }
+      if (isDatabaseUnavailable(error)) {
+        request.log.warn({ err: error }, 'database unavailable');
+        return sendProblem(reply, request, problem(503, 'DATABASE_UNAVAILABLE', 'the database is not answering; retry shortly'));
+      }
+      const status = error.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        return sendProblem(reply, request, problem(status, 'INVALID_PARAMETER', error.message));
+      }
+      request.log.error({ err: error }, 'unhandled error');
+      return sendProblem(reply, request, problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged'));
+    });
+
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(reply, request, problem(404, 'NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+    );
+  },
+  { name: 'errors' },
+);
