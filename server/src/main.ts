@@ -3,13 +3,28 @@ import { openDatabase, probeCapabilities } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { seedDemoIfEmpty } from './seed.js';
+import { isDatabaseUnavailable } from './plugins/errors.js';
+
+/** At start an external database may still be coming up: retry with backoff for up to a minute. */
+async function waitForDatabase<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() > deadline) throw err;
+      console.log(`[wangge] database not reachable yet (${(err as Error).message}); retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 async function main() {
   const config = loadConfig();
   const started = Date.now();
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   console.log(`[wangge] database: ${database.mode}${database.mode === 'embedded' ? ` in ${config.dataDir}` : ''}`);
-  const applied = await migrateToLatest(database.db);
+  const applied = await waitForDatabase(() => migrateToLatest(database.db));
   if (applied.length) console.log(`[wangge] migrations applied: ${applied.join(', ')}`);
   if (config.seedDemo) await seedDemoIfEmpty(database.pool);
   const capabilities = await probeCapabilities(database.db);

@@ -52,6 +52,9 @@ export async function openDatabase(opts: {
   });
   // A dropped connection (database restart) must not crash the process; the pool reconnects.
   pool.on('error', () => {});
+  // A connection cut while a query runs is reported to that query; without a listener the
+  // client's own 'error' event would be an uncaught exception and take the process down.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     mode: embedded ? 'embedded' : 'external',
