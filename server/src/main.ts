@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { loadConfig, ConfigError } from './config.js';
 import { openDatabase, probeCapabilities } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -30,7 +31,8 @@ async function main() {
   const capabilities = await probeCapabilities(database.db);
   const app = await buildApp({ config, database, capabilities });
   await app.listen({ port: config.port, host: config.host });
-  console.log(`[wangge] ready in ${((Date.now() - started) / 1000).toFixed(1)} s — open http://localhost:${config.port}/`);
+  const { port } = app.server.address() as AddressInfo;
+  console.log(`[wangge] ready in ${((Date.now() - started) / 1000).toFixed(1)} s — open http://localhost:${port}/`);
 
   const shutdown = async (signal: string) => {
     console.log(`[wangge] ${signal}: shutting down`);

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VectorTile } from '@mapbox/vector-tile';
+import Pbf from 'pbf';
+import { tempDir } from '../support/database.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const dataDir = tempDir('embedded-smoke');
+let server: ChildProcess | undefined;
+
+/** Starts the real server process (`tsx server/src/main.ts`) on the embedded database. */
+async function startServer(): Promise<{ base: string; log: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEB_DIST: '/nonexistent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server = child;
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const m = /ready in .* http:\/\/localhost:(\d+)\//.exec(log);
+      if (m) resolve({ base: `http://127.0.0.1:${m[1]}`, log });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code} before it was ready:\n${log}`)));
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((r) => server!.once('exit', r));
+  server.kill('SIGTERM');
+  await exited;
+}
+
+afterAll(stopServer);
+
+describe('embedded database (PGlite) smoke', { timeout: 300_000 }, () => {
+  let firstCounts: { grids: number; buildings: number; incidents: number };
+
+  it('first start creates, migrates and seeds the demo district, then serves collections and tiles', async () => {
+    const { base, log } = await startServer();
+    expect(log).toMatch(/database: embedded/);
+    expect(log).toMatch(/generating the demo district/);
+
+    const health = await (await fetch(`${base}/api/health`)).json();
+    expect(health).toMatchObject({ status: 'ok', database: { mode: 'embedded', nativeMvt: false } });
+
+    const collections = await (await fetch(`${base}/api/collections`)).json();
+    const grids = collections.collections.find((c: { id: string }) => c.id === 'grids');
+    const bbox = grids.extent.spatial.bbox[0] as number[];
+    const items = await (await fetch(`${base}/api/collections/grids/items?limit=1000`)).json();
+    expect(items.numberMatched).toBeGreaterThanOrEqual(60);
+    expect(items.numberMatched).toBeLessThanOrEqual(120);
+    const buildings = await (await fetch(`${base}/api/collections/buildings/items?limit=1`)).json();
+    const incidents = await (await fetch(`${base}/api/collections/incidents/items?limit=1`)).json();
+    firstCounts = { grids: items.numberMatched, buildings: buildings.numberMatched, incidents: incidents.numberMatched };
+
+    // A z15 tile at the centre of the data, encoded in Node (PGlite has no ST_AsMVT).
+    const [lon, lat] = [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2];
+    const z = 15;
+    const x = Math.floor(((lon + 180) / 360) * 2 ** z);
+    const y = Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+    const res = await fetch(`${base}/tiles/buildings/${z}/${x}/${y}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.mapbox-vector-tile');
+    const tile = new VectorTile(new Pbf(new Uint8Array(await res.arrayBuffer())));
+    expect(tile.layers.buildings.length).toBeGreaterThan(0);
+  });
+
+  it('a restart keeps every row and does not seed again', async () => {
+    await stopServer();
+    const { base, log } = await startServer();
+    expect(log).not.toMatch(/generating the demo district/);
+    const count = async (id: string) => (await (await fetch(`${base}/api/collections/${id}/items?limit=1`)).json()).numberMatched;
+    expect({ grids: await count('grids'), buildings: await count('buildings'), incidents: await count('incidents') }).toEqual(firstCounts);
+  });
+});
