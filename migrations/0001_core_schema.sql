@@ -239,6 +239,18 @@ CREATE INDEX incidents_location_idx ON incidents USING gist (location);
 CREATE INDEX incidents_grid_status_idx ON incidents (grid_id, status);
 CREATE INDEX incidents_district_reported_idx ON incidents (district_id, reported_at DESC);
 
+-- Provenance of imported data: one row per (source, layer) import, with the attribution the
+-- data requires (e.g. '© OpenStreetMap contributors'), shown by clients whenever it is on screen.
+CREATE TABLE data_sources (
+  name           text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  layer          text NOT NULL CHECK (layer IN ('areas', 'grids', 'buildings', 'roads')),
+  attribution    text CHECK (length(attribution) <= 500),
+  imported_at    timestamptz NOT NULL DEFAULT now(),
+  imported_count integer NOT NULL DEFAULT 0,
+  rejected_count integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (name, layer)
+);
+
 -- Containment: the grid holding a point. Used by the triggers below and by the API.
 CREATE FUNCTION grid_at(p geometry) RETURNS uuid LANGUAGE sql STABLE AS $$
   SELECT g.id FROM grids g WHERE ST_Intersects(g.geom, p) ORDER BY g.code LIMIT 1

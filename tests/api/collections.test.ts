@@ -44,6 +44,19 @@ describe('GET /api/collections', () => {
     expect(grids.links.some((l: { rel: string }) => l.rel === 'items')).toBe(true);
   });
 
+  it('carries the OpenStreetMap attribution only while imported OSM data is held', async () => {
+    const attribution = async () => (await get('/api/collections')).json().collections.find((c: { id: string }) => c.id === 'buildings').attribution;
+    expect(await attribution()).toBeUndefined();
+    await database.pool.query(`INSERT INTO data_sources (name, layer, attribution) VALUES ('fixture', 'buildings', '© OpenStreetMap contributors')`);
+    // Collection descriptions are cached for a minute; a fresh app reads the new state.
+    const fresh = await buildTestApp(database);
+    const body = (await fresh.inject('/api/collections')).json();
+    expect(body.collections.find((c: { id: string }) => c.id === 'buildings').attribution).toBe('© OpenStreetMap contributors');
+    expect(body.collections.find((c: { id: string }) => c.id === 'roads').attribution).toBeUndefined();
+    await fresh.close();
+    await database.pool.query(`DELETE FROM data_sources`);
+  });
+
   it('describes one collection', async () => {
     const res = await get('/api/collections/buildings');
     expect(res.statusCode).toBe(200);

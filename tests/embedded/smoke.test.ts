@@ -1,41 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VectorTile } from '@mapbox/vector-tile';
 import Pbf from 'pbf';
 import { tempDir } from '../support/database.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const dataDir = tempDir('embedded-smoke');
-let server: ChildProcess | undefined;
+let server: ServerProcess | undefined;
 
-/** Starts the real server process (`tsx server/src/main.ts`) on the embedded database. */
-async function startServer(): Promise<{ base: string; log: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEB_DIST: '/nonexistent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = child;
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /ready in .* http:\/\/localhost:(\d+)\//.exec(log);
-      if (m) resolve({ base: `http://127.0.0.1:${m[1]}`, log });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code} before it was ready:\n${log}`)));
-  });
+async function startServer() {
+  server = await startServerProcess(dataDir);
+  return { base: server.base, log: server.log() };
 }
 
-async function stopServer() {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((r) => server!.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
-}
+const stopServer = async () => server?.stop();
 
 afterAll(stopServer);
 

@@ -14,8 +14,6 @@ export interface CollectionDef {
   orderBy: string;
   /** `expression AS "camelCaseName"` items making up the GeoJSON properties. */
   properties: string[];
-  /** Data that comes from OpenStreetMap when imported (attribution shown by clients). */
-  mayHoldOsmData: boolean;
 }
 
 export const COLLECTION_IDS = ['areas', 'grids', 'buildings', 'roads', 'responders', 'incidents'] as const;
@@ -32,7 +30,6 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
     geom: 't.geom',
     orderBy: 't.code',
     properties: ['t.code AS "code"', 't.name AS "name"', 't.level AS "level"', 'p.code AS "parentCode"', 't.source AS "source"'],
-    mayHoldOsmData: false,
   },
   grids: {
     id: 'grids',
@@ -45,7 +42,6 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
       't.code AS "code"', 't.name AS "name"', 'c.code AS "communityCode"', 'c.name AS "communityName"',
       'round(ST_Area(t.geom::geography))::bigint AS "areaSquareMetres"', 't.source AS "source"',
     ],
-    mayHoldOsmData: false,
   },
   buildings: {
     id: 'buildings',
@@ -58,7 +54,6 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
       't.name AS "name"', 't.address AS "address"', 't.floors AS "floors"', 't.height_m AS "heightMetres"',
       't.households AS "householdCount"', 't.grid_id AS "gridId"', 'g.code AS "gridCode"', 't.source AS "source"',
     ],
-    mayHoldOsmData: true,
   },
   roads: {
     id: 'roads',
@@ -71,7 +66,6 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
       't.name AS "name"', 't.class AS "class"', 't.bridge AS "bridge"', 't.tunnel AS "tunnel"', 't.layer AS "layer"',
       't.oneway AS "oneway"', 't.source AS "source"',
     ],
-    mayHoldOsmData: true,
   },
   responders: {
     id: 'responders',
@@ -84,7 +78,6 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
       't.kind AS "kind"', 't.name AS "name"', 't.status AS "status"', `${ISO('t.position_at')} AS "positionAt"`,
       't.home_grid_id AS "homeGridId"', 'g.code AS "homeGridCode"',
     ],
-    mayHoldOsmData: false,
   },
   incidents: {
     id: 'incidents',
@@ -98,7 +91,6 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
       't.address AS "address"', `${ISO('t.reported_at')} AS "reportedAt"`, 't.grid_id AS "gridId"', 'g.code AS "gridCode"',
       't.near_border AS "nearBorder"',
     ],
-    mayHoldOsmData: false,
   },
 };
 

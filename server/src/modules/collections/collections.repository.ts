@@ -65,14 +65,6 @@ export async function collectionExtent(db: Kysely<DB>, def: CollectionDef): Prom
   return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
 }
 
-/** Whether any feature of the collection was imported from OpenStreetMap. */
-export async function holdsOsmData(db: Kysely<DB>, def: CollectionDef): Promise<boolean> {
-  if (!def.mayHoldOsmData) return false;
-  const { rows } = await sql<{ yes: boolean }>`
-    SELECT EXISTS (SELECT 1 FROM ${sql.raw(def.from)} WHERE t.source ILIKE '%osm%') AS yes`.execute(db);
-  return rows[0].yes;
-}
-
 /** `'name', expr, ...` for json_build_object, from the allow-listed `expr AS "name"` items. */
 function jsonPairs(def: CollectionDef): string {
   return def.properties

@@ -3,12 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
 import { COLLECTIONS, COLLECTION_IDS, isCollectionId, type CollectionDef } from './collections.registry.js';
-import { collectionExtent, getFeature, holdsOsmData, listFeatures, type Bbox } from './collections.repository.js';
+import { collectionExtent, getFeature, listFeatures, type Bbox } from './collections.repository.js';
+import { layerAttributions } from '../../lib/attribution.js';
 import { Collection, CollectionParams, FeatureCollection, Feature, ItemParams, ItemsQuery, Link } from './collections.schemas.js';
 import { parseBbox } from '../../lib/bbox.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const OSM_ATTRIBUTION = '© OpenStreetMap contributors';
 
 function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
@@ -20,12 +20,12 @@ function collectionOr404(id: string): CollectionDef {
 }
 
 const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const extentCache = new Map<string, { at: number; bbox: Bbox | null; osm: boolean }>();
+  const extentCache = new Map<string, { at: number; bbox: Bbox | null; attribution: string[] }>();
   async function describe(def: CollectionDef, base: string) {
     let cached = extentCache.get(def.id);
     if (!cached || Date.now() - cached.at > 60_000) {
-      const [bbox, osm] = await Promise.all([collectionExtent(app.db, def), holdsOsmData(app.db, def)]);
-      cached = { at: Date.now(), bbox, osm };
+      const [bbox, attribution] = await Promise.all([collectionExtent(app.db, def), layerAttributions(app.db, def.id)]);
+      cached = { at: Date.now(), bbox, attribution };
       extentCache.set(def.id, cached);
     }
     const href = `${base}/api/collections/${def.id}`;
@@ -36,7 +36,7 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       itemType: 'feature' as const,
       crs: ['http://www.opengis.net/def/crs/OGC/1.3/CRS84'],
       ...(cached.bbox ? { extent: { spatial: { bbox: [cached.bbox], crs: 'http://www.opengis.net/def/crs/OGC/1.3/CRS84' } } } : {}),
-      ...(cached.osm ? { attribution: OSM_ATTRIBUTION } : {}),
+      ...(cached.attribution.length ? { attribution: cached.attribution.join('; ') } : {}),
       links: [
         { href, rel: 'self', type: 'application/json' },
         { href: `${href}/items`, rel: 'items', type: 'application/geo+json' },

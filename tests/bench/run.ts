@@ -1,0 +1,105 @@
+import pg from 'pg';
+import type { AddressInfo } from 'node:net';
+import { openDatabase, probeCapabilities, type Database } from '../../server/src/db/database.js';
+import { migrateToLatest } from '../../server/src/db/migrate.js';
+import { buildApp } from '../../server/src/app.js';
+import { generate } from '@wangge/geo-data';
+import { benchTiles } from './tiles.bench.js';
+import { benchCollections } from './collections.bench.js';
+import { benchMapIdle } from './map-idle.bench.js';
+import { benchEmbeddedStart } from './embedded-start.bench.js';
+import { fmt, printTable, type Row } from './stats.js';
+import { consoleProgress } from '../../server/src/seed.js';
+import { repoRoot } from '../../server/src/config.js';
+import path from 'node:path';
+
+/**
+ * `pnpm bench`: side-by-side figures on the city preset (and the demo preset for the browser).
+ * Nothing here asserts; machines are noisy, so every figure that matters is a ratio measured in
+ * the same run against its baseline.
+ */
+const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
+const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,map,embedded').split(','));
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`benchmark database name "${name}" must be a plain identifier`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  try {
+    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Opens a benchmark database holding `preset`, generating it (timed) when it is not there yet. */
+async function presetDatabase(url: string, preset: 'city' | 'demo', minGrids: number): Promise<{ database: Database; generatedSeconds?: number }> {
+  await ensureDatabase(url);
+  const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 8 });
+  await migrateToLatest(database.db);
+  const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM grids');
+  if (rows[0].n >= minGrids && !process.env.BENCH_REGENERATE) return { database };
+  console.log(`[bench] generating preset ${preset} in ${new URL(url).pathname.slice(1)} …`);
+  const t0 = performance.now();
+  await generate(database.pool, { preset, seed: 1, onProgress: consoleProgress(`generate ${preset}`) });
+  await database.pool.query('VACUUM ANALYZE');
+  return { database, generatedSeconds: (performance.now() - t0) / 1000 };
+}
+
+async function main() {
+  const startupRows: Row[] = [];
+  const { database, generatedSeconds } = await presetDatabase(baseUrl, 'city', 2000);
+  startupRows.push({
+    what: 'generate --preset city (external PostGIS)',
+    ours: generatedSeconds === undefined ? 'reused' : `${fmt(generatedSeconds)} s`,
+    baseline: '',
+    ratio: '',
+    note: generatedSeconds === undefined ? 'set BENCH_REGENERATE=1 to time it' : '',
+  });
+  const counts = (await database.pool.query(
+    `SELECT (SELECT count(*) FROM grids)::int AS grids, (SELECT count(*) FROM buildings)::int AS buildings,
+            (SELECT count(*) FROM responders)::int AS responders, (SELECT count(*) FROM incidents)::int AS incidents`,
+  )).rows[0];
+  console.log(`[bench] city preset: ${JSON.stringify(counts)}`);
+
+  const capabilities = await probeCapabilities(database.db);
+  const app = await buildApp({
+    config: { bodyLimitBytes: 2_000_000, webDist: path.join(repoRoot, 'web', 'dist'), logLevel: 'warn' },
+    database,
+    capabilities,
+    logger: false,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  try {
+    if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(app, database, origin));
+    if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, origin));
+  } finally {
+    await app.close();
+    await database.close();
+  }
+
+  if (only.has('map')) {
+    const demoUrl = new URL(baseUrl);
+    demoUrl.pathname = `${demoUrl.pathname}_demo`;
+    const demo = await presetDatabase(demoUrl.toString(), 'demo', 60);
+    try {
+      startupRows.push(...(await benchMapIdle(demo.database)));
+    } finally {
+      await demo.database.close();
+    }
+  }
+  if (only.has('embedded')) startupRows.push(...(await benchEmbeddedStart()));
+  printTable('Start-up and rendering', startupRows);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

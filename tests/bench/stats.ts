@@ -1,0 +1,38 @@
+/** Small statistics for benchmark figures: medians and percentiles of samples. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export const median = (values: number[]) => percentile(values, 50);
+
+/** Milliseconds taken by `fn`. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+export interface Row {
+  what: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  note?: string;
+}
+
+export function printTable(title: string, rows: Row[]) {
+  const head: Row = { what: 'benchmark', ours: 'ours', baseline: 'baseline', ratio: 'ratio', note: 'note' };
+  const all = [head, ...rows];
+  const w = (k: keyof Row) => Math.max(...all.map((r) => [...(r[k] ?? '')].length));
+  const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - [...s].length));
+  console.log(`\n## ${title}\n`);
+  for (const [i, r] of all.entries()) {
+    console.log(`| ${(['what', 'ours', 'baseline', 'ratio', 'note'] as const).map((k) => pad(r[k] ?? '', w(k))).join(' | ')} |`);
+    if (i === 0) console.log(`|${(['what', 'ours', 'baseline', 'ratio', 'note'] as const).map((k) => '-'.repeat(w(k) + 2)).join('|')}|`);
+  }
+}
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
