@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { VectorTile } from '@mapbox/vector-tile';
-import Pbf from 'pbf';
+import { decodeTile, tileAt } from '../api/tiles-fixtures.js';
 import { tempDir } from '../support/database.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
@@ -39,14 +38,12 @@ describe('embedded database (PGlite) smoke', { timeout: 300_000 }, () => {
 
     // A z15 tile at the centre of the data, encoded in Node (PGlite has no ST_AsMVT).
     const [lon, lat] = [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2];
-    const z = 15;
-    const x = Math.floor(((lon + 180) / 360) * 2 ** z);
-    const y = Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+    const { z, x, y } = tileAt(lon, lat, 15);
     const res = await fetch(`${base}/tiles/buildings/${z}/${x}/${y}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/vnd.mapbox-vector-tile');
-    const tile = new VectorTile(new Pbf(new Uint8Array(await res.arrayBuffer())));
-    expect(tile.layers.buildings.length).toBeGreaterThan(0);
+    const tile = decodeTile(new Uint8Array(await res.arrayBuffer()));
+    expect(tile.buildings.length).toBeGreaterThan(0);
   });
 
   it('a restart keeps every row and does not seed again', async () => {

@@ -3,9 +3,9 @@ import path from 'node:path';
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { problem } from './errors.js';
+import { ApiError } from './errors.js';
 
-/** Serves the built SPA; unknown non-API paths fall back to index.html for client-side routing. */
+/** Serves the built SPA; unknown page paths (not /api, /tiles or a file) fall back to index.html. */
 export default fp(
   async function web(app: FastifyInstance, opts: { root: string }) {
     const index = path.join(opts.root, 'index.html');
@@ -17,18 +17,17 @@ export default fp(
       root: opts.root,
       wildcard: false,
       index: ['index.html'],
+      cacheControl: false,
       setHeaders(res, filePath) {
         if (filePath.includes(`${path.sep}assets${path.sep}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
         else res.setHeader('Cache-Control', 'no-cache');
       },
     });
-    app.setNotFoundHandler((request, reply) => {
+    // Client-side routes: any other GET outside /api and /tiles that names no file gets the app.
+    app.get('/*', { schema: { hide: true } }, async (request, reply) => {
       const p = request.url.split('?')[0];
-      if (request.method !== 'GET' || p.startsWith('/api/') || p.startsWith('/tiles/') || path.extname(p)) {
-        return reply
-          .code(404)
-          .type('application/problem+json; charset=utf-8')
-          .send({ ...problem(404, 'NOT_FOUND', `no route for ${request.method} ${p}`), instance: p });
+      if (p.startsWith('/api/') || p.startsWith('/tiles/') || path.extname(p)) {
+        throw new ApiError(404, 'NOT_FOUND', `no route for GET ${p}`);
       }
       return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
     });

@@ -1,0 +1,141 @@
+import type pg from 'pg';
+import { noProgress, type Progress } from '../progress.js';
+import { rebuildRoadNetwork } from '../roads/noding.js';
+import { placeBuildings } from './buildings.js';
+import { placeIncidents } from './incidents.js';
+import * as sql from './insert.js';
+import { layoutCity, type AreaPlan } from './layout.js';
+import { PRESET_SPECS, PRESETS, type Preset } from './presets.js';
+import { Random } from './random.js';
+import { buildRoads } from './roads.js';
+import { GridLand, placeResponders } from './responders.js';
+
+export { PRESETS, type Preset };
+
+export interface GenerateOptions {
+  preset: Preset;
+  /** Same seed, same preset: the same district, geometry for geometry. */
+  seed: number;
+  onProgress?: Progress;
+  /** Time base of incident and position timestamps (default: now). */
+  now?: Date;
+}
+
+export interface GenerateResult {
+  counts: { areas: number; grids: number; buildings: number; roads: number; responders: number; incidents: number };
+}
+
+const DATA_TABLES = 'incidents, responders, road_edges, road_nodes, roads, buildings, grids, areas';
+
+/**
+ * Replaces all data with a synthetic city around central Shanghai: districts → 街道 → 社区 →
+ * grids that tile their parents exactly, blocks of buildings with households, a road network
+ * (crossings, T-junctions, diagonals, a flyover, estate roads, park paths), responders and
+ * 90 days of incidents. Deterministic for a seed. Everything is inserted in one transaction,
+ * then the routable network is rebuilt from the roads.
+ */
+export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<GenerateResult> {
+  const spec = PRESET_SPECS[opts.preset];
+  if (!spec) throw new Error(`unknown preset ${opts.preset}; expected one of ${PRESETS.join(', ')}`);
+  const progress = opts.onProgress ?? noProgress;
+  const now = opts.now ?? new Date();
+  // Independent streams per part, so that changing one part leaves the others as they were.
+  const root = new Random(opts.seed);
+  const rngLayout = root.fork(1);
+  const rngBuildings = root.fork(2);
+  const rngRoads = root.fork(3);
+  const rngResponders = root.fork(4);
+  const rngIncidents = root.fork(5);
+
+  progress('layout', 0, 1);
+  const layout = layoutCity(spec, rngLayout);
+  const sites = placeBuildings(layout, rngBuildings);
+  const roads = buildRoads(layout, rngRoads);
+  const land = new GridLand(layout.grids, sites);
+  const responders = placeResponders(layout, land, spec.responders, now, rngResponders);
+  const incidents = placeIncidents(layout, sites, land, spec.incidents, spec.incidentDays, now, rngIncidents);
+  progress('layout', 1, 1);
+
+  const { frame } = layout;
+  const districtCode = (i: number) => layout.districts[i]?.code ?? null;
+  const areaRow = (a: AreaPlan) => ({ code: a.code, name: a.name, wkt: frame.polygonWkt(layout.topo.ring(a.cell)) });
+  const buildings = sites.flatMap((s) => s.buildings);
+
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`TRUNCATE ${DATA_TABLES} RESTART IDENTITY CASCADE`);
+    const levels = [layout.districts, layout.streets, layout.communities];
+    const areaCount = levels.reduce((n, l) => n + l.length, 0);
+    let areasDone = 0;
+    for (const level of levels) {
+      // One statement per level: the trigger finds each area's parent by code, so parents go first.
+      await sql.insertBatches(client, sql.INSERT_AREAS, level.map(areaRow), (done) => progress('areas', areasDone + done, areaCount));
+      areasDone += level.length;
+    }
+    await sql.insertBatches(client, sql.INSERT_GRIDS, layout.grids.map(areaRow), (d, t) => progress('grids', d, t));
+    await sql.insertBatches(
+      client,
+      sql.INSERT_BUILDINGS,
+      buildings.map((b) => ({ name: b.name, address: b.address, floors: b.floors, height_m: b.heightM, households: b.households, wkt: frame.polygonWkt(b.ring), sid: b.sourceId })),
+      (d, t) => progress('buildings', d, t),
+    );
+    await sql.insertBatches(
+      client,
+      sql.INSERT_ROADS,
+      roads.map((r) => ({ district: districtCode(r.district), name: r.name, class: r.roadClass, bridge: r.bridge, layer: r.layer, oneway: r.oneway, wkt: frame.lineWkt(r.points), sid: r.sourceId })),
+      (d, t) => progress('roads', d, t),
+    );
+    await sql.insertBatches(
+      client,
+      sql.INSERT_RESPONDERS,
+      responders.map((r) => ({
+        kind: r.kind,
+        name: r.name,
+        phone: r.phone,
+        status: r.status,
+        wkt: r.position ? frame.pointWkt(r.position) : null,
+        position_at: r.positionAt?.toISOString() ?? null,
+        grid: r.homeGrid.code,
+      })),
+      (d, t) => progress('responders', d, t),
+    );
+    await sql.insertBatches(
+      client,
+      sql.INSERT_INCIDENTS,
+      incidents.map((i) => ({
+        grid: i.grid.code,
+        category: i.category,
+        priority: i.priority,
+        status: i.status,
+        wkt: frame.pointWkt(i.location),
+        address: i.address,
+        description: i.description,
+        contact: i.reporterContact,
+        near_border: i.nearBorder,
+        reported_at: i.reportedAt.toISOString(),
+        closed_at: i.closedAt?.toISOString() ?? null,
+      })),
+      (d, t) => progress('incidents', d, t),
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+  // Fresh statistics, so that the first queries on the new data get sensible plans.
+  await pool.query('ANALYZE areas, grids, buildings, roads, responders, incidents');
+  await rebuildRoadNetwork(pool, progress);
+  return {
+    counts: {
+      areas: layout.districts.length + layout.streets.length + layout.communities.length,
+      grids: layout.grids.length,
+      buildings: buildings.length,
+      roads: roads.length,
+      responders: responders.length,
+      incidents: incidents.length,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
+import { buildTestApp } from '../support/app.js';
+
+let database: TestDatabase;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  const dist = tempDir('web-dist');
+  fs.mkdirSync(path.join(dist, 'assets'));
+  fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>wangge</title><script type="module" src="/assets/app.js"></script>');
+  fs.writeFileSync(path.join(dist, 'assets', 'app.js'), 'console.log(1)');
+  database = await createTestDatabase();
+  app = await buildTestApp(database, { webDist: dist });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await database?.drop();
+});
+
+describe('the built web app', () => {
+  it('is served at / with no-cache, assets immutable', async () => {
+    const index = await app.inject('/');
+    expect(index.statusCode).toBe(200);
+    expect(index.headers['content-type']).toMatch(/text\/html/);
+    expect(index.headers['cache-control']).toBe('no-cache');
+    const asset = await app.inject('/assets/app.js');
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['cache-control']).toMatch(/immutable/);
+  });
+
+  it('client-side routes fall back to index.html', async () => {
+    const res = await app.inject('/command/grids/123');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatch(/<title>wangge<\/title>/);
+  });
+
+  it.each(['/api/nothing', '/tiles/nothing/1/2/3/4', '/missing.js'])('%s is a 404 problem, not the app', async (url) => {
+    const res = await app.inject(url);
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it.each(['/assets/../../../../etc/passwd', '/assets/..%2F..%2F..%2F..%2Fetc%2Fpasswd', '/..%2f..%2f..%2fetc/passwd'])(
+    'path traversal %s never leaves the web folder',
+    async (url) => {
+      const res = await app.inject(url);
+      expect(res.statusCode).toBeLessThan(500);
+      expect(res.body).not.toMatch(/root:/);
+    },
+  );
+
+  it('unknown POST is a 404 problem', async () => {
+    const res = await app.inject({ method: 'POST', url: '/somewhere', payload: {} });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('NOT_FOUND');
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Colours and vocabularies shared by the map style and the legend, so that the two cannot drift.
+ * Tuned for a dark basemap on a wall screen: saturated symbols, muted ground.
+ */
+
+export const INCIDENT_CATEGORIES = [
+  'dispute', 'safety_hazard', 'sanitation', 'public_facility', 'appeal', 'fire', 'traffic', 'emergency',
+] as const;
+export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
+
+export const CATEGORY_COLOURS: Record<IncidentCategory, string> = {
+  dispute: '#f59e0b',
+  safety_hazard: '#ef4444',
+  sanitation: '#22c55e',
+  public_facility: '#3b82f6',
+  appeal: '#a855f7',
+  fire: '#ff5722',
+  traffic: '#eab308',
+  emergency: '#ec4899',
+};
+export const UNKNOWN_CATEGORY_COLOUR = '#94a3b8';
+
+export const INCIDENT_STATUSES = [
+  'reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', 'rejected',
+] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+/** Statuses after which an incident needs no more work (matches the server's OPEN_STATUSES). */
+export const CLOSED_STATUSES: readonly IncidentStatus[] = ['closed', 'rejected'];
+
+/** Tag colours of the side panel (element-plus tag types) by lifecycle stage. */
+export const STATUS_TAG: Record<IncidentStatus, 'info' | 'warning' | 'primary' | 'success' | 'danger'> = {
+  reported: 'danger',
+  accepted: 'warning',
+  dispatched: 'warning',
+  in_progress: 'primary',
+  resolved: 'primary',
+  verified: 'success',
+  closed: 'info',
+  rejected: 'info',
+};
+
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export const PRIORITY_TAG: Record<(typeof PRIORITIES)[number], 'info' | 'primary' | 'warning' | 'danger'> = {
+  low: 'info',
+  normal: 'primary',
+  high: 'warning',
+  urgent: 'danger',
+};
+
+export const RESPONDER_STATUSES = ['available', 'busy', 'off_duty'] as const;
+export type ResponderStatus = (typeof RESPONDER_STATUSES)[number];
+export const RESPONDER_COLOURS: Record<ResponderStatus, string> = {
+  available: '#10b981',
+  busy: '#f97316',
+  off_duty: '#64748b',
+};
+export const RESPONDER_KINDS = ['grid_worker', 'patrol', 'volunteer', 'police'] as const;
+
+/** A position older than this is drawn faded: the responder may no longer be there. */
+export const STALE_POSITION_SECONDS = 15 * 60;
+
+export const BASEMAP = {
+  background: '#081424',
+  district: '#0b1b2f',
+  street: '#0d2036',
+  communityLine: '#23415f',
+  streetLine: '#3b6a93',
+  districtLine: '#5b8db8',
+  areaLabel: '#7fa3c4',
+  building: '#1a3350',
+  buildingOutline: '#27496d',
+  buildingExtrusion: '#21405f',
+  roadCasing: '#050c16',
+  roadMajor: '#4b6784',
+  roadMinor: '#344d67',
+  roadPath: '#2b4157',
+  roadLabel: '#9fb7cf',
+  grid: '#22d3ee',
+  gridFill: '#22d3ee',
+  gridSelected: '#facc15',
+  gridLabel: '#e0f7ff',
+  labelHalo: '#07111e',
+};
+
+/** Local font stacks for map labels: no glyph server, MapLibre draws them with the system's fonts. */
+export const FONT_REGULAR = ['Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', 'sans-serif'];
+export const FONT_BOLD = ['Noto Sans CJK SC Bold', 'Source Han Sans SC Bold', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', 'sans-serif'];

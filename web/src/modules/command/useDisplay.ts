@@ -1,0 +1,37 @@
+import { useI18n } from 'vue-i18n';
+import type { ApiProblem } from '@/api/http';
+import { ageParts, areaParts, formatDateTime } from '@/i18n/format';
+
+/** Display helpers bound to the current UI language. */
+export function useDisplay() {
+  const { t, te, locale } = useI18n();
+
+  return {
+    area(squareMetres: number): string {
+      const { n, unit } = areaParts(squareMetres, locale.value);
+      return t(`units.${unit}`, { n });
+    },
+    count(n: number | undefined): string {
+      return n === undefined ? '—' : new Intl.NumberFormat(locale.value).format(n);
+    },
+    /** Time in Asia/Shanghai. */
+    dateTime(iso: string | null | undefined): string {
+      return iso ? formatDateTime(iso) : '—';
+    },
+    /** "5 分钟前" / "5 min ago". */
+    ago(iso: string | null | undefined, now = Date.now()): string {
+      if (!iso) return '—';
+      const { n, unit } = ageParts((now - new Date(iso).getTime()) / 1000);
+      return t('panel.positionAge', { age: t(`age.${unit}`, { n }) });
+    },
+    /** A message for a failed request: the server's code in words where we have them. */
+    problem(p: ApiProblem): string {
+      return te(`errors.${p.code}`) ? t(`errors.${p.code}`) : t('errors.generic', { code: p.code });
+    },
+    /** A vocabulary term (category, status, ...), or the raw value when unknown. */
+    term(group: string, value: string | null | undefined): string {
+      if (!value) return '—';
+      return te(`${group}.${value}`) ? t(`${group}.${value}`) : value;
+    },
+  };
+}
