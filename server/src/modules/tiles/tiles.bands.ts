@@ -1,0 +1,153 @@
+import { OPEN_STATUSES } from '../grids/grids.repository.js';
+
+/**
+ * SQL of the generalisation bands of the tile layers (see tiles.layers.ts for the table and for
+ * what a band's SQL may use and must yield). Only constants from code are spliced in.
+ */
+
+const WORLD_HALF = 20037508.342789244;
+const OPEN = OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
+const MAJOR_ROADS = ['motorway', 'trunk', 'primary', 'secondary', 'tertiary']
+  .flatMap((c) => [c, `${c}_link`])
+  .map((c) => `'${c}'`)
+  .join(', ');
+
+/** Clips to the clip envelope and, when `units` > 0, simplifies by that many tile units. */
+function shaped(geom: string, units: number): string {
+  const clipped = `ST_ClipByBox2D(${geom}, b.cenv)`;
+  return units > 0 ? `ST_SimplifyPreserveTopology(${clipped}, ${units} * b.unit)` : clipped;
+}
+
+/** Rows of `table t` whose 3857 geometry meets the buffered envelope (index-assisted). */
+const meets = (col = 't.geom_3857') => `ST_Intersects(${col}, b.benv)`;
+
+export function areasBand(simplifyUnits: number, minAreaUnits2: number): string {
+  return `SELECT t.id::text AS "id", t.code AS "code", t.name AS "name", t.level AS "level",
+         ${shaped('t.geom_3857', simplifyUnits)} AS geom
+    FROM areas t, bounds b
+   WHERE ${meets()}${minAreaUnits2 > 0 ? ` AND ST_Area(t.geom_3857) >= ${minAreaUnits2} * b.unit * b.unit` : ''}`;
+}
+
+export function gridsBand(simplifyUnits: number): string {
+  return `SELECT t.id::text AS "id", t.code AS "code", t.name AS "name", c.code AS "communityCode",
+         ${shaped('t.geom_3857', simplifyUnits)} AS geom
+    FROM grids t JOIN areas c ON c.id = t.community_id, bounds b
+   WHERE ${meets()}`;
+}
+
+export function buildingsBand(opts: { simplifyUnits: number; minAreaUnits2: number; cap?: number }): string {
+  const area = opts.minAreaUnits2 > 0 ? ` AND ST_Area(t.geom_3857) >= ${opts.minAreaUnits2} * b.unit * b.unit` : '';
+  const cap = opts.cap ? ` ORDER BY ST_Area(t.geom_3857) DESC, t.id LIMIT ${opts.cap}` : '';
+  return `SELECT t.id::text AS "id", t.name AS "name", t.households AS "householdCount", t.floors AS "floors",
+         t.grid_id::text AS "gridId", ${shaped('t.geom_3857', opts.simplifyUnits)} AS geom
+    FROM buildings t, bounds b
+   WHERE ${meets()}${area}${cap}`;
+}
+
+export function roadsBand(simplifyUnits: number): string {
+  return `SELECT t.id::text AS "id", t.name AS "name", t.class AS "class", t.bridge AS "bridge", t.tunnel AS "tunnel",
+         t.layer::int AS "layer", ${simplifiedLine('t.geom_3857', simplifyUnits)} AS geom
+    FROM roads t, bounds b
+   WHERE ${meets()}`;
+}
+
+/** Major roads only, each named road merged into one feature (its segments' ids are dropped). */
+export function majorRoadsBand(simplifyUnits: number): string {
+  return `SELECT NULL::text AS "id", m.name AS "name", m.class AS "class", m.bridge AS "bridge", m.tunnel AS "tunnel",
+         m.layer AS "layer", ${simplifiedLine('m.geom', simplifyUnits)} AS geom
+    FROM (SELECT t.name, t.class, t.bridge, t.tunnel, t.layer::int AS layer, ST_LineMerge(ST_Collect(t.geom_3857)) AS geom
+            FROM roads t, bounds b
+           WHERE ${meets()} AND t.class IN (${MAJOR_ROADS})
+           GROUP BY t.name, t.class, t.bridge, t.tunnel, t.layer) m, bounds b`;
+}
+
+function simplifiedLine(geom: string, units: number): string {
+  const clipped = `ST_ClipByBox2D(${geom}, b.cenv)`;
+  return units > 0 ? `ST_Simplify(${clipped}, ${units} * b.unit, true)` : clipped;
+}
+
+// Exact tests: && alone compares float4 boxes, a metre or so wider than the envelope.
+const POINTS_IN_TILE = { incidents: 'ST_Intersects(t.location, b.benv4326)', responders: 'ST_Intersects(t.position, b.benv4326)' };
+
+export function incidentsIndividual(where = POINTS_IN_TILE.incidents): string {
+  return `SELECT t.id::text AS "id", t.category AS "category", t.priority AS "priority", t.status AS "status",
+         floor(extract(epoch FROM t.reported_at))::bigint AS "reportedAt", t.grid_id::text AS "gridId", t.near_border AS "nearBorder",
+         (t.status IN (${OPEN})) AS "open", false AS "clustered", 1 AS "count",
+         (t.status IN (${OPEN}))::int AS "openCount", (t.priority = 'urgent')::int AS "urgentCount",
+         ST_Transform(t.location, 3857) AS geom
+    FROM incidents t, bounds b
+   WHERE ${where}`;
+}
+
+export function respondersIndividual(where = POINTS_IN_TILE.responders): string {
+  return `SELECT t.id::text AS "id", t.kind AS "kind", t.status AS "status", t.name AS "name",
+         floor(extract(epoch FROM t.position_at))::bigint AS "positionAt", t.home_grid_id::text AS "homeGridId",
+         false AS "clustered", 1 AS "count", (t.status = 'available')::int AS "availableCount", (t.status = 'busy')::int AS "busyCount",
+         ST_Transform(t.position, 3857) AS geom
+    FROM responders t, bounds b
+   WHERE ${where}`;
+}
+
+/**
+ * Aggregates points into cells of `CLUSTER_CELL_UNITS` aligned with the tile grid, so a cell is
+ * whole in every tile that shows it and neighbouring tiles agree on its count. The buffer of the
+ * point layers equals one cell, so the cells read are exactly those under the buffered envelope.
+ * A cell holding a single point shows that point as an individual feature.
+ */
+export const CLUSTER_CELL_UNITS = 256;
+
+interface ClusterSpec {
+  table: 'incidents' | 'responders';
+  geom: string;
+  /** Columns of the table the counts read. */
+  reads: string[];
+  /** Aggregates `... AS name`, in the order of the layer's count columns after `count`. */
+  counts: string[];
+  /** The individual SELECT, given a WHERE clause. */
+  individual: (where: string) => string;
+  /** NULLs standing for the individual-only columns between `id` and `clustered`. */
+  nulls: string;
+}
+
+function clustered(spec: ClusterSpec): string {
+  const cell = `(${CLUSTER_CELL_UNITS} * b.unit)`;
+  const names = spec.counts.map((c) => `c.${c.split(' AS ')[1]}`).join(', ');
+  return `WITH pts AS (
+      SELECT p.*, floor((ST_X(p.g) + ${WORLD_HALF}) / ${cell})::bigint AS cx, floor((${WORLD_HALF} - ST_Y(p.g)) / ${cell})::bigint AS cy
+        FROM (SELECT t.id, ${spec.reads.map((c) => `t.${c}`).join(', ')}, ST_Transform(t.${spec.geom}, 3857) AS g
+                FROM ${spec.table} t, bounds b WHERE ${POINTS_IN_TILE[spec.table]}) p, bounds b
+    ), cells AS (
+      SELECT cx, cy, count(*)::int AS n, (array_agg(id))[1] AS only_id,
+             ST_SetSRID(ST_MakePoint(avg(ST_X(g)), avg(ST_Y(g))), 3857) AS centre, ${spec.counts.join(', ')}
+        FROM pts GROUP BY cx, cy
+    )
+    ${spec.individual('t.id IN (SELECT only_id FROM cells WHERE n = 1)')}
+    UNION ALL
+    SELECT format('cluster/%s/%s/%s', b.z, c.cx, c.cy), ${spec.nulls}, true, c.n, ${names}, c.centre
+      FROM cells c, bounds b WHERE c.n > 1`;
+}
+
+export const extentOf = (table: string, geom: string) =>
+  `SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2 FROM (SELECT ST_Extent(${geom}) AS e FROM ${table}) s`;
+
+/** Incidents below the cluster zoom. */
+export const incidentsClustered = () =>
+  clustered({
+    table: 'incidents',
+    geom: 'location',
+    reads: ['status', 'priority'],
+    counts: [`count(*) FILTER (WHERE status IN (${OPEN}))::int AS open_count`, `count(*) FILTER (WHERE priority = 'urgent')::int AS urgent_count`],
+    individual: incidentsIndividual,
+    nulls: 'NULL, NULL, NULL, NULL::bigint, NULL, NULL::boolean, NULL::boolean',
+  });
+
+/** Responders below the cluster zoom. */
+export const respondersClustered = () =>
+  clustered({
+    table: 'responders',
+    geom: 'position',
+    reads: ['status'],
+    counts: [`count(*) FILTER (WHERE status = 'available')::int AS available_count`, `count(*) FILTER (WHERE status = 'busy')::int AS busy_count`],
+    individual: respondersIndividual,
+    nulls: 'NULL, NULL, NULL, NULL::bigint, NULL',
+  });

@@ -1,0 +1,30 @@
+import type pg from 'pg';
+import { TILE_LAYERS, type TileLayerId } from './tiles.layers.js';
+import { tileQuery } from './tiles.query.js';
+import { encodeTile, type TileRow } from './tiles.encode.js';
+
+/**
+ * Reads one tile: encoded by PostGIS when `native`, else from rows in tile units encoded in Node.
+ * An empty buffer means no feature (also outside the layer's zoom range).
+ */
+export async function readTile(pool: pg.Pool, layer: TileLayerId, z: number, x: number, y: number, native: boolean): Promise<Buffer> {
+  const query = tileQuery(layer, z, x, y, { native });
+  if (!query) return Buffer.alloc(0);
+  if (query.output === 'native') {
+    const { rows } = await pool.query<{ mvt: Buffer | null }>(query.text, query.values);
+    return rows[0]?.mvt ?? Buffer.alloc(0);
+  }
+  const { rows } = await pool.query<TileRow>(query.text, query.values);
+  if (rows.length === 0) return Buffer.alloc(0);
+  const bytes = encodeTile(TILE_LAYERS[layer], rows);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export type LonLatBounds = [number, number, number, number];
+
+/** Extent of a layer's data (EPSG:4326), or null when it holds none. */
+export async function layerBounds(pool: pg.Pool, layer: TileLayerId): Promise<LonLatBounds | null> {
+  const { rows } = await pool.query<{ x1: number | null; y1: number; x2: number; y2: number }>(TILE_LAYERS[layer].extentSql);
+  const r = rows[0];
+  return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
+}

@@ -1,0 +1,110 @@
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import type { DB } from '../../db/types.js';
+import { layerAttributions } from '../../lib/attribution.js';
+import { TileCache, type CachedTile } from './tiles.cache.js';
+import { TILE_LAYERS, type TileLayerId } from './tiles.layers.js';
+import { layerBounds, readTile, type LonLatBounds } from './tiles.repository.js';
+import type { TileAddress } from './tiles.address.js';
+
+const gzip = promisify(zlib.gzip);
+
+/** Tiles smaller than this go out uncompressed (gzip would save next to nothing). */
+const GZIP_MIN_BYTES = 1024;
+const WORLD: LonLatBounds = [-180, -85.051129, 180, 85.051129];
+
+/**
+ * The Cache-Control of tiles and TileJSON, decided here only: shared caches may keep tiles that
+ * everyone sees; a tile cut to a user's scope must stay private to that user.
+ */
+export function tileCacheControl(scopeKey: string): string {
+  return scopeKey === 'all' ? 'public, max-age=60' : 'private, max-age=60';
+}
+
+export interface TileServiceOptions {
+  pool: pg.Pool;
+  db: Kysely<DB>;
+  /** PostGIS encodes tiles (ST_AsMVT); otherwise Node does. */
+  nativeMvt: boolean;
+  cacheBytes?: number;
+  cacheTtlMs?: number;
+}
+
+export type TileService = ReturnType<typeof createTileService>;
+
+/** Reads tiles through the cache and describes layers as TileJSON. */
+export function createTileService(opts: TileServiceOptions) {
+  const cache = new TileCache(opts.cacheBytes ?? 64 * 1024 * 1024, opts.cacheTtlMs ?? 30_000);
+  const described = new Map<TileLayerId, { at: number; bounds: LonLatBounds | null; attribution: string[] }>();
+
+  /**
+   * One tile as cached bytes (empty when it has no feature). `scopeKey` names what the caller may
+   * see ('all' for everything); tiles of different scopes never share a cache entry.
+   */
+  async function getTile(layer: TileLayerId, { z, x, y }: TileAddress, scopeKey: string): Promise<CachedTile> {
+    const address = `${layer}/${z}/${x}/${y}`;
+    return cache.getOrFill(`${address}|${scopeKey}`, async () => {
+      try {
+        return await prepare(await readTile(opts.pool, layer, z, x, y, opts.nativeMvt));
+      } catch (err) {
+        throw whileReading(address, err);
+      }
+    });
+  }
+
+  async function tileJson(layer: TileLayerId, baseUrl: string) {
+    const def = TILE_LAYERS[layer];
+    let facts = described.get(layer);
+    if (!facts || Date.now() - facts.at > 60_000) {
+      const [bounds, attribution] = await Promise.all([layerBounds(opts.pool, layer), layerAttributions(opts.db, layer)]);
+      facts = { at: Date.now(), bounds, attribution };
+      described.set(layer, facts);
+    }
+    const bounds = facts.bounds ?? WORLD;
+    return {
+      tilejson: '3.0.0' as const,
+      name: def.id,
+      description: def.description,
+      version: '1.0.0',
+      scheme: 'xyz' as const,
+      tiles: [`${baseUrl}/tiles/${def.id}/{z}/{x}/{y}`],
+      minzoom: def.minzoom,
+      maxzoom: def.maxzoom,
+      bounds,
+      center: centre(bounds, def.minzoom, def.maxzoom),
+      vector_layers: [{ id: def.id, description: def.description, fields: def.fields, minzoom: def.minzoom, maxzoom: def.maxzoom }],
+      // Required by imported data still held (e.g. "© OpenStreetMap contributors"), as collections report it.
+      ...(facts.attribution.length ? { attribution: facts.attribution.join('; ') } : {}),
+    };
+  }
+
+  return { getTile, tileJson, cache };
+}
+
+async function prepare(bytes: Buffer): Promise<CachedTile> {
+  if (bytes.length === 0) return { bytes };
+  const hash = crypto.createHash('sha256').update(bytes).digest('base64url').slice(0, 32);
+  const tile: CachedTile = { bytes, etag: `"${hash}"` };
+  if (bytes.length >= GZIP_MIN_BYTES) {
+    tile.gzip = await gzip(bytes);
+    tile.gzipEtag = `"${hash}-gz"`;
+  }
+  return tile;
+}
+
+/** The error, renamed after what was being attempted; its code survives so 503 detection still works. */
+function whileReading(address: string, err: unknown): Error {
+  const cause = err as { code?: unknown; message?: unknown };
+  const wrapped = new Error(`while reading tile ${address}: ${String(cause?.message ?? err)}`, { cause: err });
+  return Object.assign(wrapped, { code: cause?.code });
+}
+
+/** Centre of the bounds, at the zoom where they span about one tile, within the layer's range. */
+function centre(b: LonLatBounds, minzoom: number, maxzoom: number): [number, number, number] {
+  const span = Math.max(b[2] - b[0], b[3] - b[1], 1e-9);
+  const fit = Math.floor(Math.log2(360 / span));
+  return [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2, Math.min(maxzoom, Math.max(minzoom, fit))];
+}
