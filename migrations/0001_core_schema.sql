@@ -238,6 +238,7 @@ CREATE TABLE incidents (
 CREATE INDEX incidents_location_idx ON incidents USING gist (location);
 CREATE INDEX incidents_grid_status_idx ON incidents (grid_id, status);
 CREATE INDEX incidents_district_reported_idx ON incidents (district_id, reported_at DESC);
+CREATE INDEX incidents_reported_idx ON incidents (reported_at DESC, id);
 
 -- Provenance of imported data: one row per (source, layer) import, with the attribution the
 -- data requires (e.g. '© OpenStreetMap contributors'), shown by clients whenever it is on screen.

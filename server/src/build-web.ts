@@ -21,7 +21,8 @@ export async function buildWebIfNeeded(force = false): Promise<boolean> {
   const index = path.join(webDir, 'dist', 'index.html');
   if (!force && fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestMtime(webDir)) return false;
   const vitePath = createRequire(path.join(webDir, 'package.json')).resolve('vite');
-  const vite = (await import(pathToFileURL(vitePath).href)) as typeof import('vite');
+  // Vite belongs to the web package; only its build() is needed here.
+  const vite = (await import(pathToFileURL(vitePath).href)) as { build(config: { root: string; logLevel: string }): Promise<unknown> };
   console.log('[wangge] building the web app (vite build)…');
   await vite.build({ root: webDir, logLevel: 'warn' });
   return true;

@@ -92,11 +92,11 @@ describe('GET /api/collections/{id}/items', () => {
     let url: string | undefined = '/api/collections/buildings/items?limit=5';
     let pages = 0;
     while (url) {
-      const body = (await get(url)).json();
+      const body: { numberMatched: number; features: { id: string }[]; links: { rel: string; href: string }[] } = (await get(url)).json();
       pages += 1;
       expect(body.numberMatched).toBe(12);
       for (const f of body.features) seen.add(f.id);
-      const next = body.links.find((l: { rel: string }) => l.rel === 'next');
+      const next = body.links.find((l) => l.rel === 'next');
       url = next ? new URL(next.href).pathname + new URL(next.href).search : undefined;
     }
     expect(pages).toBe(3);

@@ -1,7 +1,7 @@
 import { COLLECTIONS } from '../../server/src/modules/collections/collections.registry.js';
 import { featureCountSql, featurePageSql, type Bbox } from '../../server/src/modules/collections/collections.repository.js';
 import type { Database } from '../../server/src/db/database.js';
-import { fmt, median, percentile, timed, type Row } from './stats.js';
+import { fmt, httpGet, median, percentile, timed, type Row } from './stats.js';
 
 const ROUNDS = 30;
 
@@ -28,7 +28,7 @@ export async function benchCollections(database: Database, origin: string): Prom
     const ours: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < ROUNDS + 3; i++) {
-      const a = await timed(async () => (await fetch(url)).arrayBuffer());
+      const a = await timed(() => httpGet(url));
       const b = await timed(() =>
         Promise.all([database.pool.query(page.sql, page.parameters as unknown[]), database.pool.query(count.sql, count.parameters as unknown[])]),
       );

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { AddressInfo } from 'node:net';
-import { openDatabase, probeCapabilities, type Database } from '../../server/src/db/database.js';
+import { openDatabase, type Database } from '../../server/src/db/database.js';
 import { migrateToLatest } from '../../server/src/db/migrate.js';
-import { buildApp } from '../../server/src/app.js';
+import { startServerProcess } from '../support/server-process.js';
+import { tempDir } from '../support/database.js';
 import { generate } from '@wangge/geo-data';
 import { benchTiles } from './tiles.bench.js';
 import { benchCollections } from './collections.bench.js';
@@ -10,8 +10,6 @@ import { benchMapIdle } from './map-idle.bench.js';
 import { benchEmbeddedStart } from './embedded-start.bench.js';
 import { fmt, printTable, type Row } from './stats.js';
 import { consoleProgress } from '../../server/src/seed.js';
-import { repoRoot } from '../../server/src/config.js';
-import path from 'node:path';
 
 /**
  * `pnpm bench`: side-by-side figures on the city preset (and the demo preset for the browser).
@@ -67,21 +65,13 @@ async function main() {
   )).rows[0];
   console.log(`[bench] city preset: ${JSON.stringify(counts)}`);
 
-  const capabilities = await probeCapabilities(database.db);
-  const app = await buildApp({
-    config: { bodyLimitBytes: 2_000_000, webDist: path.join(repoRoot, 'web', 'dist'), logLevel: 'warn' },
-    database,
-    capabilities,
-    logger: false,
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-
+  // The API runs as its own process, as in production, so the load generator here does not share its event loop.
+  const server = await startServerProcess(tempDir('bench-server'), { DATABASE_URL: baseUrl, SEED_DEMO: 'false', LOG_LEVEL: 'warn' });
   try {
-    if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(app, database, origin));
-    if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, origin));
+    if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(database, server.base));
+    if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, server.base));
   } finally {
-    await app.close();
+    await server.stop();
     await database.close();
   }
 

@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 /** Small statistics for benchmark figures: medians and percentiles of samples. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -36,3 +38,23 @@ export function printTable(title: string, rows: Row[]) {
 }
 
 export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/**
+ * GET over a keep-alive connection, body drained; status and byte count. Lighter than fetch, so
+ * the load generator measures the server rather than itself.
+ */
+export function httpGet(url: string, headers: Record<string, string> = { 'accept-encoding': 'gzip' }): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}

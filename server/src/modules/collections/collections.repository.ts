@@ -4,10 +4,16 @@ import type { CollectionDef } from './collections.registry.js';
 
 export type Bbox = [number, number, number, number];
 
+/** A GeoJSON Feature serialised by PostgreSQL: the API passes it through without parsing it. */
 export interface FeatureRow {
-  id: string;
-  geometry: unknown;
-  properties: Record<string, unknown>;
+  feature: string;
+}
+
+/** The Feature object of the current row `t`, as JSON text. */
+function featureJson(def: CollectionDef) {
+  return sql`json_build_object('type', 'Feature', 'id', t.id::text,
+      'geometry', ST_AsGeoJSON(${sql.raw(def.geom)}, 7)::json,
+      'properties', json_build_object(${sql.raw(jsonPairs(def))}))::text AS feature`;
 }
 
 function bboxFilter(def: CollectionDef, bbox?: Bbox) {
@@ -21,9 +27,7 @@ function bboxFilter(def: CollectionDef, bbox?: Bbox) {
 /** The SQL of one page of a collection (exported so the benchmark can run it directly). */
 export function featurePageSql(def: CollectionDef, opts: { bbox?: Bbox; limit: number; offset: number }) {
   return sql<FeatureRow>`
-    SELECT t.id::text AS id,
-           ST_AsGeoJSON(${sql.raw(def.geom)}, 7)::json AS geometry,
-           json_build_object(${sql.raw(jsonPairs(def))}) AS properties
+    SELECT ${featureJson(def)}
       FROM ${sql.raw(def.from)}
       ${bboxFilter(def, opts.bbox)}
      ORDER BY ${sql.raw(def.orderBy)}
@@ -35,7 +39,7 @@ export function featureCountSql(def: CollectionDef, opts: { bbox?: Bbox }) {
   return sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.raw(def.from)} ${bboxFilter(def, opts.bbox)}`;
 }
 
-/** One page of a collection, as GeoJSON-ready rows, and the total matched. */
+/** One page of a collection, as GeoJSON Feature texts, and the total matched. */
 export async function listFeatures(
   db: Kysely<DB>,
   def: CollectionDef,
@@ -48,9 +52,7 @@ export async function listFeatures(
 /** One feature by id, or undefined. */
 export async function getFeature(db: Kysely<DB>, def: CollectionDef, id: string): Promise<FeatureRow | undefined> {
   const { rows } = await sql<FeatureRow>`
-    SELECT t.id::text AS id,
-           ST_AsGeoJSON(${sql.raw(def.geom)}, 7)::json AS geometry,
-           json_build_object(${sql.raw(jsonPairs(def))}) AS properties
+    SELECT ${featureJson(def)}
       FROM ${sql.raw(def.from)}
      WHERE t.id = ${id}::uuid`.execute(db);
   return rows[0];

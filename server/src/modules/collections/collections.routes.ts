@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
 import { COLLECTIONS, COLLECTION_IDS, isCollectionId, type CollectionDef } from './collections.registry.js';
@@ -12,6 +12,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
+}
+
+/**
+ * Sends JSON already serialised by PostgreSQL. The route's response schema still documents the
+ * shape (OpenAPI); the text is passed through instead of parsed and serialised again.
+ */
+function sendJsonText(reply: FastifyReply, text: string) {
+  return reply.type('application/geo+json; charset=utf-8').send(text);
 }
 
 function collectionOr404(id: string): CollectionDef {
@@ -92,15 +100,9 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const links = [{ href: page(offset), rel: 'self', type: 'application/geo+json' }];
       if (offset + rows.length < numberMatched) links.push({ href: page(offset + limit), rel: 'next', type: 'application/geo+json' });
       if (offset > 0) links.push({ href: page(Math.max(0, offset - limit)), rel: 'prev', type: 'application/geo+json' });
-      reply.type('application/geo+json');
-      return {
-        type: 'FeatureCollection' as const,
-        features: rows.map((r) => ({ type: 'Feature' as const, id: r.id, geometry: r.geometry as object | null, properties: r.properties })),
-        numberMatched,
-        numberReturned: rows.length,
-        timeStamp: new Date().toISOString(),
-        links,
-      };
+      // Features arrive serialised by PostgreSQL; only the envelope is written here.
+      const envelope = JSON.stringify({ numberMatched, numberReturned: rows.length, timeStamp: new Date().toISOString(), links });
+      return sendJsonText(reply, `{"type":"FeatureCollection","features":[${rows.map((r) => r.feature).join(',')}],${envelope.slice(1)}`);
     },
   );
 
@@ -112,8 +114,7 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { featureId } = request.params;
       const row = UUID.test(featureId) ? await getFeature(app.db, def, featureId) : undefined;
       if (!row) throw new ApiError(404, 'NOT_FOUND', `no feature "${featureId}" in collection ${def.id}`);
-      reply.type('application/geo+json');
-      return { type: 'Feature' as const, id: row.id, geometry: row.geometry as object | null, properties: row.properties };
+      return sendJsonText(reply, row.feature);
     },
   );
 };
