@@ -1,18 +1,13 @@
 import { probeCapabilities, type Database } from '../../server/src/db/database.js';
 import { TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
 import { tileQuery } from '../../server/src/modules/tiles/tiles.query.js';
+import { tileAt } from '../api/tiles-fixtures.js';
 import { fmt, httpGet, median, percentile, timed, type Row } from './stats.js';
 
 const MAP_LAYERS: TileLayerId[] = ['buildings', 'grids', 'roads', 'incidents'];
 const WARM_ROUNDS = 3;
 const CONCURRENCY = 8;
 const SIZE_CAP = 500 * 1024;
-
-export function lonLatToTile(lon: number, lat: number, z: number): [number, number] {
-  const n = 2 ** z;
-  const r = (lat * Math.PI) / 180;
-  return [Math.floor(((lon + 180) / 360) * n), Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)];
-}
 
 /**
  * Tiles: the endpoint over HTTP vs the same SQL through `pg`, tile by tile in one run.
@@ -30,7 +25,7 @@ export async function benchTiles(database: Database, origin: string): Promise<Ro
   // A fixed set: a 3×3 block of tiles at the centre for each zoom 12–16, for each map layer.
   const set: { layer: TileLayerId; z: number; x: number; y: number }[] = [];
   for (let z = 12; z <= 16; z++) {
-    const [tx, ty] = lonLatToTile(cx, cy, z);
+    const { x: tx, y: ty } = tileAt(cx, cy, z);
     for (const layer of MAP_LAYERS) for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) set.push({ layer, z, x: tx + dx, y: ty + dy });
   }
   const runRaw = async (t: (typeof set)[number]) => {
@@ -50,7 +45,7 @@ export async function benchTiles(database: Database, origin: string): Promise<Ro
   // Sizes over every tile of a wider block, all layers, z12–z16.
   const sizes: Record<string, number[]> = {};
   for (let z = 12; z <= 16; z++) {
-    const [tx, ty] = lonLatToTile(cx, cy, z);
+    const { x: tx, y: ty } = tileAt(cx, cy, z);
     const r = z <= 13 ? 2 : 3;
     for (const layer of TILE_LAYER_IDS) {
       for (let dx = -r; dx <= r; dx++) {
