@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 /** The shared real data, read in place (never copied into the repository). */
-export const realDataDir = path.resolve(repoRoot, '..', 'shared', 'real-data');
+/** ../shared/real-data beside the checkout (never copied into it); REAL_DATA_DIR overrides. */
+export const realDataDir = process.env.REAL_DATA_DIR ? path.resolve(process.env.REAL_DATA_DIR) : path.resolve(repoRoot, '..', 'shared', 'real-data');
 export const shanghaiDir = path.join(realDataDir, 'shanghai-bund-lujiazui');
 
 /** True when the file exists; otherwise prints why the dependent tests are skipped. */
