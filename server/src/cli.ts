@@ -88,7 +88,13 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
-run(process.argv.slice(2)).then(
+/** Node's argument parser throws plain errors; they are usage errors to the user. */
+function usageErrorOf(err: unknown): unknown {
+  const code = (err as { code?: string })?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS') ? new UsageError((err as Error).message) : err;
+}
+
+run(process.argv.slice(2)).catch((err) => Promise.reject(usageErrorOf(err))).then(
   () => process.exit(0),
   (err) => {
     if (err instanceof UsageError) console.error(`error: ${err.message}\n\n${USAGE}`);

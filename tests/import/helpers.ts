@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-/** The shared real data, read in place (never copied into the repository). */
 /** ../shared/real-data beside the checkout (never copied into it); REAL_DATA_DIR overrides. */
 export const realDataDir = process.env.REAL_DATA_DIR ? path.resolve(process.env.REAL_DATA_DIR) : path.resolve(repoRoot, '..', 'shared', 'real-data');
 export const shanghaiDir = path.join(realDataDir, 'shanghai-bund-lujiazui');

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** Runs `pnpm cli …` the way a user does (tsx server/src/cli.ts) against the test database. */
+function cli(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: database.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    child.on('exit', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+describe('pnpm cli', { timeout: 120_000 }, () => {
+  it('migrate reports the schema up to date', async () => {
+    const r = await cli(['migrate']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/up to date/);
+  });
+
+  it('generate --preset tiny fills the database and prints counts and progress', async () => {
+    const r = await cli(['generate', '--preset', 'tiny', '--seed', '3']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\[generate\] .*100%/);
+    const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM grids');
+    expect(r.out).toContain(`grids: ${rows[0].n}`);
+    expect(rows[0].n).toBeGreaterThan(0);
+  });
+
+  it('import prints counts and the report path, rejecting bad features one by one', async () => {
+    const dir = tempDir('cli-import');
+    const file = path.join(dir, 'b.geojson');
+    const square = (x: number) => [[[x, 31.2], [x + 0.0002, 31.2], [x + 0.0002, 31.2002], [x, 31.2002], [x, 31.2]]];
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        type: 'FeatureCollection',
+        features: [
+          { type: 'Feature', id: 'ok-1', properties: { name: '甲' }, geometry: { type: 'Polygon', coordinates: square(121.4) } },
+          { type: 'Feature', id: 'bow-tie', properties: {}, geometry: { type: 'Polygon', coordinates: [[[121.41, 31.2], [121.4102, 31.2002], [121.4102, 31.2], [121.41, 31.2002], [121.41, 31.2]]] } },
+        ],
+      }),
+    );
+    const r = await cli(['import', '--layer', 'buildings', '--file', file, '--source', 'cli-test']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/1 imported .*1 rejected/);
+    expect(r.out).toMatch(/report: .*import-report\.json/);
+  });
+
+  it.each([
+    [['frobnicate'], 2, /unknown command "frobnicate"/],
+    [['generate', '--preset', 'huge'], 2, /--preset must be one of tiny, demo, city/],
+    [['generate', '--preset', 'tiny', '--seed', '-4'], 2, /Option '--seed' argument is ambiguous/],
+    [['generate', '--preset', 'tiny', '--seed=-4'], 2, /--seed must be a non-negative integer/],
+    [['generate', '--preset', 'tiny', '--seed=abc'], 2, /--seed must be a non-negative integer/],
+    [['import', '--layer', 'parks', '--file', 'x'], 2, /--layer must be one of/],
+    [['import', '--layer', 'roads'], 2, /--file is required/],
+    [['import', '--layer', 'roads', '--file', '/nonexistent/roads.geojson'], 1, /error: .*nonexistent/],
+    [['import', '--layer', 'roads', '--file', '/etc/hostname', '--crs', 'EPSG:999999'], 1, /error: /],
+  ])('%j exits %i with a clear message', async (args, code, message) => {
+    const r = await cli(args as string[]);
+    expect(r.code).toBe(code);
+    expect(r.out).toMatch(message);
+    expect(r.out).not.toMatch(/^\s+at /m);
+  });
+});
