@@ -223,6 +223,7 @@ describe('with hand-placed features', () => {
         nearBorder: false, open: true, clustered: false, count: 1, openCount: 1, urgentCount: 1,
       });
       expect(incidents.get(fixture.incidentIds[2])!.properties).toMatchObject({ status: 'closed', open: false, openCount: 0 });
+      expect(incidents.get(fixture.incidentIds[4])!.properties).toMatchObject({ priority: 'urgent', status: 'rejected', open: false, urgentCount: 0 });
       expect(incidents.get(fixture.incidentIds[3])!.properties).toMatchObject({ nearBorder: true, priority: 'high' });
 
       const responders = await z16('responders');
@@ -267,7 +268,7 @@ describe('with hand-placed features', () => {
       const sum = (k: string) => z14.reduce((n, f) => n + Number(f.properties[k]), 0);
       expect(sum('count')).toBe(5);
       expect(sum('openCount')).toBe(3); // reported, dispatched, in_progress; not closed or rejected
-      expect(sum('urgentCount')).toBe(2);
+      expect(sum('urgentCount')).toBe(1); // urgent and open: the rejected urgent one is not counted
       for (const c of clusters) {
         expect(c.type).toBe(1);
         expect(c.properties.count).toBeGreaterThan(1);

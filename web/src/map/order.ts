@@ -10,6 +10,11 @@ export type PickKind = 'grid' | 'incident' | 'cluster' | 'responder' | 'building
 export interface LayerMetadata {
   'wangge:group': LayerGroup;
   'wangge:pick'?: PickKind;
+  /**
+   * A label that must stay legible over the symbols of the groups above its own (grid names over
+   * incident bubbles): drawn above every group, still in group order among such labels.
+   */
+  'wangge:label-on-top'?: boolean;
 }
 
 export function groupOf(layer: { metadata?: unknown }): LayerGroup | undefined {
@@ -22,16 +27,29 @@ export function pickKindOf(layer: { metadata?: unknown }): PickKind | undefined 
   return meta?.['wangge:pick'];
 }
 
+function isLabelOnTop(layer: { metadata?: unknown }): boolean {
+  const meta = layer.metadata as Partial<LayerMetadata> | undefined;
+  return meta?.['wangge:label-on-top'] === true;
+}
+
 /**
- * The id of the first style layer that belongs above `group`, so that layers added for `group`
- * go below it whatever order the layer components were mounted in (e.g. after a toggle).
+ * Rank of a layer in the stack: the groups in order, then the labels on top in their groups' order.
  */
-export function beforeIdFor(map: MaplibreMap, group: LayerGroup): string | undefined {
-  const rank = LAYER_GROUPS.indexOf(group);
+function rankOf(group: LayerGroup, labelOnTop: boolean): number {
+  return LAYER_GROUPS.indexOf(group) + (labelOnTop ? LAYER_GROUPS.length : 0);
+}
+
+/**
+ * The id of the first style layer that belongs above a layer of `group`, so that layers added for
+ * `group` go below it whatever order the layer components were mounted in (e.g. after a toggle).
+ * `labelOnTop`: the layer is one of the labels drawn above every group.
+ */
+export function beforeIdFor(map: MaplibreMap, group: LayerGroup, labelOnTop = false): string | undefined {
+  const rank = rankOf(group, labelOnTop);
   const layers: LayerSpecification[] = map.getStyle()?.layers ?? [];
   for (const layer of layers) {
     const other = groupOf(layer);
-    if (other && LAYER_GROUPS.indexOf(other) > rank) return layer.id;
+    if (other && rankOf(other, isLabelOnTop(layer)) > rank) return layer.id;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { onBeforeUnmount, onMounted } from 'vue';
 import type { LayerSpecification, Map as MaplibreMap, SourceSpecification } from 'maplibre-gl';
 import { useMap } from './injection';
-import { beforeIdFor, type LayerGroup, type PickKind } from './order';
+import { beforeIdFor, type LayerGroup, type LayerMetadata, type PickKind } from './order';
 
 export interface LayerGroupSpec {
   group: LayerGroup;
@@ -26,8 +26,9 @@ export function useLayerGroup(spec: LayerGroupSpec): { withMap: (fn: (map: Mapli
     for (const [id, source] of Object.entries(spec.sources)) {
       if (!map.getSource(id)) map.addSource(id, source);
     }
-    const beforeId = beforeIdFor(map, spec.group);
     for (const layer of spec.layers) {
+      const onTop = (layer.metadata as Partial<LayerMetadata> | undefined)?.['wangge:label-on-top'] === true;
+      const beforeId = beforeIdFor(map, spec.group, onTop);
       const pick = spec.pick?.[layer.id];
       const metadata = { ...(layer.metadata as object | undefined), 'wangge:group': spec.group, ...(pick ? { 'wangge:pick': pick } : {}) };
       map.addLayer({ ...layer, metadata } as LayerSpecification, beforeId);

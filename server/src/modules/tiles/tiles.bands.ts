@@ -73,7 +73,7 @@ export function incidentsIndividual(where = POINTS_IN_TILE.incidents): string {
   return `SELECT t.id::text AS "id", t.category AS "category", t.priority AS "priority", t.status AS "status",
          floor(extract(epoch FROM t.reported_at))::bigint AS "reportedAt", t.grid_id::text AS "gridId", t.near_border AS "nearBorder",
          (t.status IN (${OPEN})) AS "open", false AS "clustered", 1 AS "count",
-         (t.status IN (${OPEN}))::int AS "openCount", (t.priority = 'urgent')::int AS "urgentCount",
+         (t.status IN (${OPEN}))::int AS "openCount", (t.priority = 'urgent' AND t.status IN (${OPEN}))::int AS "urgentCount",
          ST_Transform(t.location, 3857) AS geom
     FROM incidents t, bounds b
    WHERE ${where}`;
@@ -89,12 +89,18 @@ export function respondersIndividual(where = POINTS_IN_TILE.responders): string 
 }
 
 /**
- * Aggregates points into cells of `CLUSTER_CELL_UNITS` aligned with the tile grid, so a cell is
- * whole in every tile that shows it and neighbouring tiles agree on its count. The buffer of the
- * point layers equals one cell, so the cells read are exactly those under the buffered envelope.
+ * Aggregates points into cells aligned with the tile grid, so a cell is whole in every tile that
+ * shows it and neighbouring tiles agree on its count. Cells are `CLUSTER_CELL_UNITS` wide, or
+ * `cellUnitsLowZoom` up to `lowZoomTo` (fewer, calmer bubbles at district zoom). The points read are
+ * those within one cell of the tile, so every cell meeting the buffered envelope (the buffer of the
+ * point layers is CLUSTER_CELL_UNITS, at most one cell) is read whole; a cell whose centre falls
+ * outside the buffered envelope is left out of the tile and shown, whole, by its neighbour.
  * A cell holding a single point shows that point as an individual feature.
  */
 export const CLUSTER_CELL_UNITS = 256;
+/** Cell of the incident clusters up to z14: a district overview on a wall screen is at z13–14. */
+export const INCIDENT_CLUSTER_CELL_UNITS_LOW_ZOOM = 512;
+const INCIDENT_LOW_ZOOM_TO = 14;
 
 interface ClusterSpec {
   table: 'incidents' | 'responders';
@@ -107,38 +113,53 @@ interface ClusterSpec {
   individual: (where: string) => string;
   /** NULLs standing for the individual-only columns between `id` and `clustered`. */
   nulls: string;
+  /** A larger cell (a multiple of CLUSTER_CELL_UNITS dividing the tile extent) up to a zoom. */
+  lowZoom?: { toZoom: number; cellUnits: number };
 }
 
 function clustered(spec: ClusterSpec): string {
-  const cell = `(${CLUSTER_CELL_UNITS} * b.unit)`;
+  const units = spec.lowZoom
+    ? `(CASE WHEN b.z <= ${spec.lowZoom.toZoom} THEN ${spec.lowZoom.cellUnits} ELSE ${CLUSTER_CELL_UNITS} END)`
+    : `${CLUSTER_CELL_UNITS}`;
+  const cell = `(${units} * b.unit)`;
+  // One cell around the tile; equal to benv4326 when the cell is the buffer.
+  const within = spec.lowZoom
+    ? `ST_Intersects(t.${spec.geom}, ST_Transform(ST_Expand(b.env, ${cell}), 4326))`
+    : POINTS_IN_TILE[spec.table];
+  // Cells read beyond the buffer show only in the tile their centre meets.
+  const shown = spec.lowZoom ? ' AND ST_Intersects(centre, (SELECT benv FROM bounds))' : '';
   const names = spec.counts.map((c) => `c.${c.split(' AS ')[1]}`).join(', ');
   return `WITH pts AS (
       SELECT p.*, floor((ST_X(p.g) + ${WORLD_HALF}) / ${cell})::bigint AS cx, floor((${WORLD_HALF} - ST_Y(p.g)) / ${cell})::bigint AS cy
         FROM (SELECT t.id, ${spec.reads.map((c) => `t.${c}`).join(', ')}, ST_Transform(t.${spec.geom}, 3857) AS g
-                FROM ${spec.table} t, bounds b WHERE ${POINTS_IN_TILE[spec.table]}) p, bounds b
+                FROM ${spec.table} t, bounds b WHERE ${within}) p, bounds b
     ), cells AS (
       SELECT cx, cy, count(*)::int AS n, (array_agg(id))[1] AS only_id,
              ST_SetSRID(ST_MakePoint(avg(ST_X(g)), avg(ST_Y(g))), 3857) AS centre, ${spec.counts.join(', ')}
         FROM pts GROUP BY cx, cy
     )
-    ${spec.individual('t.id IN (SELECT only_id FROM cells WHERE n = 1)')}
+    ${spec.individual(`t.id IN (SELECT only_id FROM cells WHERE n = 1${shown})`)}
     UNION ALL
     SELECT format('cluster/%s/%s/%s', b.z, c.cx, c.cy), ${spec.nulls}, true, c.n, ${names}, c.centre
-      FROM cells c, bounds b WHERE c.n > 1`;
+      FROM cells c, bounds b WHERE c.n > 1${shown}`;
 }
 
 export const extentOf = (table: string, geom: string) =>
   `SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2 FROM (SELECT ST_Extent(${geom}) AS e FROM ${table}) s`;
 
-/** Incidents below the cluster zoom. */
+/**
+ * Incidents below the cluster zoom. `urgentCount` counts open urgent incidents only: a closed
+ * urgent incident needs no attention, and a bubble must turn red only for one that does.
+ */
 export const incidentsClustered = () =>
   clustered({
     table: 'incidents',
     geom: 'location',
     reads: ['status', 'priority'],
-    counts: [`count(*) FILTER (WHERE status IN (${OPEN}))::int AS open_count`, `count(*) FILTER (WHERE priority = 'urgent')::int AS urgent_count`],
+    counts: [`count(*) FILTER (WHERE status IN (${OPEN}))::int AS open_count`, `count(*) FILTER (WHERE priority = 'urgent' AND status IN (${OPEN}))::int AS urgent_count`],
     individual: incidentsIndividual,
     nulls: 'NULL, NULL, NULL, NULL::bigint, NULL, NULL::boolean, NULL::boolean',
+    lowZoom: { toZoom: INCIDENT_LOW_ZOOM_TO, cellUnits: INCIDENT_CLUSTER_CELL_UNITS_LOW_ZOOM },
   });
 
 /** Responders below the cluster zoom. */

@@ -19,8 +19,8 @@ import {
  * |            |       | largest 4,000; z15: simplified 1 unit, largest 4,500                            |          |
  * | roads      | 8–16  | z8–12: motorway/trunk/primary/secondary/tertiary (+ links) only, segments of   | 16       |
  * |            |       | one named road merged (no `id`), 2 units; z13–15: all classes, 1 unit           |          |
- * | incidents  | 8–16  | z8–14: clustered on a 256-unit grid (`clustered`, `count`, `openCount`,        | 16       |
- * |            |       | `urgentCount`); a cell holding one incident shows it. z15: all, like z16        |          |
+ * | incidents  | 8–16  | z8–14: clustered on a 512-unit grid (`clustered`, `count`, `openCount`,        | 16       |
+ * |            |       | `urgentCount` = open urgent only); one incident in a cell shows itself. z15: all |          |
  * | responders | 10–16 | z10–12: clustered like incidents (`availableCount`, `busyCount`);              | 16       |
  * |            |       | z13–15: all, like z16                                                           |          |
  *
