@@ -9,6 +9,9 @@ import type { Capabilities, Database } from './db/database.js';
 import errors from './plugins/errors.js';
 import database from './plugins/database.js';
 import web from './plugins/web.js';
+import auth, { markRoutesPublic } from './plugins/auth.js';
+import type { SessionPolicy } from './auth/sessions.js';
+import authRoutes from './modules/auth/auth.routes.js';
 import healthRoutes from './modules/health/health.routes.js';
 import collectionsRoutes from './modules/collections/collections.routes.js';
 import gridsRoutes from './modules/grids/grids.routes.js';
@@ -19,7 +22,11 @@ export interface AppOptions {
   database: Database;
   capabilities: Capabilities;
   logger?: boolean;
+  sessionPolicy?: SessionPolicy;
 }
+
+/** Sessions end after 30 minutes without a request, and 12 hours after sign-in at the latest. */
+export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleSeconds: 30 * 60, absoluteSeconds: 12 * 3600 };
 
 /** Builds the application: the one place that shows the load order of plugins and modules. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -58,9 +65,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  await app.register(auth, { sessionPolicy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY });
+  await app.register(async (docs) => {
+    markRoutesPublic(docs);
+    await docs.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  });
 
   await app.register(healthRoutes);
+  await app.register(authRoutes);
   await app.register(collectionsRoutes);
   await app.register(gridsRoutes);
   await app.register(tilesRoutes);

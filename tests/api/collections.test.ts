@@ -216,8 +216,8 @@ describe('errors and documents', () => {
   });
 
   it('an oversized body is 413 PAYLOAD_TOO_LARGE', async () => {
-    const small = await buildTestApp(database, { bodyLimitBytes: 1024 });
-    small.post('/api/echo-test', async () => ({ ok: true }));
+    const small = await buildTestApp(database, { bodyLimitBytes: 1024, signedIn: false });
+    small.post('/api/echo-test', { config: { permission: 'public' } }, async () => ({ ok: true }));
     const res = await small.inject({ method: 'POST', url: '/api/echo-test', payload: { blob: 'x'.repeat(5000) } });
     expectProblem(res, 413, 'PAYLOAD_TOO_LARGE');
     await small.close();

@@ -6,7 +6,7 @@ import { fmt, httpGet, median, percentile, timed, type Row } from './stats.js';
 const ROUNDS = 30;
 
 /** Items endpoint (HTTP, JSON) vs the two SQL statements it runs, sent straight through `pg`. */
-export async function benchCollections(database: Database, origin: string): Promise<Row[]> {
+export async function benchCollections(database: Database, origin: string, cookie: string): Promise<Row[]> {
   const { rows } = await database.pool.query<{ x: number; y: number }>(
     'SELECT ST_X(ST_Centroid(ST_Extent(geom))) AS x, ST_Y(ST_Centroid(ST_Extent(geom))) AS y FROM grids',
   );
@@ -20,15 +20,15 @@ export async function benchCollections(database: Database, origin: string): Prom
   const out: Row[] = [];
   for (const c of cases) {
     const def = COLLECTIONS[c.id];
-    const page = featurePageSql(def, { bbox: c.bbox, limit: c.limit, offset: 0 }).compile(database.db);
-    const count = featureCountSql(def, { bbox: c.bbox }).compile(database.db);
+    const page = featurePageSql(def, { bbox: c.bbox, scope: '*', limit: c.limit, offset: 0 }).compile(database.db);
+    const count = featureCountSql(def, { bbox: c.bbox, scope: '*' }).compile(database.db);
     const q = new URLSearchParams({ limit: String(c.limit) });
     if (c.bbox) q.set('bbox', c.bbox.join(','));
     const url = `${origin}/api/collections/${c.id}/items?${q}`;
     const ours: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < ROUNDS + 3; i++) {
-      const a = await timed(() => httpGet(url));
+      const a = await timed(() => httpGet(url, { 'accept-encoding': 'gzip', cookie }));
       const b = await timed(() =>
         Promise.all([database.pool.query(page.sql, page.parameters as unknown[]), database.pool.query(count.sql, count.parameters as unknown[])]),
       );

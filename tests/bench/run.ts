@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../server/src/db/database.js';
 import { migrateToLatest } from '../../server/src/db/migrate.js';
 import { startServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/database.js';
 import { generate } from '@wangge/geo-data';
+import { createUser } from '../../server/src/auth/users.js';
 import { benchTiles } from './tiles.bench.js';
 import { benchCollections } from './collections.bench.js';
 import { benchMapIdle } from './map-idle.bench.js';
@@ -49,6 +51,16 @@ async function presetDatabase(url: string, preset: 'city' | 'demo', minGrids: nu
   return { database, generatedSeconds: (performance.now() - t0) / 1000 };
 }
 
+/** A fresh admin account of the whole installation, signed in over HTTP: the Cookie header. */
+async function benchSession(database: Database, origin: string): Promise<string> {
+  const username = `bench-${crypto.randomBytes(4).toString('hex')}`;
+  const password = crypto.randomBytes(16).toString('base64url');
+  await createUser(database.pool, { username, password, role: 'admin', areaCode: '*' });
+  const res = await fetch(`${origin}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  if (!res.ok) throw new Error(`bench sign-in failed: ${res.status}`);
+  return res.headers.getSetCookie()[0].split(';')[0];
+}
+
 async function main() {
   const startupRows: Row[] = [];
   const { database, generatedSeconds } = await presetDatabase(baseUrl, 'city', 2000);
@@ -68,8 +80,9 @@ async function main() {
   // The API runs as its own process, as in production, so the load generator here does not share its event loop.
   const server = await startServerProcess(tempDir('bench-server'), { DATABASE_URL: baseUrl, SEED_DEMO: 'false', LOG_LEVEL: 'warn' });
   try {
-    if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(database, server.base));
-    if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, server.base));
+    const cookie = await benchSession(database, server.base);
+    if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(database, server.base, cookie));
+    if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, server.base, cookie));
   } finally {
     await server.stop();
     await database.close();

@@ -14,7 +14,7 @@ const SIZE_CAP = 500 * 1024;
  * Cold = our tile cache has not seen the tile (PostgreSQL's own buffers are warm for both);
  * warm = the same tiles again. Sizes: every z12–z16 tile over the centre of the data, all layers.
  */
-export async function benchTiles(database: Database, origin: string): Promise<Row[]> {
+export async function benchTiles(database: Database, origin: string, cookie: string): Promise<Row[]> {
   const { rows } = await database.pool.query<{ x1: number; y1: number; x2: number; y2: number }>(
     'SELECT ST_XMin(e) x1, ST_YMin(e) y1, ST_XMax(e) x2, ST_YMax(e) y2 FROM (SELECT ST_Extent(geom) e FROM grids) s',
   );
@@ -32,7 +32,7 @@ export async function benchTiles(database: Database, origin: string): Promise<Ro
     const q = tileQuery(t.layer, t.z, t.x, t.y, { native });
     if (q) await database.pool.query(q.text, q.values);
   };
-  const runHttp = (t: (typeof set)[number]) => httpGet(`${origin}/tiles/${t.layer}/${t.z}/${t.x}/${t.y}`);
+  const runHttp = (t: (typeof set)[number]) => httpGet(`${origin}/tiles/${t.layer}/${t.z}/${t.x}/${t.y}`, { 'accept-encoding': 'gzip', cookie });
 
   for (const t of set) await runRaw(t); // warm PostgreSQL's buffers for both sides
   // Throughput with CONCURRENCY requests in flight on each side (the pool has as many connections).

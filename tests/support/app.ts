@@ -1,13 +1,33 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp } from '../../server/src/app.js';
 import { probeCapabilities, type Database } from '../../server/src/db/database.js';
+import { sessionFor } from './auth.js';
+
+export interface TestAppOptions {
+  webDist?: string;
+  bodyLimitBytes?: number;
+  /**
+   * Sign `app.inject` in as an admin of the whole installation (default), so tests of other
+   * concerns need not repeat sign-in; `false` leaves requests anonymous (tests of auth itself).
+   */
+  signedIn?: boolean;
+}
 
 /** The real application over a test database, without a web build and without logging. */
-export async function buildTestApp(database: Database, opts: { webDist?: string; bodyLimitBytes?: number } = {}): Promise<FastifyInstance> {
-  return buildApp({
+export async function buildTestApp(database: Database, opts: TestAppOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApp({
     config: { bodyLimitBytes: opts.bodyLimitBytes ?? 1_000_000, webDist: opts.webDist ?? '/nonexistent', logLevel: 'warn' },
     database,
     capabilities: await probeCapabilities(database.db),
     logger: false,
   });
+  if (opts.signedIn === false) return app;
+  const cookie = await sessionFor(app, database.pool, 'admin', '*');
+  const inject = app.inject.bind(app) as (o: InjectOptions | string) => ReturnType<FastifyInstance['inject']>;
+  // Requests carry the admin session unless they set their own Cookie header.
+  (app as { inject: unknown }).inject = (o: InjectOptions | string) => {
+    const options: InjectOptions = typeof o === 'string' ? { url: o } : o;
+    return inject({ ...options, headers: { cookie, ...(options.headers ?? {}) } });
+  };
+  return app;
 }

@@ -13,7 +13,7 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>;
 }
 
-const DATA_TABLES = ['incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grids', 'areas'];
+const DATA_TABLES = ['sessions', 'login_throttle', 'users', 'incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grids', 'areas'];
 
 /** True when tests run against a real PostgreSQL server rather than the embedded database. */
 export const usesExternalDatabase = Boolean(process.env.TEST_DATABASE_URL);

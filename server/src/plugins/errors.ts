@@ -14,6 +14,12 @@ export type ProblemCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'DATABASE_UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CSRF_REJECTED'
+  | 'INVALID_CREDENTIALS'
+  | 'RATE_LIMITED'
+  | 'CONFLICT'
   | 'INTERNAL_ERROR';
 
 const TITLES: Record<ProblemCode, string> = {
@@ -28,6 +34,12 @@ const TITLES: Record<ProblemCode, string> = {
   PAYLOAD_TOO_LARGE: 'Payload too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   DATABASE_UNAVAILABLE: 'Database unavailable',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Forbidden',
+  CSRF_REJECTED: 'Cross-site request rejected',
+  INVALID_CREDENTIALS: 'Invalid credentials',
+  RATE_LIMITED: 'Too many requests',
+  CONFLICT: 'Conflict',
   INTERNAL_ERROR: 'Internal server error',
 };
 
@@ -59,6 +71,7 @@ export function problem(status: number, code: ProblemCode, detail: string, extra
 
 function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Problem) {
   if (p.status === 503) reply.header('Retry-After', '5');
+  if (p.status === 429 && typeof p.retryAfterSeconds === 'number') reply.header('Retry-After', String(p.retryAfterSeconds));
   return reply
     .code(p.status)
     .type('application/problem+json; charset=utf-8')

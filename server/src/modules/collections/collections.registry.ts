@@ -12,6 +12,11 @@ export interface CollectionDef {
   geom: string;
   /** Stable paging order. */
   orderBy: string;
+  /**
+   * The code that places a row in the area hierarchy (its own, or its grid's); a user scoped to an
+   * area sees the rows whose code extends the area's code. Absent: not scoped (basemap geography).
+   */
+  scopeCode?: string;
   /** `expression AS "camelCaseName"` items making up the GeoJSON properties. */
   properties: string[];
 }
@@ -24,6 +29,7 @@ const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
   areas: {
     id: 'areas',
+    scopeCode: 't.code',
     title: { zh: '行政区划', en: 'Administrative areas' },
     description: 'Districts (区), streets (街道) and communities (社区) with national statistical codes.',
     from: 'areas t LEFT JOIN areas p ON p.id = t.parent_id',
@@ -33,6 +39,7 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
   },
   grids: {
     id: 'grids',
+    scopeCode: 't.code',
     title: { zh: '网格', en: 'Grids' },
     description: 'Grids (网格) tiling their community; 15-digit codes under the community code.',
     from: 'grids t JOIN areas c ON c.id = t.community_id',
@@ -45,6 +52,7 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
   },
   buildings: {
     id: 'buildings',
+    scopeCode: 'g.code',
     title: { zh: '建筑', en: 'Buildings' },
     description: 'Building footprints with households and the grid that holds each.',
     from: 'buildings t LEFT JOIN grids g ON g.id = t.grid_id',
@@ -69,6 +77,7 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
   },
   responders: {
     id: 'responders',
+    scopeCode: 'g.code',
     title: { zh: '处置力量', en: 'Responders' },
     description: 'Grid workers, patrols, volunteers and police with their last known position.',
     from: 'responders t LEFT JOIN grids g ON g.id = t.home_grid_id',
@@ -81,6 +90,7 @@ export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
   },
   incidents: {
     id: 'incidents',
+    scopeCode: 'g.code',
     title: { zh: '事件', en: 'Incidents' },
     description: 'Reported incidents with category, priority, status and grid. Reporter contact is not listed here.',
     from: 'incidents t LEFT JOIN grids g ON g.id = t.grid_id',

@@ -29,12 +29,13 @@ function collectionOr404(id: string): CollectionDef {
 
 const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const extentCache = new Map<string, { at: number; bbox: Bbox | null; attribution: string[] }>();
-  async function describe(def: CollectionDef, base: string) {
-    let cached = extentCache.get(def.id);
+  async function describe(def: CollectionDef, base: string, scope: string) {
+    const key = `${def.id}|${scope}`;
+    let cached = extentCache.get(key);
     if (!cached || Date.now() - cached.at > 60_000) {
-      const [bbox, attribution] = await Promise.all([collectionExtent(app.db, def), layerAttributions(app.db, def.id)]);
+      const [bbox, attribution] = await Promise.all([collectionExtent(app.db, def, scope), layerAttributions(app.db, def.id)]);
       cached = { at: Date.now(), bbox, attribution };
-      extentCache.set(def.id, cached);
+      extentCache.set(key, cached);
     }
     const href = `${base}/api/collections/${def.id}`;
     return {
@@ -55,6 +56,7 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/collections',
     {
+      config: { permission: 'map.read' },
       schema: {
         tags: ['features'],
         summary: 'Feature collections (OGC API Features)',
@@ -64,20 +66,22 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const base = baseUrl(request);
       const collections = [];
-      for (const id of COLLECTION_IDS) collections.push(await describe(COLLECTIONS[id], base));
+      for (const id of COLLECTION_IDS) collections.push(await describe(COLLECTIONS[id], base, request.user!.areaCode));
       return { collections, links: [{ href: `${base}/api/collections`, rel: 'self', type: 'application/json' }] };
     },
   );
 
   app.get(
     '/api/collections/:collectionId',
-    { schema: { tags: ['features'], summary: 'One collection', params: CollectionParams, response: { 200: Collection } } },
-    async (request) => describe(collectionOr404(request.params.collectionId), baseUrl(request)),
+    { config: { permission: 'map.read' },
+      schema: { tags: ['features'], summary: 'One collection', params: CollectionParams, response: { 200: Collection } } },
+    async (request) => describe(collectionOr404(request.params.collectionId), baseUrl(request), request.user!.areaCode),
   );
 
   app.get(
     '/api/collections/:collectionId/items',
     {
+      config: { permission: 'map.read' },
       schema: {
         tags: ['features'],
         summary: 'Features of a collection, paged, optionally within a bbox',
@@ -90,7 +94,7 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const def = collectionOr404(request.params.collectionId);
       const { limit, offset } = request.query;
       const bbox = request.query.bbox === undefined ? undefined : parseBbox(request.query.bbox);
-      const { rows, numberMatched } = await listFeatures(app.db, def, { bbox, limit, offset });
+      const { rows, numberMatched } = await listFeatures(app.db, def, { bbox, limit, offset, scope: request.user!.areaCode });
       const base = `${baseUrl(request)}/api/collections/${def.id}/items`;
       const page = (o: number) => {
         const q = new URLSearchParams({ limit: String(limit), offset: String(o) });
@@ -108,11 +112,12 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/collections/:collectionId/items/:featureId',
-    { schema: { tags: ['features'], summary: 'One feature', params: ItemParams, response: { 200: Feature } } },
+    { config: { permission: 'map.read' },
+      schema: { tags: ['features'], summary: 'One feature', params: ItemParams, response: { 200: Feature } } },
     async (request, reply) => {
       const def = collectionOr404(request.params.collectionId);
       const { featureId } = request.params;
-      const row = UUID.test(featureId) ? await getFeature(app.db, def, featureId) : undefined;
+      const row = UUID.test(featureId) ? await getFeature(app.db, def, featureId, request.user!.areaCode) : undefined;
       if (!row) throw new ApiError(404, 'NOT_FOUND', `no feature "${featureId}" in collection ${def.id}`);
       return sendJsonText(reply, row.feature);
     },

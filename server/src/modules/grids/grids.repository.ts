@@ -21,8 +21,8 @@ export interface GridSummaryRow {
   respondersByStatus: Record<string, number>;
 }
 
-/** The figures of one grid, computed in one SQL statement. */
-export async function gridSummary(db: Kysely<DB>, gridId: string): Promise<GridSummaryRow | undefined> {
+/** The figures of one grid within the caller's scope, computed in one SQL statement. */
+export async function gridSummary(db: Kysely<DB>, gridId: string, scope: string): Promise<GridSummaryRow | undefined> {
   const { rows } = await sql<GridSummaryRow>`
     SELECT g.id::text AS "id", g.code AS "code", g.name AS "name",
            c.code AS "communityCode", c.name AS "communityName", s.code AS "streetCode", s.name AS "streetName",
@@ -39,6 +39,6 @@ export async function gridSummary(db: Kysely<DB>, gridId: string): Promise<GridS
       FROM grids g
       JOIN areas c ON c.id = g.community_id
       JOIN areas s ON s.id = c.parent_id
-     WHERE g.id = ${gridId}::uuid`.execute(db);
+     WHERE g.id = ${gridId}::uuid AND (${scope} = '*' OR g.code LIKE ${scope} || '%')`.execute(db);
   return rows[0];
 }

@@ -26,6 +26,7 @@ const gridsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/grids/:id/summary',
     {
+      config: { permission: 'map.read' },
       schema: {
         tags: ['grids'],
         summary: 'Buildings, households, open incidents and responders of one grid',
@@ -35,7 +36,7 @@ const gridsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { id } = request.params;
-      const summary = UUID.test(id) ? await gridSummary(app.db, id) : undefined;
+      const summary = UUID.test(id) ? await gridSummary(app.db, id, request.user!.areaCode) : undefined;
       if (!summary) throw new ApiError(404, 'NOT_FOUND', `no grid "${id}"`);
       return summary;
     },

@@ -16,7 +16,7 @@ const Health = Type.Object({
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/health',
-    { schema: { tags: ['system'], summary: 'Service and database status', response: { 200: Health, 503: Health } } },
+    { config: { permission: 'public' }, schema: { tags: ['system'], summary: 'Service and database status', response: { 200: Health, 503: Health } } },
     async (_request, reply) => {
       let reachable = true;
       try {

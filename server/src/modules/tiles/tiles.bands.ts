@@ -21,18 +21,29 @@ function shaped(geom: string, units: number): string {
 /** Rows of `table t` whose 3857 geometry meets the buffered envelope (index-assisted). */
 const meets = (col = 't.geom_3857') => `ST_Intersects(${col}, b.benv)`;
 
+/**
+ * What the caller may see: `b.scope` (bound as $4) is '*' or an area/grid code; a row is in scope
+ * when its own code, or the code of the grid holding it, extends that code. Roads are basemap
+ * geography and not scoped.
+ */
+const IN_SCOPE = {
+  byCode: `(b.scope = '*' OR t.code LIKE b.scope || '%')`,
+  byGrid: (col: string) => `(b.scope = '*' OR EXISTS (SELECT 1 FROM grids sg WHERE sg.id = ${col} AND sg.code LIKE b.scope || '%'))`,
+};
+const SCOPE_OF_TABLE = { incidents: IN_SCOPE.byGrid('t.grid_id'), responders: IN_SCOPE.byGrid('t.home_grid_id') };
+
 export function areasBand(simplifyUnits: number, minAreaUnits2: number): string {
   return `SELECT t.id::text AS "id", t.code AS "code", t.name AS "name", t.level AS "level",
          ${shaped('t.geom_3857', simplifyUnits)} AS geom
     FROM areas t, bounds b
-   WHERE ${meets()}${minAreaUnits2 > 0 ? ` AND ST_Area(t.geom_3857) >= ${minAreaUnits2} * b.unit * b.unit` : ''}`;
+   WHERE ${meets()} AND ${IN_SCOPE.byCode}${minAreaUnits2 > 0 ? ` AND ST_Area(t.geom_3857) >= ${minAreaUnits2} * b.unit * b.unit` : ''}`;
 }
 
 export function gridsBand(simplifyUnits: number): string {
   return `SELECT t.id::text AS "id", t.code AS "code", t.name AS "name", c.code AS "communityCode",
          ${shaped('t.geom_3857', simplifyUnits)} AS geom
     FROM grids t JOIN areas c ON c.id = t.community_id, bounds b
-   WHERE ${meets()}`;
+   WHERE ${meets()} AND ${IN_SCOPE.byCode}`;
 }
 
 export function buildingsBand(opts: { simplifyUnits: number; minAreaUnits2: number; cap?: number }): string {
@@ -41,7 +52,7 @@ export function buildingsBand(opts: { simplifyUnits: number; minAreaUnits2: numb
   return `SELECT t.id::text AS "id", t.name AS "name", t.households AS "householdCount", t.floors AS "floors",
          t.grid_id::text AS "gridId", ${shaped('t.geom_3857', opts.simplifyUnits)} AS geom
     FROM buildings t, bounds b
-   WHERE ${meets()}${area}${cap}`;
+   WHERE ${meets()} AND ${IN_SCOPE.byGrid('t.grid_id')}${area}${cap}`;
 }
 
 export function roadsBand(simplifyUnits: number): string {
@@ -67,7 +78,10 @@ function simplifiedLine(geom: string, units: number): string {
 }
 
 // Exact tests: && alone compares float4 boxes, a metre or so wider than the envelope.
-const POINTS_IN_TILE = { incidents: 'ST_Intersects(t.location, b.benv4326)', responders: 'ST_Intersects(t.position, b.benv4326)' };
+const POINTS_IN_TILE = {
+  incidents: `ST_Intersects(t.location, b.benv4326) AND ${SCOPE_OF_TABLE.incidents}`,
+  responders: `ST_Intersects(t.position, b.benv4326) AND ${SCOPE_OF_TABLE.responders}`,
+};
 
 export function incidentsIndividual(where = POINTS_IN_TILE.incidents): string {
   return `SELECT t.id::text AS "id", t.category AS "category", t.priority AS "priority", t.status AS "status",
@@ -124,7 +138,7 @@ function clustered(spec: ClusterSpec): string {
   const cell = `(${units} * b.unit)`;
   // One cell around the tile; equal to benv4326 when the cell is the buffer.
   const within = spec.lowZoom
-    ? `ST_Intersects(t.${spec.geom}, ST_Transform(ST_Expand(b.env, ${cell}), 4326))`
+    ? `ST_Intersects(t.${spec.geom}, ST_Transform(ST_Expand(b.env, ${cell}), 4326)) AND ${SCOPE_OF_TABLE[spec.table]}`
     : POINTS_IN_TILE[spec.table];
   // Cells read beyond the buffer show only in the tile their centre meets.
   const shown = spec.lowZoom ? ' AND ST_Intersects(centre, (SELECT benv FROM bounds))' : '';

@@ -3,7 +3,7 @@ import { CLIP_MARGIN_UNITS, TILE_EXTENT, TILE_LAYERS, bandAt, type TileLayerDef,
 /** The SQL of one tile, ready for `pool.query(text, values)`. */
 export interface TileQuery {
   text: string;
-  values: [z: number, x: number, y: number];
+  values: [z: number, x: number, y: number, scope: string];
   /**
    * `native`: one row, `mvt` (bytea; empty when the tile has no feature).
    * `rows`: one row per feature: the layer's columns plus `geom`, GeoJSON in tile coordinates.
@@ -18,7 +18,13 @@ export interface TileQuery {
  * Both select the same features (the native SQL needs PostGIS built with protobuf). z/x/y must
  * be a valid tile address (see parseTileAddress). The benchmark runs this SQL directly.
  */
-export function tileQuery(layer: TileLayerId, z: number, x: number, y: number, opts: { native: boolean }): TileQuery | undefined {
+export function tileQuery(
+  layer: TileLayerId,
+  z: number,
+  x: number,
+  y: number,
+  opts: { native: boolean; scope?: string },
+): TileQuery | undefined {
   const def = TILE_LAYERS[layer];
   const band = bandAt(def, z);
   if (!band) return undefined;
@@ -26,7 +32,7 @@ export function tileQuery(layer: TileLayerId, z: number, x: number, y: number, o
     SELECT e.env, ST_Expand(e.env, ${def.bufferUnits} * e.unit) AS benv,
            ST_Transform(ST_Expand(e.env, ${def.bufferUnits} * e.unit), 4326) AS benv4326,
            ST_Expand(e.env, ${def.bufferUnits + CLIP_MARGIN_UNITS} * e.unit) AS cenv,
-           ST_XMin(e.env) AS x0, ST_YMax(e.env) AS y0, e.unit, $1::int AS z
+           ST_XMin(e.env) AS x0, ST_YMax(e.env) AS y0, e.unit, $1::int AS z, $4::text AS scope
       FROM (SELECT t.env, (ST_XMax(t.env) - ST_XMin(t.env)) / ${TILE_EXTENT}.0 AS unit
               FROM (SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS env) t) e
   ), features AS (
@@ -42,7 +48,7 @@ export function tileQuery(layer: TileLayerId, z: number, x: number, y: number, o
          LATERAL (SELECT ${toTileUnits()} AS g OFFSET 0) s,
          LATERAL (SELECT ${repaired(def, 's.g')} AS g OFFSET 0) v
    WHERE v.g IS NOT NULL AND NOT ST_IsEmpty(v.g)`;
-  return { text, values: [z, x, y], output: opts.native ? 'native' : 'rows' };
+  return { text, values: [z, x, y, opts.scope ?? '*'], output: opts.native ? 'native' : 'rows' };
 }
 
 /** EPSG:3857 → tile units (y down), snapped to the integer grid as ST_AsMVTGeom does. */

@@ -7,8 +7,16 @@ import { encodeTile, type TileRow } from './tiles.encode.js';
  * Reads one tile: encoded by PostGIS when `native`, else from rows in tile units encoded in Node.
  * An empty buffer means no feature (also outside the layer's zoom range).
  */
-export async function readTile(pool: pg.Pool, layer: TileLayerId, z: number, x: number, y: number, native: boolean): Promise<Buffer> {
-  const query = tileQuery(layer, z, x, y, { native });
+export async function readTile(
+  pool: pg.Pool,
+  layer: TileLayerId,
+  z: number,
+  x: number,
+  y: number,
+  native: boolean,
+  scope = '*',
+): Promise<Buffer> {
+  const query = tileQuery(layer, z, x, y, { native, scope });
   if (!query) return Buffer.alloc(0);
   if (query.output === 'native') {
     const { rows } = await pool.query<{ mvt: Buffer | null }>(query.text, query.values);

@@ -37,6 +37,7 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/tiles/:layer.json',
     {
+      config: { permission: 'map.read' },
       schema: {
         tags: ['tiles'],
         summary: 'TileJSON of a tile layer: tile URL, zoom range, bounds, fields',
@@ -46,7 +47,7 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const def = layerOr404(request.params.layer);
-      reply.header('Cache-Control', tileCacheControl('all'));
+      reply.header('Cache-Control', tileCacheControl());
       return tiles.tileJson(def.id, `${request.protocol}://${request.host}`);
     },
   );
@@ -54,6 +55,7 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/tiles/:layer/:z/:x/:y',
     {
+      config: { permission: 'map.read' },
       schema: {
         tags: ['tiles'],
         summary: 'One vector tile (Mapbox Vector Tile); 204 when empty',
@@ -65,10 +67,10 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const def = layerOr404(request.params.layer);
       const address = parseTileAddress(request.params.z, request.params.x, request.params.y);
       // What the caller may see: every tile is public until tiles are cut to a user's area scope.
-      const scopeKey = 'all';
-      reply.header('Cache-Control', tileCacheControl(scopeKey));
+      const scope = request.user!.areaCode;
+      reply.header('Cache-Control', tileCacheControl());
       if (!bandAt(def, address.z)) return reply.code(204).send();
-      const tile = await tiles.getTile(def.id, address, scopeKey);
+      const tile = await tiles.getTile(def.id, address, scope);
       if (tile.bytes.length === 0) return reply.code(204).send();
       const gzip = tile.gzip !== undefined && acceptsGzip(request);
       reply.header('ETag', gzip ? tile.gzipEtag : tile.etag);

@@ -17,11 +17,11 @@ const GZIP_MIN_BYTES = 1024;
 const WORLD: LonLatBounds = [-180, -85.051129, 180, 85.051129];
 
 /**
- * The Cache-Control of tiles and TileJSON, decided here only: shared caches may keep tiles that
- * everyone sees; a tile cut to a user's scope must stay private to that user.
+ * The Cache-Control of tiles and TileJSON, decided here only. Every tile is cut to the signed-in
+ * user's area, so no shared cache may keep one.
  */
-export function tileCacheControl(scopeKey: string): string {
-  return scopeKey === 'all' ? 'public, max-age=60' : 'private, max-age=60';
+export function tileCacheControl(): string {
+  return 'private, max-age=60';
 }
 
 export interface TileServiceOptions {
@@ -41,14 +41,14 @@ export function createTileService(opts: TileServiceOptions) {
   const described = new Map<TileLayerId, { at: number; bounds: LonLatBounds | null; attribution: string[] }>();
 
   /**
-   * One tile as cached bytes (empty when it has no feature). `scopeKey` names what the caller may
-   * see ('all' for everything); tiles of different scopes never share a cache entry.
+   * One tile as cached bytes (empty when it has no feature), cut to `scope` ('*' or an area/grid
+   * code); tiles of different scopes never share a cache entry.
    */
-  async function getTile(layer: TileLayerId, { z, x, y }: TileAddress, scopeKey: string): Promise<CachedTile> {
+  async function getTile(layer: TileLayerId, { z, x, y }: TileAddress, scope: string): Promise<CachedTile> {
     const address = `${layer}/${z}/${x}/${y}`;
-    return cache.getOrFill(`${address}|${scopeKey}`, async () => {
+    return cache.getOrFill(`${address}|${scope}`, async () => {
       try {
-        return await prepare(await readTile(opts.pool, layer, z, x, y, opts.nativeMvt));
+        return await prepare(await readTile(opts.pool, layer, z, x, y, opts.nativeMvt, scope));
       } catch (err) {
         throw whileReading(address, err);
       }

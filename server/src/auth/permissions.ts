@@ -1,0 +1,45 @@
+/**
+ * Who may do what: the one permission table of the API. Every route declares the permission it
+ * needs in its route config (`config: { permission }`) or declares itself `'public'`; a route
+ * without a declaration is refused at start-up (plugins/auth.ts).
+ *
+ * | permission            | admin | commander | planner | grid_worker | department | viewer |
+ * |-----------------------|:-----:|:---------:|:-------:|:-----------:|:----------:|:------:|
+ * | map.read              |   ✓   |     ✓     |    ✓    |      ✓      |     ✓      |   ✓    |
+ * | incident.sensitive    |   ✓   |     ✓     |         |             |            |        |
+ * | user.manage           |   ✓   |           |         |             |            |        |
+ * | audit.read            |   ✓   |           |         |             |            |        |
+ *
+ * Reads and writes are further limited to the user's area (scope), in SQL (lib/scope.ts).
+ */
+export const ROLES = ['admin', 'commander', 'planner', 'grid_worker', 'department', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = ['map.read', 'incident.sensitive', 'user.manage', 'audit.read'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const GRANTS: Record<Role, readonly Permission[]> = {
+  admin: PERMISSIONS,
+  commander: ['map.read', 'incident.sensitive'],
+  planner: ['map.read'],
+  grid_worker: ['map.read'],
+  department: ['map.read'],
+  viewer: ['map.read'],
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return GRANTS[role]?.includes(permission) ?? false;
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value);
+}
+
+/** An area scope: '*' (everything, admins only) or a 6/9/12/15-digit area or grid code. */
+export function isAreaCode(value: string): boolean {
+  return value === '*' || /^[0-9]{6}([0-9]{3}){0,3}$/.test(value);
+}

@@ -1,0 +1,26 @@
+import crypto from 'node:crypto';
+import type pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import { createUser } from '../../server/src/auth/users.js';
+import type { Role } from '../../server/src/auth/permissions.js';
+
+/** A test account with a random password. */
+export async function addUser(pool: pg.Pool, role: Role, areaCode: string, username = `${role.replace('_', '')}${crypto.randomBytes(3).toString('hex')}`) {
+  const password = crypto.randomBytes(12).toString('base64url');
+  const { id, responderId } = await createUser(pool, { username, password, role, areaCode });
+  return { id, responderId, username, password };
+}
+
+/** Signs in through the API and returns the Cookie header value of the session. */
+export async function signIn(app: FastifyInstance, username: string, password: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+  if (res.statusCode !== 200) throw new Error(`sign-in of ${username} failed: ${res.statusCode} ${res.body}`);
+  const cookie = res.cookies.find((c) => c.name === 'wangge_session');
+  return `wangge_session=${cookie!.value}`;
+}
+
+/** A new account of `role` on `areaCode`, signed in: the Cookie header to send. */
+export async function sessionFor(app: FastifyInstance, pool: pg.Pool, role: Role, areaCode: string): Promise<string> {
+  const u = await addUser(pool, role, areaCode);
+  return signIn(app, u.username, u.password);
+}
