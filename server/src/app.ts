@@ -12,6 +12,8 @@ import web from './plugins/web.js';
 import auth, { markRoutesPublic } from './plugins/auth.js';
 import type { SessionPolicy } from './auth/sessions.js';
 import authRoutes from './modules/auth/auth.routes.js';
+import usersRoutes from './modules/users/users.routes.js';
+import auditRoutes from './modules/audit/audit.routes.js';
 import healthRoutes from './modules/health/health.routes.js';
 import collectionsRoutes from './modules/collections/collections.routes.js';
 import gridsRoutes from './modules/grids/grids.routes.js';
@@ -61,7 +63,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     openapi: {
       info: { title: 'wangge API', version: '0.1.0', description: '网格化管理 — grid-management API (OGC API Features shape, vector tiles)' },
       tags: [
-        { name: 'system' }, { name: 'features', description: 'OGC API Features' }, { name: 'grids' }, { name: 'tiles' },
+        { name: 'system' }, { name: 'auth' }, { name: 'users' }, { name: 'audit' },
+        { name: 'features', description: 'OGC API Features' }, { name: 'grids' }, { name: 'tiles' },
       ],
     },
   });
@@ -73,6 +76,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes);
   await app.register(authRoutes);
+  await app.register(usersRoutes);
+  await app.register(auditRoutes);
   await app.register(collectionsRoutes);
   await app.register(gridsRoutes);
   await app.register(tilesRoutes);

@@ -3,6 +3,10 @@ import { loadConfig, ConfigError } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { consoleProgress } from './seed.js';
+import { createUser, UserInputError } from './auth/users.js';
+import { hashPassword, passwordProblem } from './auth/passwords.js';
+import { isAreaCode, isRole, ROLES } from './auth/permissions.js';
+import { appendAudit } from './auth/audit.js';
 import { generate, importGeoJson, LAYERS, PRESETS, type Layer, type Preset } from '@wangge/geo-data';
 
 const USAGE = `usage: pnpm cli <command> [options]
@@ -14,6 +18,14 @@ commands:
   import --layer buildings|roads|areas|grids --file F [--crs GCJ02|BD09|EPSG:code] [--source NAME] [--report F]
                                             import GeoJSON; invalid features are rejected one by one and reported
 
+  user add --username U --role ROLE --area CODE|* [--name DISPLAY]
+                                            create an account; the password is read from standard input
+  user list                                 list accounts
+  user disable --username U                 disable an account and end its sessions
+  user reset-password --username U          set a new password (read from standard input), ending its sessions
+
+Roles: admin, commander, planner, grid_worker, department, viewer. Area: a 6/9/12-digit area code,
+a 15-digit grid code, or * (whole installation, admins only).
 The database is DATABASE_URL when set, else the embedded database in DATA_DIR (default .data/).`;
 
 class UsageError extends Error {}
@@ -78,6 +90,9 @@ async function run(argv: string[]): Promise<void> {
       for (const [reason, n] of Object.entries(result.rejectedByReason)) console.log(`  rejected ${n}: ${reason}`);
       return;
     }
+    case 'user':
+      await userCommand(rest);
+      return;
     case undefined:
     case 'help':
     case '--help':
@@ -85,6 +100,95 @@ async function run(argv: string[]): Promise<void> {
       return;
     default:
       throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** Reads a password from standard input (piped or typed; the first line). */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('password: ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    if (Buffer.concat(chunks).includes(10)) break;
+  }
+  const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+  if (!password) throw new UsageError('no password on standard input (e.g. `printf %s "$PW" | pnpm cli user add …`)');
+  return password;
+}
+
+async function userCommand(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { username: { type: 'string' }, role: { type: 'string' }, area: { type: 'string' }, name: { type: 'string' } },
+  });
+  const need = (v: string | undefined, flag: string) => {
+    if (!v) throw new UsageError(`--${flag} is required`);
+    return v;
+  };
+  switch (sub) {
+    case 'add': {
+      const username = need(values.username, 'username');
+      const role = need(values.role, 'role');
+      const areaCode = need(values.area, 'area');
+      if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+      if (!isAreaCode(areaCode)) throw new UsageError('--area must be * or a 6/9/12-digit area code or a 15-digit grid code');
+      if (areaCode === '*' && role !== 'admin') throw new UsageError('only admins may have the whole installation (*) as their area');
+      const password = await readPassword();
+      const created = await withDatabase((db) =>
+        createUser(db.pool, { username, password, role, areaCode, displayName: values.name }).catch((err) => {
+          throw err instanceof UserInputError ? new UsageError(err.message) : err;
+        }),
+      );
+      console.log(`user ${username} created (${role}, area ${areaCode})${created.responderId ? `, responder ${created.responderId}` : ''}`);
+      return;
+    }
+    case 'list': {
+      const rows = await withDatabase(async (db) => (await db.pool.query(
+        `SELECT username, role, area_code, disabled, to_char(created_at, 'YYYY-MM-DD') AS created FROM users ORDER BY username`,
+      )).rows);
+      if (!rows.length) console.log('no users');
+      for (const r of rows) console.log(`${r.username.padEnd(24)} ${r.role.padEnd(12)} ${r.area_code.padEnd(16)} ${r.disabled ? 'disabled' : 'active  '} ${r.created}`);
+      return;
+    }
+    case 'disable': {
+      const username = need(values.username, 'username');
+      const n = await withDatabase(async (db) => {
+        const { rows } = await db.pool.query<{ id: string }>(
+          'UPDATE users SET disabled = true, updated_at = now() WHERE username = $1 RETURNING id::text',
+          [username],
+        );
+        if (!rows[0]) return 0;
+        await db.pool.query('DELETE FROM sessions WHERE user_id = $1', [rows[0].id]);
+        await appendAudit(db.pool, {}, { action: 'user.disable', entity: 'user', entityId: rows[0].id, after: { disabled: true, via: 'cli' } });
+        return 1;
+      });
+      if (!n) throw new Error(`no user "${username}"`);
+      console.log(`user ${username} disabled; its sessions ended`);
+      return;
+    }
+    case 'reset-password': {
+      const username = need(values.username, 'username');
+      const password = await readPassword();
+      const weak = passwordProblem(password);
+      if (weak) throw new UsageError(weak);
+      const hash = await hashPassword(password);
+      const n = await withDatabase(async (db) => {
+        const { rows } = await db.pool.query<{ id: string }>(
+          'UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE username = $1 RETURNING id::text',
+          [username, hash],
+        );
+        if (!rows[0]) return 0;
+        await db.pool.query('DELETE FROM sessions WHERE user_id = $1', [rows[0].id]);
+        await appendAudit(db.pool, {}, { action: 'user.reset_password', entity: 'user', entityId: rows[0].id, after: { via: 'cli' } });
+        return 1;
+      });
+      if (!n) throw new Error(`no user "${username}"`);
+      console.log(`password of ${username} reset; its sessions ended`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown user command "${sub ?? ''}": add, list, disable, reset-password`);
   }
 }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, ConfigError } from './config.js';
 import { openDatabase, probeCapabilities } from './db/database.js';
@@ -27,7 +28,11 @@ async function main() {
   console.log(`[wangge] database: ${database.mode}${database.mode === 'embedded' ? ` in ${config.dataDir}` : ''}`);
   const applied = await waitForDatabase(() => migrateToLatest(database.db));
   if (applied.length) console.log(`[wangge] migrations applied: ${applied.join(', ')}`);
-  if (config.seedDemo) await seedDemoIfEmpty(database.pool);
+  if (config.seedDemo) {
+    // Demo accounts only on the embedded demo; an external database gets its first admin from the CLI.
+    const demoUsersFile = database.mode === 'embedded' ? path.join(config.dataDir, 'demo-users.txt') : undefined;
+    await seedDemoIfEmpty(database.pool, { demoUsersFile });
+  }
   const capabilities = await probeCapabilities(database.db);
   const app = await buildApp({ config, database, capabilities });
   await app.listen({ port: config.port, host: config.host });

@@ -16,13 +16,14 @@ afterAll(async () => {
 });
 
 /** Runs `pnpm cli …` the way a user does (tsx server/src/cli.ts) against the test database. */
-function cli(args: string[]): Promise<{ code: number; out: string }> {
+function cli(args: string[], stdin = ''): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', ...args], {
       cwd: repoRoot,
       env: { ...process.env, DATABASE_URL: database.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(stdin);
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (out += c));
@@ -66,7 +67,26 @@ describe('pnpm cli', { timeout: 120_000 }, () => {
     expect(r.out).toMatch(/report: .*import-report\.json/);
   });
 
+  it('user add / list / disable / reset-password, password from standard input', async () => {
+    const { rows } = await database.pool.query<{ code: string }>(`SELECT code FROM grids ORDER BY code LIMIT 1`);
+    const add = await cli(['user', 'add', '--username', 'li.si', '--role', 'grid_worker', '--area', rows[0].code], 'a long enough passphrase\n');
+    expect(add.code).toBe(0);
+    expect(add.out).toMatch(/user li\.si created \(grid_worker, area \d{15}\), responder [0-9a-f-]{36}/);
+    const stored = await database.pool.query(`SELECT password_hash FROM users WHERE username = 'li.si'`);
+    expect(stored.rows[0].password_hash).toMatch(/^\$argon2id\$/);
+    expect((await cli(['user', 'list'])).out).toMatch(/li\.si\s+grid_worker\s+\d{15}\s+active/);
+    expect((await cli(['user', 'reset-password', '--username', 'li.si'], 'another long passphrase\n')).code).toBe(0);
+    expect((await cli(['user', 'disable', '--username', 'li.si'])).out).toMatch(/disabled/);
+    expect((await cli(['user', 'list'])).out).toMatch(/li\.si\s+grid_worker\s+\d{15}\s+disabled/);
+    const audit = await database.pool.query(`SELECT action FROM audit_log WHERE action LIKE 'user.%' ORDER BY id`);
+    expect(audit.rows.map((r) => r.action)).toEqual(['user.reset_password', 'user.disable']);
+  });
+
   it.each([
+    [['user', 'add', '--username', 'weak', '--role', 'viewer', '--area', '*'], 2, /only admins may have the whole installation/],
+    [['user', 'add', '--username', 'nopw', '--role', 'viewer', '--area', '310199'], 2, /no password on standard input/],
+    [['user', 'add', '--username', 'r', '--role', 'king', '--area', '310199'], 2, /--role must be one of/],
+    [['user', 'disable', '--username', 'ghost'], 1, /no user "ghost"/],
     [['frobnicate'], 2, /unknown command "frobnicate"/],
     [['generate', '--preset', 'huge'], 2, /--preset must be one of tiny, demo, city/],
     [['generate', '--preset', 'tiny', '--seed', '-4'], 2, /Option '--seed' argument is ambiguous/],

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeTile, tileAt } from '../api/tiles-fixtures.js';
 import { tempDir } from '../support/database.js';
@@ -13,33 +15,46 @@ async function startServer() {
 
 const stopServer = async () => server?.stop();
 
+/** The demo admin's password is random, written once to DATA_DIR/demo-users.txt. */
+async function signInAsDemoAdmin(base: string): Promise<string> {
+  const line = fs.readFileSync(path.join(dataDir, 'demo-users.txt'), 'utf8').split('\n').find((l) => l.startsWith('admin '));
+  const password = line!.trim().split(/\s+/)[1];
+  const res = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  expect(res.status).toBe(200);
+  return res.headers.getSetCookie()[0].split(';')[0];
+}
+
 afterAll(stopServer);
 
 describe('embedded database (PGlite) smoke', { timeout: 300_000 }, () => {
   let firstCounts: { grids: number; buildings: number; incidents: number };
+  let cookie = '';
+  const get = (base: string, url: string) => fetch(`${base}${url}`, { headers: { cookie } });
 
   it('first start creates, migrates and seeds the demo district, then serves collections and tiles', async () => {
     const { base, log } = await startServer();
     expect(log).toMatch(/database: embedded/);
     expect(log).toMatch(/generating the demo district/);
+    expect(log).toMatch(/demo accounts/);
+    cookie = await signInAsDemoAdmin(base);
 
-    const health = await (await fetch(`${base}/api/health`)).json();
+    const health = await (await get(base, '/api/health')).json();
     expect(health).toMatchObject({ status: 'ok', database: { mode: 'embedded', nativeMvt: false } });
 
-    const collections = await (await fetch(`${base}/api/collections`)).json();
+    const collections = await (await get(base, '/api/collections')).json();
     const grids = collections.collections.find((c: { id: string }) => c.id === 'grids');
     const bbox = grids.extent.spatial.bbox[0] as number[];
-    const items = await (await fetch(`${base}/api/collections/grids/items?limit=1000`)).json();
+    const items = await (await get(base, '/api/collections/grids/items?limit=1000')).json();
     expect(items.numberMatched).toBeGreaterThanOrEqual(60);
     expect(items.numberMatched).toBeLessThanOrEqual(120);
-    const buildings = await (await fetch(`${base}/api/collections/buildings/items?limit=1`)).json();
-    const incidents = await (await fetch(`${base}/api/collections/incidents/items?limit=1`)).json();
+    const buildings = await (await get(base, '/api/collections/buildings/items?limit=1')).json();
+    const incidents = await (await get(base, '/api/collections/incidents/items?limit=1')).json();
     firstCounts = { grids: items.numberMatched, buildings: buildings.numberMatched, incidents: incidents.numberMatched };
 
     // A z15 tile at the centre of the data, encoded in Node (PGlite has no ST_AsMVT).
     const [lon, lat] = [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2];
     const { z, x, y } = tileAt(lon, lat, 15);
-    const res = await fetch(`${base}/tiles/buildings/${z}/${x}/${y}`);
+    const res = await get(base, `/tiles/buildings/${z}/${x}/${y}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/vnd.mapbox-vector-tile');
     const tile = decodeTile(new Uint8Array(await res.arrayBuffer()));
@@ -50,7 +65,9 @@ describe('embedded database (PGlite) smoke', { timeout: 300_000 }, () => {
     await stopServer();
     const { base, log } = await startServer();
     expect(log).not.toMatch(/generating the demo district/);
-    const count = async (id: string) => (await (await fetch(`${base}/api/collections/${id}/items?limit=1`)).json()).numberMatched;
+    // Sessions live in the database: the one from before the restart still works.
+    expect((await get(base, '/api/auth/me')).status).toBe(200);
+    const count = async (id: string) => (await (await get(base, `/api/collections/${id}/items?limit=1`)).json()).numberMatched;
     expect({ grids: await count('grids'), buildings: await count('buildings'), incidents: await count('incidents') }).toEqual(firstCounts);
   });
 });

@@ -13,7 +13,8 @@ export async function addUser(pool: pg.Pool, role: Role, areaCode: string, usern
 
 /** Signs in through the API and returns the Cookie header value of the session. */
 export async function signIn(app: FastifyInstance, username: string, password: string): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+  // No cookie of its own: a sign-in ends whatever session the request presents.
+  const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, headers: { cookie: '' } });
   if (res.statusCode !== 200) throw new Error(`sign-in of ${username} failed: ${res.statusCode} ${res.body}`);
   const cookie = res.cookies.find((c) => c.name === 'wangge_session');
   return `wangge_session=${cookie!.value}`;
