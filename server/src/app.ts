@@ -4,9 +4,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
 import compress from '@fastify/compress';
+import rateLimit from '@fastify/rate-limit';
 import type { Config } from './config.js';
 import type { Capabilities, Database } from './db/database.js';
-import errors from './plugins/errors.js';
+import errors, { ApiError } from './plugins/errors.js';
 import database from './plugins/database.js';
 import web from './plugins/web.js';
 import auth, { markRoutesPublic } from './plugins/auth.js';
@@ -69,6 +70,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(auth, { sessionPolicy: opts.sessionPolicy ?? DEFAULT_SESSION_POLICY });
+  // Per-process request budgets for the routes that declare one (sign-in, large reads); the
+  // sign-in failure throttle that must hold across processes lives in the database (auth/throttle.ts).
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (request) => request.user?.id ?? request.ip,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'RATE_LIMITED', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, {
+        retryAfterSeconds: Math.ceil(context.ttl / 1000),
+      }),
+  });
   await app.register(async (docs) => {
     markRoutesPublic(docs);
     await docs.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });

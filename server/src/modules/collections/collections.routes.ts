@@ -81,7 +81,7 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/collections/:collectionId/items',
     {
-      config: { permission: 'map.read' },
+      config: { permission: 'map.read', rateLimit: { max: 600, timeWindow: '1 minute' } },
       schema: {
         tags: ['features'],
         summary: 'Features of a collection, paged, optionally within a bbox',
