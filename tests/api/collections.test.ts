@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, usesExternalDatabase, type TestDatabase } from '../support/database.js';
 import { insertSmallDistrict } from '../support/fixtures.js';
 import { buildTestApp } from '../support/app.js';
 
@@ -227,6 +227,13 @@ describe('errors and documents', () => {
     const res = await get('/api/health');
     expect(res.headers['content-security-policy']).toMatch(/script-src 'self'/);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('the API under test', () => {
+  it.skipIf(!usesExternalDatabase)('connects as an ordinary role, not a superuser', async () => {
+    const { rows } = await database.app.pool.query(`SELECT current_user AS who, rolsuper FROM pg_roles WHERE rolname = current_user`);
+    expect(rows[0]).toEqual({ who: 'wangge_test_app', rolsuper: false });
   });
 });
 

@@ -13,12 +13,16 @@ export interface TestAppOptions {
   signedIn?: boolean;
 }
 
-/** The real application over a test database, without a web build and without logging. */
-export async function buildTestApp(database: Database, opts: TestAppOptions = {}): Promise<FastifyInstance> {
+/**
+ * The real application over a test database, without a web build and without logging. Given a
+ * TestDatabase it serves through `database.app`, the ordinary role the API runs as in production.
+ */
+export async function buildTestApp(database: Database & { app?: Database }, opts: TestAppOptions = {}): Promise<FastifyInstance> {
+  const served = database.app ?? database;
   const app = await buildApp({
     config: { bodyLimitBytes: opts.bodyLimitBytes ?? 1_000_000, webDist: opts.webDist ?? '/nonexistent', logLevel: 'warn' },
-    database,
-    capabilities: await probeCapabilities(database.db),
+    database: served,
+    capabilities: await probeCapabilities(served.db),
     logger: false,
   });
   if (opts.signedIn === false) return app;

@@ -10,7 +10,29 @@ import { migrateToLatest } from '../../server/src/db/migrate.js';
 
 /** A migrated database for one test file, and how to get rid of it. */
 export interface TestDatabase extends Database {
+  /**
+   * The same database reached as an ordinary login role (member of wangge_app), the way the API
+   * runs in production; buildTestApp serves from it. The embedded database has one superuser
+   * only, so there it is the owner's connection.
+   */
+  app: Database;
   drop(): Promise<void>;
+}
+
+/** Cluster-wide login role for the API under test; created once, shared by test databases. */
+const APP_LOGIN_ROLE = 'wangge_test_app';
+
+async function ensureAppLoginRole(adminUrl: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(`CREATE ROLE ${APP_LOGIN_ROLE} LOGIN IN ROLE wangge_app`);
+  } catch (err) {
+    // Another test file created it first (duplicate_object / unique_violation on pg_authid).
+    if (!['42710', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
+  } finally {
+    await c.end();
+  }
 }
 
 const DATA_TABLES = ['sessions', 'login_throttle', 'users', 'incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grids', 'areas'];
@@ -30,7 +52,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     if (!url) throw new Error('no TEST_DATABASE_URL and no embedded test database (global setup missing?)');
     const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 4 });
     await sql.raw(`TRUNCATE ${DATA_TABLES.join(', ')} CASCADE`).execute(database.db);
-    return { ...database, mode: 'embedded', drop: () => database.close() };
+    return { ...database, mode: 'embedded', app: database, drop: () => database.close() };
   }
   const name = `wangge_test_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -44,9 +66,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
   await migrateToLatest(database.db);
+  await ensureAppLoginRole(adminUrl);
+  const appUrl = new URL(url);
+  appUrl.username = APP_LOGIN_ROLE;
+  appUrl.password = '';
+  const app = await openDatabase({ databaseUrl: appUrl.toString(), dataDir: '' });
   return {
     ...database,
+    app,
     async drop() {
+      await app.close();
       await database.close();
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();

@@ -26,8 +26,13 @@ class SqlFileMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Applies every pending migration; the same migrator serves both database modes. */
+/**
+ * Applies every pending migration; the same migrator serves both database modes. When none is
+ * pending it touches nothing, so the API can start as an ordinary role that may not create tables
+ * or take the migration lock (the owner migrates with `pnpm cli migrate`).
+ */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  if ((await pendingMigrations(db)).length === 0) return [];
   const migrator = new Migrator({
     db,
     provider: new SqlFileMigrationProvider(migrationsDir),
@@ -41,4 +46,14 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${reason}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Names of the migration files not yet applied to the database. */
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  const all = Object.keys(await new SqlFileMigrationProvider(migrationsDir).getMigrations());
+  const exists = await sql<{ t: string | null }>`SELECT to_regclass('schema_migrations')::text AS t`.execute(db);
+  if (!exists.rows[0].t) return all;
+  const { rows } = await sql<{ name: string }>`SELECT name FROM schema_migrations`.execute(db);
+  const applied = new Set(rows.map((r) => r.name));
+  return all.filter((name) => !applied.has(name));
 }
