@@ -10,6 +10,7 @@ import { benchTiles } from './tiles.bench.js';
 import { benchCollections } from './collections.bench.js';
 import { benchMapIdle } from './map-idle.bench.js';
 import { benchEmbeddedStart } from './embedded-start.bench.js';
+import { benchLoginWork } from './login.bench.js';
 import { fmt, printTable, type Row } from './stats.js';
 import { consoleProgress } from '../../server/src/seed.js';
 
@@ -19,7 +20,7 @@ import { consoleProgress } from '../../server/src/seed.js';
  * the same run against its baseline.
  */
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
-const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,map,embedded').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,login,map,embedded').split(','));
 
 async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
@@ -98,6 +99,7 @@ async function main() {
       await demo.database.close();
     }
   }
+  if (only.has('login')) printTable('Sign-in', await benchLoginWork());
   if (only.has('embedded')) startupRows.push(...(await benchEmbeddedStart()));
   printTable('Start-up and rendering', startupRows);
 }
