@@ -6,6 +6,7 @@ import { buildApp } from '../../server/src/app.js';
 import { buildWebIfNeeded } from '../../server/src/build-web.js';
 import { repoRoot } from '../../server/src/config.js';
 import { probeCapabilities } from '../../server/src/db/database.js';
+import { addUser } from '../support/auth.js';
 import { browserUnavailableReason, launchChromium } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fillDashboardData, HOSTILE_DESCRIPTION, OSM_ATTRIBUTION } from './data.js';
@@ -34,8 +35,21 @@ interface Watched {
   errors: string[];
 }
 
+/**
+ * Answers the browser logs as "Failed to load resource" although the app expects them: the session
+ * probe before sign-in (401 from /api/auth/me) and refused sign-ins (401/429 from /api/auth/login).
+ * `alsoExpected` names more URLs whose 401 is expected (a test that ends the session: any API or tile URL).
+ */
+function expectedFailure(text: string, url: string | undefined, alsoExpected?: (url: string) => boolean): boolean {
+  if (!text.startsWith('Failed to load resource') || !url) return false;
+  const path = new URL(url).pathname;
+  if (path === '/api/auth/me' && text.includes('401')) return true;
+  if (path === '/api/auth/login' && (text.includes('401') || text.includes('429'))) return true;
+  return text.includes('401') && (alsoExpected?.(url) ?? false);
+}
+
 /** A page that records every request URL, page error and CSP violation. */
-async function watchedPage(context: BrowserContext): Promise<Watched> {
+async function watchedPage(context: BrowserContext, alsoExpected?: (url: string) => boolean): Promise<Watched> {
   const requests: string[] = [];
   const errors: string[] = [];
   context.on('request', (r) => requests.push(r.url()));
@@ -43,7 +57,7 @@ async function watchedPage(context: BrowserContext): Promise<Watched> {
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   // MapLibre reports style and tile errors on the console; any console error fails the test.
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !expectedFailure(m.text(), m.location().url, alsoExpected)) errors.push(`console: ${m.text()} (${m.location().url})`);
   });
   // Injected by the browser itself (not a page script), so the CSP does not apply to it.
   await page.addInitScript(() => {
@@ -54,6 +68,31 @@ async function watchedPage(context: BrowserContext): Promise<Watched> {
   });
   return { page, requests, errors };
 }
+
+interface Account {
+  username: string;
+  password: string;
+}
+
+/** Fills in and submits the login page the app is showing. */
+async function submitLogin(page: Page, account: Account): Promise<void> {
+  await page.waitForSelector('[data-testid="login-page"]', { timeout: 30_000 });
+  await page.fill('#login-username', account.username);
+  await page.fill('#login-password', account.password);
+  await page.click('[data-testid="login-submit"]');
+}
+
+/** Signs in on the login page and waits to be sent back into the app. */
+async function signIn(page: Page, account: Account): Promise<void> {
+  await submitLogin(page, account);
+  await page.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
+}
+
+/** The page's path and query, e.g. "/login?redirect=%2F%3Fe2e%3D1". */
+const here = (page: Page) => {
+  const u = new URL(page.url());
+  return { path: u.pathname, redirect: u.searchParams.get('redirect') };
+};
 
 /** Waits until the map has loaded, gone idle, and rendered features of the given layers. */
 async function waitForMap(page: Page, layers: string[]): Promise<void> {
@@ -112,6 +151,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   let app: Awaited<ReturnType<typeof buildApp>>;
   let browser: Browser;
   let base: string;
+  /** The district of the tiny preset, and a commander of it: the big-screen user. */
+  let district: string;
+  let commander: Account;
 
   beforeAll(async () => {
     if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
@@ -120,6 +162,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
     fs.mkdirSync(artifacts, { recursive: true });
     database = await createTestDatabase();
     await fillDashboardData(database.pool);
+    district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
+    commander = await addUser(database.pool, 'commander', district);
     app = await buildApp({
       config: { bodyLimitBytes: 2_000_000, webDist, logLevel: 'warn' },
       database,
@@ -144,8 +188,14 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
     const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
     try {
       const { page, requests, errors } = await watchedPage(context);
+      // Not signed in: the login page, which comes back here afterwards.
       await page.goto(`${base}/?e2e=1`);
+      await page.waitForSelector('[data-testid="login-page"]');
+      expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
+      await signIn(page, commander);
+      expect(page.url()).toBe(`${base}/?e2e=1`);
       await expect.poll(() => page.textContent('[data-testid="app-title"]')).toContain('网格化管理指挥中心');
+      expect(await page.textContent('[data-testid="user-role"]')).toBe('指挥中心');
       await waitForMap(page, ['grids-fill', 'grids-line']);
       await page.waitForFunction(() => window.__wanggeMap!.queryRenderedFeatures({ layers: ['buildings-fill', 'buildings-extrusion'].filter((id) => window.__wanggeMap!.getLayer(id)) }).length > 0, undefined, { timeout: 30_000 });
       // Buildings are flat footprints below z16 and extruded from z16.
@@ -169,7 +219,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await page.mouse.click(target.x, target.y);
       await page.waitForSelector('[data-testid="grid-details"]', { timeout: 15_000 });
       await expect.poll(() => page.textContent('[data-testid="grid-code"]')).toBe(target.code);
-      const summary = (await (await fetch(`${base}/api/grids/${target.id}/summary`)).json()) as Record<string, number>;
+      // The same session as the page (its cookie), so the same scope.
+      const summary = (await (await context.request.get(`${base}/api/grids/${target.id}/summary`)).json()) as Record<string, number>;
       const figure = (key: string) => page.textContent(`[data-testid="grid-${key}"] .figure__value`).then((s) => Number(s?.replace(/[^\d]/g, '')));
       expect(await figure('buildings')).toBe(summary.buildingCount);
       expect(await figure('households')).toBe(summary.householdCount);
@@ -211,6 +262,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       );
       const incident = rows[0];
       await page.goto(`${base}/?e2e=1`);
+      await signIn(page, commander);
       await waitForMap(page, ['grids-fill']);
       await page.evaluate(({ lon, lat }) => window.__wanggeMap!.jumpTo({ center: [lon, lat], zoom: 18 }), incident);
       await waitForMap(page, ['incidents-point']);
@@ -243,6 +295,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
     try {
       const { page, requests, errors } = await watchedPage(context);
       await page.goto(`${base}/?e2e=1`);
+      await page.waitForSelector('[data-testid="login-page"]');
+      await page.screenshot({ path: path.join(artifacts, 'login-phone.png') });
+      // The login form fits the phone's width.
+      const form = await page.locator('[data-testid="login-form"]').boundingBox();
+      expect(form!.x).toBeGreaterThanOrEqual(0);
+      expect(form!.x + form!.width).toBeLessThanOrEqual(390);
+      await signIn(page, await addUser(database.pool, 'viewer', district));
       await waitForMap(page, ['grids-fill']);
       const target = await gridClickPoint(page);
       await page.touchscreen.tap(target.x, target.y);
@@ -266,4 +325,194 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await context.close();
     }
   }, 120_000);
+
+  it('has a login page in Chinese that says why a sign-in was refused, and how long to wait', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    try {
+      const { page, requests, errors } = await watchedPage(context);
+      await page.goto(`${base}/login`);
+      await page.waitForSelector('[data-testid="login-page"]');
+      expect(await page.textContent('[data-testid="login-title"]')).toBe('网格化管理指挥中心');
+      expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+      // What password managers and phones need to fill the form in.
+      expect(await page.getAttribute('#login-username', 'autocomplete')).toBe('username');
+      expect(await page.getAttribute('#login-password', 'autocomplete')).toBe('current-password');
+      expect(await page.getAttribute('#login-password', 'type')).toBe('password');
+      expect(await page.locator('[data-testid="login-error"]').count()).toBe(0);
+      await page.screenshot({ path: path.join(artifacts, 'login-zh.png') });
+
+      const account = await addUser(database.pool, 'viewer', district);
+      const error = () => page.locator('[data-testid="login-error"]').textContent({ timeout: 1000 }).catch(() => '');
+      const wrong = { username: account.username, password: 'not-the-password' };
+      await submitLogin(page, wrong);
+      await expect.poll(error).toContain('用户名或密码错误');
+      expect(await page.getAttribute('[data-testid="login-error"]', 'data-code')).toBe('INVALID_CREDENTIALS');
+      expect(here(page).path).toBe('/login');
+      await page.screenshot({ path: path.join(artifacts, 'login-error-zh.png') });
+
+      // The account allows five failures per window; the sixth attempt is refused with a wait.
+      for (let i = 2; i <= 5; i++) {
+        const answered = page.waitForResponse((r) => r.url().endsWith('/api/auth/login'));
+        await submitLogin(page, wrong);
+        expect((await answered).status()).toBe(401);
+      }
+      await submitLogin(page, account);
+      await expect.poll(error).toMatch(/登录失败次数过多，请 \d+ (分钟|秒)后再试/);
+      expect(await page.getAttribute('[data-testid="login-error"]', 'data-code')).toBe('RATE_LIMITED');
+      expect(await page.isDisabled('[data-testid="login-submit"]')).toBe(true);
+      await page.click('[data-testid="lang-switch"]');
+      await expect.poll(error).toMatch(/Too many failed sign-ins: try again in \d+ (min|s)/);
+      await page.screenshot({ path: path.join(artifacts, 'login-rate-limited-en.png') });
+      expect(here(page).path).toBe('/login');
+      expect(errors).toEqual([]);
+      expect(externalRequests(requests)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('shows a community grid worker only the grids of their community, framed on them', async () => {
+    const { rows: [{ code: community }] } = await database.pool.query<{ code: string }>(
+      `SELECT code FROM areas WHERE level = 'community' ORDER BY code LIMIT 1`,
+    );
+    const { rows: [facts] } = await database.pool.query<{ others: number; own: number; all: number; w: number; s: number; e: number; n: number }>(
+      `SELECT (SELECT count(*)::int FROM areas WHERE level = 'community' AND code <> $1) AS others,
+              (SELECT count(*)::int FROM grids WHERE code LIKE $1 || '%') AS own,
+              (SELECT count(*)::int FROM grids) AS all,
+              ST_XMin(x) AS w, ST_YMin(x) AS s, ST_XMax(x) AS e, ST_YMax(x) AS n
+         FROM (SELECT ST_Extent(geom) AS x FROM grids WHERE code LIKE $1 || '%') t`,
+      [community],
+    );
+    // Another community exists, with grids of its own that this user must not see.
+    expect(facts.others).toBeGreaterThan(0);
+    expect(facts.own).toBeGreaterThan(0);
+    expect(facts.all).toBeGreaterThan(facts.own);
+    const worker = await addUser(database.pool, 'grid_worker', community);
+
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    try {
+      const { page, requests, errors } = await watchedPage(context);
+      await page.goto(`${base}/?e2e=1`);
+      await signIn(page, worker);
+      await waitForMap(page, ['grids-fill']);
+      const codes = await page.evaluate(() => [
+        ...new Set(window.__wanggeMap!.queryRenderedFeatures({ layers: ['grids-fill'] }).map((f) => String(f.properties.code))),
+      ]);
+      expect(codes.length).toBeGreaterThan(0);
+      expect(codes.filter((c) => !c.startsWith(community))).toEqual([]);
+
+      // The first view frames the community's grids.
+      const view = await page.evaluate(() => {
+        const b = window.__wanggeMap!.getBounds();
+        return { w: b.getWest(), s: b.getSouth(), e: b.getEast(), n: b.getNorth(), c: window.__wanggeMap!.getCenter().toArray() };
+      });
+      expect(view.c[0]).toBeGreaterThan(facts.w);
+      expect(view.c[0]).toBeLessThan(facts.e);
+      expect(view.c[1]).toBeGreaterThan(facts.s);
+      expect(view.c[1]).toBeLessThan(facts.n);
+      expect(view.w).toBeLessThanOrEqual(facts.w);
+      expect(view.e).toBeGreaterThanOrEqual(facts.e);
+      expect(view.s).toBeLessThanOrEqual(facts.s);
+      expect(view.n).toBeGreaterThanOrEqual(facts.n);
+
+      // The grid collection (with this session) and the header count hold that community alone.
+      const items = (await (await context.request.get(`${base}/api/collections/grids/items?limit=1000`)).json()) as {
+        numberMatched: number;
+        features: { properties: { code: string; communityCode: string } }[];
+      };
+      expect(items.numberMatched).toBe(facts.own);
+      expect(items.features.every((f) => f.properties.communityCode === community && f.properties.code.startsWith(community))).toBe(true);
+      await expect.poll(() => page.textContent('[data-testid="stat-grids"] .stat__value')).toBe(String(facts.own));
+
+      // The user menu: role and area.
+      expect(await page.textContent('[data-testid="user-role"]')).toBe('网格员');
+      await page.click('[data-testid="user-menu"]');
+      await page.waitForSelector('[data-testid="user-card"]', { state: 'visible' });
+      expect(await page.textContent('[data-testid="user-card-role"]')).toBe('网格员');
+      await expect.poll(() => page.textContent('[data-testid="user-card-area"]')).toMatch(new RegExp(`.+（${community}）`));
+      await page.screenshot({ path: path.join(artifacts, 'dashboard-community.png') });
+      await page.keyboard.press('Escape');
+      expect(errors).toEqual([]);
+      expect(externalRequests(requests)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('sends a user whose session ended to the login page, and back to the map after signing in again', async () => {
+    const worker = await addUser(database.pool, 'planner', district);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    try {
+      // Once the session is gone, API calls and tiles answer 401: expected here.
+      const { page, errors } = await watchedPage(context, (url) => /^\/(api|tiles)\//.test(new URL(url).pathname));
+      const expired = () => page.locator('[data-testid="login-error"]').textContent({ timeout: 1000 }).catch(() => '');
+      await page.goto(`${base}/?e2e=1`);
+      await signIn(page, worker);
+      await waitForMap(page, ['grids-fill']);
+
+      // An API call (a grid's details) with the session deleted on the server.
+      await database.pool.query('DELETE FROM sessions');
+      const target = await gridClickPoint(page);
+      await page.mouse.click(target.x, target.y);
+      await page.waitForURL((u) => u.pathname === '/login', { timeout: 15_000 });
+      expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
+      await expect.poll(expired).toContain('会话已过期');
+      await page.screenshot({ path: path.join(artifacts, 'login-expired.png') });
+      await signIn(page, worker);
+      expect(page.url()).toBe(`${base}/?e2e=1`);
+      await waitForMap(page, ['grids-fill']);
+
+      // A map tile answering 401 (tiles of a zoom not loaded yet). API calls are held back meanwhile,
+      // so that only the tiles can tell the app that the session ended.
+      await database.pool.query('DELETE FROM sessions');
+      const api = (u: URL) => u.pathname.startsWith('/api/');
+      await page.route(api, (route) => void setTimeout(() => route.continue().catch(() => undefined), 10_000));
+      await page.evaluate(() => window.__wanggeMap!.jumpTo({ zoom: window.__wanggeMap!.getZoom() - 1.5 }));
+      await page.waitForURL((u) => u.pathname === '/login', { timeout: 9_000 });
+      await page.unroute(api);
+      expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
+      await expect.poll(expired).toContain('会话已过期');
+      await signIn(page, worker);
+      await waitForMap(page, ['grids-fill']);
+
+      // A reload without a session.
+      await database.pool.query('DELETE FROM sessions');
+      await page.reload();
+      await page.waitForSelector('[data-testid="login-page"]');
+      expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
+      await expect.poll(expired).toContain('会话已过期');
+      await signIn(page, worker);
+      expect(page.url()).toBe(`${base}/?e2e=1`);
+      await waitForMap(page, ['grids-fill']);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 150_000);
+
+  it('signs out from the user menu to the login page, and the session is gone', async () => {
+    const account = await addUser(database.pool, 'department', district);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(context);
+      await page.goto(`${base}/`);
+      await signIn(page, account);
+      await expect.poll(() => page.textContent('[data-testid="user-name"]')).toBe(account.username);
+      expect(await page.textContent('[data-testid="user-role"]')).toBe('职能部门');
+      await page.click('[data-testid="user-menu"]');
+      await page.click('[data-testid="user-logout"]');
+      await page.waitForURL((u) => u.pathname === '/login', { timeout: 15_000 });
+      expect(here(page)).toEqual({ path: '/login', redirect: null });
+      expect(await page.locator('[data-testid="login-error"]').count()).toBe(0);
+      const { rows } = await database.pool.query('SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1', [account.username]);
+      expect(rows).toHaveLength(0);
+      // Nothing of the app without signing in again.
+      await page.goto(`${base}/?e2e=1`);
+      await page.waitForSelector('[data-testid="login-page"]');
+      expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 });

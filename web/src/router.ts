@@ -1,10 +1,56 @@
-import { createRouter, createWebHistory } from 'vue-router';
+import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router';
+import type { Role } from './api/auth';
+import { useSessionStore } from './stores/session';
 
-/** One view today; planner/ and patrol/ modules add theirs here. */
-export const router = createRouter({
-  history: createWebHistory(),
-  routes: [
-    { path: '/', name: 'command', component: () => import('./modules/command/CommandView.vue') },
-    { path: '/:pathMatch(.*)*', redirect: { name: 'command' } },
-  ],
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Open without a session (the login page). */
+    public?: boolean;
+    /** Roles that may open the view; absent: every signed-in role. */
+    roles?: readonly Role[];
+    /** i18n key of the view's name in the navigation; views without one are not listed. */
+    nav?: string;
+  }
+}
+
+/** The views that exist. planner/ and patrol/ modules add theirs here (with `meta.roles` and `meta.nav`). */
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('./modules/auth/LoginView.vue'), meta: { public: true } },
+  { path: '/', name: 'command', component: () => import('./modules/command/CommandView.vue'), meta: { nav: 'nav.command' } },
+  { path: '/:pathMatch(.*)*', redirect: { name: 'command' } },
+];
+
+export const router = createRouter({ history: createWebHistory(), routes });
+
+/** A redirect target from the query: a path of this app, never another site or the login page. */
+export function safeRedirect(value: unknown): string {
+  const target = Array.isArray(value) ? value[0] : value;
+  if (typeof target !== 'string' || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return '/';
+  if (target === '/login' || target.startsWith('/login?') || target.startsWith('/login/')) return '/';
+  return target;
+}
+
+/** Where the login page goes back to: the page the user was on. */
+export function loginLocation(from: Pick<RouteLocationNormalized, 'fullPath'>) {
+  return { name: 'login', query: from.fullPath && from.fullPath !== '/' ? { redirect: from.fullPath } : {} };
+}
+
+/** The routes a role may open (for the navigation). */
+export function routesFor(role: string | undefined) {
+  return router.getRoutes().filter((r) => r.meta.nav && (!r.meta.roles || (role !== undefined && (r.meta.roles as readonly string[]).includes(role))));
+}
+
+router.beforeEach(async (to) => {
+  const session = useSessionStore();
+  await session.ensureChecked();
+  if (to.meta.public) {
+    // Signed in already: the login page has nothing to do.
+    if (to.name === 'login' && session.user) return safeRedirect(to.query.redirect);
+    return true;
+  }
+  if (!session.user) return loginLocation(to);
+  if (to.meta.roles && !(to.meta.roles as readonly string[]).includes(session.user.role)) {
+    return { name: 'command' };
+  }
+  return true;
 });

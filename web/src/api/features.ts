@@ -85,6 +85,11 @@ export async function fetchCollections(signal?: AbortSignal): Promise<Collection
   return body.collections;
 }
 
+/** One collection: its extent (cut to the user's area by the API) and attribution. */
+export function fetchCollection(collection: CollectionId, signal?: AbortSignal): Promise<CollectionInfo> {
+  return getJson<CollectionInfo>(`/api/collections/${collection}`, { signal });
+}
+
 /** One feature of a collection. */
 export function fetchFeature<C extends CollectionId>(collection: C, id: string, signal?: AbortSignal): Promise<Feature<PropertiesOf[C]>> {
   return getJson(`/api/collections/${collection}/items/${encodeURIComponent(id)}`, { signal });

@@ -45,12 +45,55 @@ function isProblem(body: unknown): body is Problem {
   return typeof body === 'object' && body !== null && 'status' in body && 'code' in body;
 }
 
-/** GETs JSON from the API; throws {@link ApiProblem} for every non-2xx answer or network failure. */
-export async function getJson<T>(path: string, opts: { query?: Query; signal?: AbortSignal } = {}): Promise<T> {
+/**
+ * What the app does when the API answers 401 UNAUTHENTICATED (the session ended) or 403 FORBIDDEN
+ * (the role may not do this): set once by the session store, so that every request and every
+ * map tile reports it the same way.
+ */
+export interface AuthFailureHandlers {
+  unauthenticated(problem: ApiProblem): void;
+  forbidden(problem: ApiProblem): void;
+}
+
+let authFailureHandlers: AuthFailureHandlers | null = null;
+
+export function onAuthFailure(handlers: AuthFailureHandlers | null): void {
+  authFailureHandlers = handlers;
+}
+
+/** Paths whose 401 is an answer about credentials, not a lost session. */
+const AUTH_PATHS = ['/api/auth/login', '/api/auth/logout', '/api/auth/me'];
+
+/** Passes a failure on to the handlers (401 → the session ended, 403 → not allowed). */
+export function reportAuthFailure(problem: ApiProblem, path?: string): void {
+  if (path && AUTH_PATHS.some((p) => path.startsWith(p))) return;
+  if (problem.status === 401) authFailureHandlers?.unauthenticated(problem);
+  else if (problem.status === 403 && problem.code === 'FORBIDDEN') authFailureHandlers?.forbidden(problem);
+}
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or undefined. */
+export function retryAfterSeconds(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const n = Number(value);
+  if (Number.isFinite(n)) return Math.max(0, Math.ceil(n));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+async function request<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { query?: Query; body?: unknown; signal?: AbortSignal; allowEmpty?: boolean },
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(absoluteUrl(path, opts.query), {
-      headers: { Accept: 'application/json, application/geo+json, application/problem+json' },
+      method,
+      headers: {
+        Accept: 'application/json, application/geo+json, application/problem+json',
+        ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
       signal: opts.signal,
       credentials: 'same-origin',
     });
@@ -58,13 +101,29 @@ export async function getJson<T>(path: string, opts: { query?: Query; signal?: A
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiProblem({ type: 'about:blank', title: 'Network error', status: 0, code: 'NETWORK_ERROR', detail: String(err) });
   }
-  const body: unknown = await response.json().catch(() => undefined);
+  const body: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
   if (!response.ok) {
-    if (isProblem(body)) throw new ApiProblem(body);
-    throw new ApiProblem({ type: 'about:blank', title: response.statusText || 'HTTP error', status: response.status, code: 'HTTP_ERROR' });
+    const problem = isProblem(body)
+      ? new ApiProblem(body)
+      : new ApiProblem({ type: 'about:blank', title: response.statusText || 'HTTP error', status: response.status, code: 'HTTP_ERROR' });
+    const wait = retryAfterSeconds(response.headers.get('Retry-After'));
+    if (wait !== undefined && typeof problem.problem.retryAfterSeconds !== 'number') problem.problem.retryAfterSeconds = wait;
+    reportAuthFailure(problem, path);
+    throw problem;
   }
   if (body === undefined) {
+    if (opts.allowEmpty) return undefined as T;
     throw new ApiProblem({ type: 'about:blank', title: 'Invalid response', status: response.status, code: 'INVALID_RESPONSE' });
   }
   return body as T;
+}
+
+/** GETs JSON from the API; throws {@link ApiProblem} for every non-2xx answer or network failure. */
+export function getJson<T>(path: string, opts: { query?: Query; signal?: AbortSignal } = {}): Promise<T> {
+  return request<T>('GET', path, opts);
+}
+
+/** POSTs JSON (same origin, so the server's CSRF check passes); an empty answer (204) is undefined. */
+export function postJson<T>(path: string, body?: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  return request<T>('POST', path, { body, signal: opts.signal, allowEmpty: true });
 }

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { countFeatures, fetchCollections, type CollectionId } from '@/api/features';
+import { countFeatures, fetchCollection, fetchCollections, type CollectionId } from '@/api/features';
 import { fetchTileJson } from '@/api/tiles';
 import { firstFramingBbox, type Bbox } from '@/geo/bbox';
 
@@ -12,13 +12,23 @@ export const useOverviewStore = defineStore('overview', () => {
   const counts = ref<Counts>({});
   const loaded = ref(false);
 
-  /** Frames the grids: their TileJSON bounds, else the extent the collections API reports. */
+  /**
+   * Frames the grids the user may see: the grids collection's extent, which the API cuts to the
+   * user's area; else the areas' extent, else the TileJSON bounds (those cover the whole dataset).
+   */
   async function loadOverview(): Promise<void> {
-    const [tileJson, collections] = await Promise.allSettled([fetchTileJson('grids'), fetchCollections()]);
-    const tileBounds = tileJson.status === 'fulfilled' ? tileJson.value.bounds : undefined;
-    const extentOf = (id: CollectionId) =>
-      collections.status === 'fulfilled' ? collections.value.find((c) => c.id === id)?.extent?.spatial.bbox[0] : undefined;
-    bounds.value = firstFramingBbox(tileBounds, extentOf('grids'), extentOf('areas'));
+    // A new sign-in may have another scope: never frame what the last user saw.
+    bounds.value = null;
+    counts.value = {};
+    loaded.value = false;
+    const grids = await fetchCollection('grids').catch(() => undefined);
+    let framing = firstFramingBbox(grids?.extent?.spatial.bbox[0]);
+    if (!framing) {
+      const [collections, tileJson] = await Promise.allSettled([fetchCollections(), fetchTileJson('grids')]);
+      const areas = collections.status === 'fulfilled' ? collections.value.find((c) => c.id === 'areas')?.extent?.spatial.bbox[0] : undefined;
+      framing = firstFramingBbox(areas, tileJson.status === 'fulfilled' ? tileJson.value.bounds : undefined);
+    }
+    bounds.value = framing;
     loaded.value = true;
     await refreshCounts();
   }
