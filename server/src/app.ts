@@ -21,7 +21,7 @@ import gridsRoutes from './modules/grids/grids.routes.js';
 import tilesRoutes from './modules/tiles/tiles.routes.js';
 
 export interface AppOptions {
-  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'>;
+  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy'>>;
   database: Database;
   capabilities: Capabilities;
   logger?: boolean;
@@ -36,6 +36,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger === false ? false : { level: opts.config.logLevel },
     bodyLimit: opts.config.bodyLimitBytes,
+    trustProxy: opts.config.trustProxy ?? false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -15,6 +15,11 @@ export interface Config {
   logLevel: string;
   /** Largest accepted request body, bytes. */
   bodyLimitBytes: number;
+  /**
+   * Behind a TLS-terminating proxy: trust X-Forwarded-For/-Proto from it, so client addresses (sign-in
+   * throttling) and the https scheme (Secure cookies) are the real ones. Off by default.
+   */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -54,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webDist: path.resolve(env.WEB_DIST || path.join(repoRoot, 'web', 'dist')),
     logLevel: env.LOG_LEVEL || 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
   };
 }
 

@@ -88,13 +88,18 @@ describe('parseTileAddress', () => {
 });
 
 describe('tileQuery', () => {
-  it('binds z/x/y as parameters and splices nothing from them into the SQL', () => {
+  it('binds z/x/y and the scope as parameters and splices nothing from them into the SQL', () => {
     for (const layer of TILE_LAYER_IDS) {
       for (const native of [true, false]) {
         const q = tileQuery(layer, 16, 54_881, 26_792, { native })!;
-        expect(q.values).toEqual([16, 54_881, 26_792]);
+        // Without a scope the tile is the whole installation's.
+        expect(q.values).toEqual([16, 54_881, 26_792, '*']);
         expect(q.text).not.toMatch(/54881|26792/);
         expect(q.text).toMatch(/ST_TileEnvelope\(\$1::int, \$2::int, \$3::int\)/);
+        expect(q.text).toMatch(/\$4::text AS scope/);
+        const scoped = tileQuery(layer, 16, 54_881, 26_792, { native, scope: "310101002001' OR '1'='1" })!;
+        expect(scoped.values).toEqual([16, 54_881, 26_792, "310101002001' OR '1'='1"]);
+        expect(scoped.text).toBe(q.text);
       }
     }
   });

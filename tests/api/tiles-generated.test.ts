@@ -74,6 +74,45 @@ describe('tiles of a generated district', () => {
     }
   });
 
+  it('cut to one community, every tile at the maximum zoom holds exactly that community\'s features (both encoders)', async () => {
+    const { rows: communities } = await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'community' ORDER BY code`);
+    expect(communities.length).toBeGreaterThan(1);
+    const scope = communities[0].code;
+    // Independent of the tile SQL: the rows under the scope meeting the buffered envelope.
+    const scopedIds = async (layer: TileLayerId, z: number, x: number, y: number) => {
+      const [geom, code] = {
+        areas: ['t.geom_3857', 't.code'], grids: ['t.geom_3857', 't.code'],
+        buildings: ['t.geom_3857', '(SELECT code FROM grids g WHERE g.id = t.grid_id)'], roads: ['t.geom_3857', `'${scope}'`],
+        incidents: ['ST_Transform(t.location, 3857)', '(SELECT code FROM grids g WHERE g.id = t.grid_id)'],
+        responders: ['ST_Transform(t.position, 3857)', '(SELECT code FROM grids g WHERE g.id = t.home_grid_id)'],
+      }[layer];
+      const { rows } = await database.pool.query<{ id: string }>(
+        `SELECT t.id::text FROM ${layer} t WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8))
+            AND ${code} LIKE $5 || '%' ORDER BY 1`,
+        [z, x, y, TILE_LAYERS[layer].bufferUnits / TILE_EXTENT, scope],
+      );
+      return rows.map((r) => r.id);
+    };
+    const natives = process.env.TEST_DATABASE_URL ? [true, false] : [false];
+    for (const layer of TILE_LAYER_IDS) {
+      let seen = 0;
+      let outside = 0;
+      for (const t of tilesOver(TILE_LAYERS[layer].maxzoom)) {
+        const expected = await scopedIds(layer, t.z, t.x, t.y);
+        for (const native of natives) {
+          const ids = (decodeTile(await readTile(database.pool, layer, t.z, t.x, t.y, native, scope))[layer] ?? []).map((f) => String(f.properties.id)).sort();
+          expect(ids, `${layer}/${t.z}/${t.x}/${t.y} native=${native}`).toEqual(expected);
+          seen += ids.length;
+        }
+        outside += (await expectedIds(layer, t.z, t.x, t.y)).length - expected.length;
+      }
+      expect(seen, layer).toBeGreaterThan(0);
+      // Roads are basemap geography, not scoped; every other layer has features outside the community.
+      if (layer === 'roads') expect(outside).toBe(0);
+      else expect(outside, layer).toBeGreaterThan(0);
+    }
+  });
+
   it.skipIf(!process.env.TEST_DATABASE_URL)('native ST_AsMVT and the Node encoder select the same features', async () => {
     for (const layer of TILE_LAYER_IDS) {
       for (let z = Math.max(TILE_LAYERS[layer].minzoom, 10); z <= TILE_LAYERS[layer].maxzoom; z++) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { buildTestApp } from '../support/app.js';
+import { sessionFor } from '../support/auth.js';
 import { buildApp } from '../../server/src/app.js';
 import { probeCapabilities } from '../../server/src/db/database.js';
 import { TILE_EXTENT, TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
@@ -93,7 +94,7 @@ describe('on an empty database', () => {
     const res = await app.inject(`/tiles/buildings/${z}/${x}/${y}`);
     expect(res.statusCode).toBe(204);
     expect(res.rawPayload.length).toBe(0);
-    expect(res.headers['cache-control']).toBe('public, max-age=60');
+    expect(res.headers['cache-control']).toBe('private, max-age=60');
   });
 });
 
@@ -112,7 +113,7 @@ describe('with hand-placed features', () => {
     it.each(TILE_LAYER_IDS)('describes %s as TileJSON 3.0.0 with an absolute tile URL from the request host', async (layer) => {
       const res = await app.inject({ url: `/tiles/${layer}.json`, headers: { host: 'maps.example.org:8443' } });
       expect(res.statusCode).toBe(200);
-      expect(res.headers['cache-control']).toBe('public, max-age=60');
+      expect(res.headers['cache-control']).toBe('private, max-age=60');
       const body = res.json();
       const def = TILE_LAYERS[layer];
       expect(body).toMatchObject({ tilejson: '3.0.0', name: layer, minzoom: def.minzoom, maxzoom: def.maxzoom, scheme: 'xyz' });
@@ -291,7 +292,7 @@ describe('with hand-placed features', () => {
         const { x, y } = tileAt(CENTRE.lon, CENTRE.lat, z);
         const res = await app.inject(`/tiles/${layer}/${z}/${x}/${y}`);
         expect(res.statusCode, `${layer}/${z}`).toBe(204);
-        expect(res.headers['cache-control']).toBe('public, max-age=60');
+        expect(res.headers['cache-control']).toBe('private, max-age=60');
       }
     });
 
@@ -313,7 +314,7 @@ describe('with hand-placed features', () => {
       const { z, x, y } = tileAt(CENTRE.lon, CENTRE.lat, 16);
       const url = `/tiles/incidents/${z}/${x}/${y}`;
       const first = await app.inject(url);
-      expect(first.headers['cache-control']).toBe('public, max-age=60');
+      expect(first.headers['cache-control']).toBe('private, max-age=60');
       const etag = first.headers.etag as string;
       expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
       expect((await app.inject(url)).headers.etag).toBe(etag);
@@ -362,6 +363,10 @@ describe('with hand-placed features', () => {
         capabilities: { ...capabilities, nativeMvt: false },
         logger: false,
       });
+      // buildApp alone is anonymous: sign the Node-encoder app in as an admin of everything too.
+      const cookie = await sessionFor(nodeApp, database.pool, 'admin', '*');
+      const inject = nodeApp.inject.bind(nodeApp);
+      (nodeApp as { inject: unknown }).inject = (url: string) => inject({ url, headers: { cookie } });
     });
     afterAll(async () => {
       await nodeApp?.close();

@@ -52,7 +52,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     if (!url) throw new Error('no TEST_DATABASE_URL and no embedded test database (global setup missing?)');
     const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 4 });
     await sql.raw(`TRUNCATE ${DATA_TABLES.join(', ')} CASCADE`).execute(database.db);
-    return { ...database, mode: 'embedded', app: database, drop: () => database.close() };
+    const embedded = { ...database, mode: 'embedded' as const };
+    return { ...embedded, app: embedded, drop: () => database.close() };
   }
   const name = `wangge_test_${crypto.randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });

@@ -85,12 +85,12 @@ export default fp(
   { name: 'auth', dependencies: ['errors', 'database'] },
 );
 
-/** An unsafe request is same-origin when it has no Origin (non-browser clients) or its Origin is this host. */
+/** An unsafe request is same-origin when it has no Origin (non-browser clients) or its Origin is this site (scheme and host). */
 function sameOrigin(request: FastifyRequest): boolean {
   const origin = request.headers.origin;
   if (!origin) return true;
   try {
-    return new URL(origin).host === request.host;
+    return new URL(origin).origin === new URL(`${request.protocol}://${request.host}`).origin;
   } catch {
     return false;
   }

@@ -114,6 +114,11 @@ export default fp(
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
         return sendProblem(reply, request, problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported Content-Type'));
       }
+      // PostgreSQL "data exception" (class 22): a bound value it cannot take, e.g. a NUL character
+      // in text or an out-of-range number. The client sent it; it can fix it.
+      if (/^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ''))) {
+        return sendProblem(reply, request, problem(400, 'INVALID_PARAMETER', 'a parameter holds a value the database cannot accept (e.g. a NUL character)'));
+      }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable');
         return sendProblem(reply, request, problem(503, 'DATABASE_UNAVAILABLE', 'the database is not answering; retry shortly'));

@@ -19,9 +19,11 @@ const SELECT_USER = `
 /** Accounts whose area lies under `scope` ('*' for all). */
 export async function listUsers(db: Pick<pg.Pool, 'query'>, scope: string, opts: { limit: number; offset: number; q?: string }) {
   const where = `WHERE ($1 = '*' OR u.area_code LIKE $1 || '%') AND ($2::text IS NULL OR u.username ILIKE '%' || $2 || '%' OR u.display_name ILIKE '%' || $2 || '%')`;
+  // The search text is matched literally: its own % and _ are escaped.
+  const q = opts.q === undefined ? null : opts.q.replace(/[\\%_]/g, (c) => `\\${c}`);
   const [page, count] = await Promise.all([
-    db.query<UserRow>(`${SELECT_USER} ${where} ORDER BY u.username LIMIT $3 OFFSET $4`, [scope, opts.q ?? null, opts.limit, opts.offset]),
-    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users u ${where}`, [scope, opts.q ?? null]),
+    db.query<UserRow>(`${SELECT_USER} ${where} ORDER BY u.username LIMIT $3 OFFSET $4`, [scope, q, opts.limit, opts.offset]),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users u ${where}`, [scope, q]),
   ]);
   return { users: page.rows, numberMatched: count.rows[0].n };
 }

@@ -1,0 +1,461 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
+import { buildTestApp } from '../support/app.js';
+import { addUser, signIn } from '../support/auth.js';
+import { insertSmallDistrict } from '../support/fixtures.js';
+import { decodeTile, tileAt } from '../api/tiles-fixtures.js';
+
+/**
+ * The authorisation matrix: every registered route × every principal × in-scope and out-of-scope
+ * targets, with the expected status written by hand below (not derived from permissions.ts). A
+ * route registered without a row here fails the test.
+ */
+
+// The principals, in the column order of the table. Every account but the first admin is bound to
+// the first community (310101002001); the second community (310101002002) is out of their scope.
+const PRINCIPALS = ['anonymous', 'admin', 'admin_c', 'commander', 'planner', 'grid_worker', 'department', 'viewer'] as const;
+type Principal = (typeof PRINCIPALS)[number];
+const COMMUNITY = '310101002001';
+const OTHER_COMMUNITY = '310101002002';
+const OTHER_GRID = '310101002002001';
+const AREA: Record<Exclude<Principal, 'anonymous'>, string> = {
+  admin: '*', admin_c: COMMUNITY, commander: COMMUNITY, planner: COMMUNITY, grid_worker: COMMUNITY, department: COMMUNITY, viewer: COMMUNITY,
+};
+
+/** Routes left out of the matrix, each for a stated reason. */
+const IGNORED = new Set([
+  // The web app's static files and its client-side routes (public by design, tests/api/web.test.ts).
+  'GET /', 'HEAD /', 'GET /index.html', 'HEAD /index.html', 'GET /assets/app.js', 'HEAD /assets/app.js', 'GET /*', 'HEAD /*',
+  // swagger-ui's own assets under /api/docs.
+  'GET /api/docs/static/index.html', 'HEAD /api/docs/static/index.html',
+  'GET /api/docs/static/swagger-initializer.js', 'HEAD /api/docs/static/swagger-initializer.js',
+  'GET /api/docs/*', 'HEAD /api/docs/*',
+]);
+
+/** What a case checks beyond the status, for a principal whose answer was 200. */
+type Check = (res: Awaited<ReturnType<FastifyInstance['inject']>>, who: Principal) => Promise<void> | void;
+interface Case {
+  request: (who: Principal) => Promise<InjectOptions> | InjectOptions;
+  check?: Check;
+  /** The problem code of a 4xx answer when not the usual one for its status (CODE_OF). */
+  problem?: string;
+}
+
+let database: TestDatabase;
+let app: FastifyInstance;
+const accounts = {} as Record<Exclude<Principal, 'anonymous'>, { id: string; username: string; password: string; cookie: string }>;
+/** Features of the first community (in scope) and of the second (out of scope). */
+const ids = {} as Record<'gridIn' | 'gridOut' | 'buildingIn' | 'buildingOut' | 'incidentIn' | 'incidentOut' | 'responderIn' | 'responderOut' | 'areaIn' | 'areaOut' | 'road', string>;
+/** Accounts the user-management routes act on: one under each community. */
+const targets = {} as Record<'in' | 'out', string>;
+let userSeq = 0;
+
+// The z16 tiles over a point of each community.
+const TILE_IN = tileAt(121.4855, 31.235, 16);
+const TILE_OUT = tileAt(121.5055, 31.235, 16);
+
+const scopeOf = (who: Principal) => (who === 'anonymous' ? '' : AREA[who]);
+
+/** An independent count of the rows of a collection a principal may see. */
+async function countInScope(collection: string, who: Principal, where = 'true'): Promise<number> {
+  const code = {
+    areas: 't.code', grids: 't.code', roads: null,
+    buildings: '(SELECT code FROM grids g WHERE g.id = t.grid_id)',
+    incidents: '(SELECT code FROM grids g WHERE g.id = t.grid_id)',
+    responders: '(SELECT code FROM grids g WHERE g.id = t.home_grid_id)',
+  }[collection];
+  const scope = scopeOf(who);
+  const inScope = scope === '*' || code === null ? 'true' : `${code} LIKE '${scope}%'`;
+  const { rows } = await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${collection} t WHERE ${inScope} AND ${where}`);
+  return rows[0].n;
+}
+
+/** Ids a principal may see in a tile layer (areas and grids by code, the rest by their grid's code). */
+async function visibleIds(layer: string, who: Principal): Promise<Set<string>> {
+  const code = {
+    areas: 't.code', grids: 't.code', roads: `'${scopeOf(who)}'`,
+    buildings: '(SELECT code FROM grids g WHERE g.id = t.grid_id)',
+    incidents: '(SELECT code FROM grids g WHERE g.id = t.grid_id)',
+    responders: '(SELECT code FROM grids g WHERE g.id = t.home_grid_id)',
+  }[layer]!;
+  const scope = scopeOf(who);
+  const { rows } = await database.pool.query<{ id: string }>(
+    `SELECT t.id::text AS id FROM ${layer} t WHERE $1 = '*' OR ${code} LIKE $1 || '%'`,
+    [scope],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
+const get = (url: string): Case['request'] => () => ({ method: 'GET', url });
+
+const itemsCase = (collection: string, bbox?: string): Case => ({
+  request: get(`/api/collections/${collection}/items?limit=10000${bbox ? `&bbox=${bbox}` : ''}`),
+  async check(res, who) {
+    const body = res.json();
+    const where = bbox ? `ST_Intersects(${collection === 'incidents' ? 't.location' : collection === 'responders' ? 't.position' : 't.geom'}, ST_MakeEnvelope(${bbox}, 4326))` : 'true';
+    const expected = await countInScope(collection, who, where);
+    expect(body.numberMatched, `${collection} numberMatched for ${who}`).toBe(expected);
+    expect(body.numberReturned).toBe(expected);
+    const visible = await visibleIds(collection, who);
+    for (const f of body.features) expect(visible.has(f.id), `${collection} ${f.id} visible to ${who}`).toBe(true);
+  },
+});
+
+const tileCase = (layer: string, t: { z: number; x: number; y: number }): Case => ({
+  request: get(`/tiles/${layer}/${t.z}/${t.x}/${t.y}`),
+  async check(res, who) {
+    const features = decodeTile(res.rawPayload)[layer] ?? [];
+    expect(features.length).toBeGreaterThan(0);
+    if (layer === 'roads') return; // basemap geography: not scoped
+    const visible = await visibleIds(layer, who);
+    for (const f of features) {
+      if (f.properties.clustered) continue;
+      expect(visible.has(String(f.properties.id)), `${layer} ${f.properties.id} visible to ${who}`).toBe(true);
+    }
+  },
+});
+
+const featureCase = (collection: string, id: keyof typeof ids): Case => ({
+  request: () => get(`/api/collections/${collection}/items/${ids[id]}`)('anonymous'),
+  check: (res) => expect(res.json().id).toBe(ids[id]),
+});
+
+/** A fresh sign-in of the principal's account (its matrix session stays alive). */
+async function spareCookie(who: Principal): Promise<string> {
+  if (who === 'anonymous') return '';
+  return signIn(app, accounts[who].username, accounts[who].password);
+}
+
+const CASES: Record<string, Record<string, Case>> = {
+  'GET /api/health': { none: { request: get('/api/health'), check: (res) => expect(res.json().status).toBe('ok') } },
+  'GET /api/docs': { none: { request: get('/api/docs') } },
+  'GET /api/docs/': { none: { request: get('/api/docs/') } },
+  'GET /api/docs/json': { none: { request: get('/api/docs/json'), check: (res) => expect(res.json().openapi).toMatch(/^3\./) } },
+  'GET /api/docs/yaml': { none: { request: get('/api/docs/yaml') } },
+  'POST /api/auth/login': {
+    'wrong password': { request: (who) => ({ method: 'POST', url: '/api/auth/login', payload: { username: `nobody-${who.replace('_', '-')}`, password: 'not the password' } }) },
+  },
+  'POST /api/auth/logout': {
+    'own session': {
+      request: async (who) => ({ method: 'POST', url: '/api/auth/logout', headers: { cookie: await spareCookie(who) } }),
+    },
+  },
+  'GET /api/auth/me': {
+    none: {
+      request: get('/api/auth/me'),
+      check: (res, who) => {
+        const me = res.json();
+        expect(me).toMatchObject({ username: accounts[who as 'admin'].username, role: who === 'admin_c' ? 'admin' : who, areaCode: scopeOf(who) });
+      },
+    },
+  },
+  'GET /api/users': {
+    none: {
+      request: get('/api/users?limit=1000'),
+      async check(res, who) {
+        const scope = scopeOf(who);
+        const { rows } = await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE $1 = '*' OR area_code LIKE $1 || '%'`, [scope]);
+        expect(res.json().numberMatched).toBe(rows[0].n);
+      },
+    },
+  },
+  'POST /api/users': {
+    'in scope': {
+      request: () => ({ method: 'POST', url: '/api/users', payload: { username: `m-in-${++userSeq}`, password: 'a long enough password', role: 'viewer', areaCode: COMMUNITY } }),
+    },
+    'out of scope': {
+      request: () => ({ method: 'POST', url: '/api/users', payload: { username: `m-out-${++userSeq}`, password: 'a long enough password', role: 'viewer', areaCode: OTHER_COMMUNITY } }),
+    },
+  },
+  'PATCH /api/users/:id': {
+    'in scope': { request: () => ({ method: 'PATCH', url: `/api/users/${targets.in}`, payload: { displayName: `renamed ${++userSeq}` } }) },
+    'out of scope': { request: () => ({ method: 'PATCH', url: `/api/users/${targets.out}`, payload: { displayName: `renamed ${++userSeq}` } }) },
+  },
+  'POST /api/users/:id/password': {
+    'in scope': { request: () => ({ method: 'POST', url: `/api/users/${targets.in}/password`, payload: { password: 'another long password' } }) },
+    'out of scope': { request: () => ({ method: 'POST', url: `/api/users/${targets.out}/password`, payload: { password: 'another long password' } }) },
+  },
+  'GET /api/audit': { none: { request: get('/api/audit'), check: (res) => expect(res.json().numberMatched).toBeGreaterThan(0) } },
+  'GET /api/collections': { none: { request: get('/api/collections'), check: (res) => expect(res.json().collections).toHaveLength(6) } },
+  'GET /api/collections/:collectionId': {
+    grids: { request: get('/api/collections/grids'), check: (res) => expect(res.json().id).toBe('grids') },
+    unknown: { request: get('/api/collections/parcels'), problem: 'UNKNOWN_COLLECTION' },
+  },
+  'GET /api/collections/:collectionId/items': {
+    areas: itemsCase('areas'),
+    grids: itemsCase('grids'),
+    buildings: itemsCase('buildings'),
+    roads: itemsCase('roads'),
+    responders: itemsCase('responders'),
+    incidents: itemsCase('incidents'),
+    'grids in a bbox over the second community': itemsCase('grids', '121.501,31.231,121.509,31.239'),
+    'incidents in a bbox over the second community': itemsCase('incidents', '121.501,31.231,121.509,31.239'),
+  },
+  'GET /api/collections/:collectionId/items/:featureId': {
+    'area in scope': featureCase('areas', 'areaIn'),
+    'area out of scope': featureCase('areas', 'areaOut'),
+    'grid in scope': featureCase('grids', 'gridIn'),
+    'grid out of scope': featureCase('grids', 'gridOut'),
+    'building in scope': featureCase('buildings', 'buildingIn'),
+    'building out of scope': featureCase('buildings', 'buildingOut'),
+    'incident in scope': featureCase('incidents', 'incidentIn'),
+    'incident out of scope': featureCase('incidents', 'incidentOut'),
+    'responder in scope': featureCase('responders', 'responderIn'),
+    'responder out of scope': featureCase('responders', 'responderOut'),
+    'road (not scoped)': featureCase('roads', 'road'),
+  },
+  'GET /api/grids/:id/summary': {
+    'in scope': { request: () => get(`/api/grids/${ids.gridIn}/summary`)('anonymous'), check: (res) => expect(res.json().id).toBe(ids.gridIn) },
+    'out of scope': { request: () => get(`/api/grids/${ids.gridOut}/summary`)('anonymous'), check: (res) => expect(res.json().id).toBe(ids.gridOut) },
+  },
+  'GET /tiles/:layer.json': { grids: { request: get('/tiles/grids.json') } },
+  'GET /tiles/:layer/:z/:x/:y': {
+    'areas, first community': tileCase('areas', TILE_IN),
+    'areas, second community': tileCase('areas', TILE_OUT),
+    'grids, first community': tileCase('grids', TILE_IN),
+    'grids, second community': tileCase('grids', TILE_OUT),
+    'buildings, first community': tileCase('buildings', TILE_IN),
+    'buildings, second community': tileCase('buildings', TILE_OUT),
+    'incidents, first community': tileCase('incidents', TILE_IN),
+    'incidents, second community': tileCase('incidents', TILE_OUT),
+    'responders, first community': tileCase('responders', TILE_IN),
+    'responders, second community': tileCase('responders', TILE_OUT),
+    'roads, first community': tileCase('roads', TILE_IN),
+    'roads, second community': tileCase('roads', TILE_OUT),
+  },
+};
+
+/**
+ * THE MATRIX, by hand. Columns: anonymous admin(*) admin(first community) commander planner
+ * grid_worker department viewer. HEAD of a GET route is expected to answer as the GET does.
+ */
+const EXPECTED: Record<string, Record<string, string>> = {
+  //                                          anon admin admin_c cmdr plnr gridw dept view
+  'GET /api/health': { none: '                 200  200   200    200  200  200   200  200' },
+  'GET /api/docs': { none: '                   200  200   200    200  200  200   200  200' },
+  'GET /api/docs/': { none: '                  200  200   200    200  200  200   200  200' },
+  'GET /api/docs/json': { none: '              200  200   200    200  200  200   200  200' },
+  'GET /api/docs/yaml': { none: '              200  200   200    200  200  200   200  200' },
+  'POST /api/auth/login': { 'wrong password': '401  401   401    401  401  401   401  401' },
+  'POST /api/auth/logout': { 'own session': '  204  204   204    204  204  204   204  204' },
+  'GET /api/auth/me': { none: '                401  200   200    200  200  200   200  200' },
+  'GET /api/users': { none: '                  401  200   200    403  403  403   403  403' },
+  'POST /api/users': {
+    'in scope': '                             401  201   201    403  403  403   403  403',
+    'out of scope': '                         401  201   403    403  403  403   403  403',
+  },
+  'PATCH /api/users/:id': {
+    'in scope': '                             401  200   200    403  403  403   403  403',
+    'out of scope': '                         401  200   404    403  403  403   403  403',
+  },
+  'POST /api/users/:id/password': {
+    'in scope': '                             401  204   204    403  403  403   403  403',
+    'out of scope': '                         401  204   404    403  403  403   403  403',
+  },
+  'GET /api/audit': { none: '                  401  200   200    403  403  403   403  403' },
+  'GET /api/collections': { none: '            401  200   200    200  200  200   200  200' },
+  'GET /api/collections/:collectionId': {
+    grids: '                                  401  200   200    200  200  200   200  200',
+    unknown: '                                401  404   404    404  404  404   404  404',
+  },
+  'GET /api/collections/:collectionId/items': {
+    areas: '                                  401  200   200    200  200  200   200  200',
+    grids: '                                  401  200   200    200  200  200   200  200',
+    buildings: '                              401  200   200    200  200  200   200  200',
+    roads: '                                  401  200   200    200  200  200   200  200',
+    responders: '                             401  200   200    200  200  200   200  200',
+    incidents: '                              401  200   200    200  200  200   200  200',
+    'grids in a bbox over the second community': '     401  200   200    200  200  200   200  200',
+    'incidents in a bbox over the second community': ' 401  200   200    200  200  200   200  200',
+  },
+  'GET /api/collections/:collectionId/items/:featureId': {
+    'area in scope': '                        401  200   200    200  200  200   200  200',
+    'area out of scope': '                    401  200   404    404  404  404   404  404',
+    'grid in scope': '                        401  200   200    200  200  200   200  200',
+    'grid out of scope': '                    401  200   404    404  404  404   404  404',
+    'building in scope': '                    401  200   200    200  200  200   200  200',
+    'building out of scope': '                401  200   404    404  404  404   404  404',
+    'incident in scope': '                    401  200   200    200  200  200   200  200',
+    'incident out of scope': '                401  200   404    404  404  404   404  404',
+    'responder in scope': '                   401  200   200    200  200  200   200  200',
+    'responder out of scope': '               401  200   404    404  404  404   404  404',
+    'road (not scoped)': '                    401  200   200    200  200  200   200  200',
+  },
+  'GET /api/grids/:id/summary': {
+    'in scope': '                             401  200   200    200  200  200   200  200',
+    'out of scope': '                         401  200   404    404  404  404   404  404',
+  },
+  'GET /tiles/:layer.json': { grids: '          401  200   200    200  200  200   200  200' },
+  'GET /tiles/:layer/:z/:x/:y': {
+    'areas, first community': '               401  200   200    200  200  200   200  200',
+    'areas, second community': '              401  200   204    204  204  204   204  204',
+    'grids, first community': '               401  200   200    200  200  200   200  200',
+    'grids, second community': '              401  200   204    204  204  204   204  204',
+    'buildings, first community': '           401  200   200    200  200  200   200  200',
+    'buildings, second community': '          401  200   204    204  204  204   204  204',
+    'incidents, first community': '           401  200   200    200  200  200   200  200',
+    'incidents, second community': '          401  200   204    204  204  204   204  204',
+    'responders, first community': '          401  200   200    200  200  200   200  200',
+    'responders, second community': '         401  200   204    204  204  204   204  204',
+    'roads, first community': '               401  200   200    200  200  200   200  200',
+    'roads, second community': '              401  200   200    200  200  200   200  200',
+  },
+};
+
+/** Problem codes that go with a status in this matrix. */
+const CODE_OF: Record<number, string> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND' };
+
+let registered: string[] = [];
+let webDist = '';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await insertSmallDistrict(database.pool);
+  // The second community, east of the first (outside its street's outline, under its street's code),
+  // with a grid, a building, a road, a responder and an incident.
+  await database.pool.query(`
+    INSERT INTO areas (code, name, geom) VALUES ('${OTHER_COMMUNITY}', '第二社区', ST_Multi(ST_MakeEnvelope(121.50, 31.23, 121.51, 31.24, 4326)));
+    INSERT INTO grids (code, name, community_id, geom)
+      SELECT '${OTHER_GRID}', '第二社区第1网格', id, ST_Multi(ST_MakeEnvelope(121.50, 31.23, 121.51, 31.24, 4326)) FROM areas WHERE code = '${OTHER_COMMUNITY}';
+    INSERT INTO buildings (name, floors, households, geom, source, source_id)
+      VALUES ('第二社区楼', 6, 24, ST_Multi(ST_Buffer(ST_Point(121.5055, 31.235, 4326), 0.0001, 2)), 'fixture', 'other');
+    INSERT INTO roads (name, class, geom) VALUES ('第二社区路', 'residential', ST_GeomFromText('LINESTRING(121.501 31.2352, 121.509 31.2352)', 4326));
+    INSERT INTO responders (kind, name, status, position, position_at, home_grid_id)
+      SELECT 'patrol', '第二社区巡逻', 'available', ST_Point(121.5056, 31.2351, 4326), now(), id FROM grids WHERE code = '${OTHER_GRID}';
+    INSERT INTO incidents (category, priority, status, location, description, reported_at)
+      VALUES ('dispute', 'normal', 'reported', ST_Point(121.5054, 31.2349, 4326), '第二社区事件', now());
+  `);
+  const one = async (q: string) => (await database.pool.query<{ id: string }>(q)).rows[0].id;
+  const inGridOf = (code: string) => `(SELECT id FROM grids WHERE code LIKE '${code}%')`;
+  ids.gridIn = await one(`SELECT id::text FROM grids WHERE code = '${COMMUNITY}001'`);
+  ids.gridOut = await one(`SELECT id::text FROM grids WHERE code = '${OTHER_GRID}'`);
+  ids.buildingIn = await one(`SELECT id::text FROM buildings WHERE grid_id IN ${inGridOf(COMMUNITY)} LIMIT 1`);
+  ids.buildingOut = await one(`SELECT id::text FROM buildings WHERE grid_id IN ${inGridOf(OTHER_COMMUNITY)}`);
+  ids.incidentIn = await one(`SELECT id::text FROM incidents WHERE grid_id IN ${inGridOf(COMMUNITY)} LIMIT 1`);
+  ids.incidentOut = await one(`SELECT id::text FROM incidents WHERE grid_id IN ${inGridOf(OTHER_COMMUNITY)}`);
+  ids.responderIn = await one(`SELECT id::text FROM responders WHERE home_grid_id IN ${inGridOf(COMMUNITY)} LIMIT 1`);
+  ids.responderOut = await one(`SELECT id::text FROM responders WHERE home_grid_id IN ${inGridOf(OTHER_COMMUNITY)}`);
+  ids.areaIn = await one(`SELECT id::text FROM areas WHERE code = '${COMMUNITY}'`);
+  ids.areaOut = await one(`SELECT id::text FROM areas WHERE code = '${OTHER_COMMUNITY}'`);
+  ids.road = await one(`SELECT id::text FROM roads WHERE name = '金陵东路'`);
+
+  // A built web app, so that its routes are registered too (and listed in IGNORED).
+  webDist = tempDir('matrix-web');
+  fs.mkdirSync(path.join(webDist, 'assets'));
+  fs.writeFileSync(path.join(webDist, 'index.html'), '<!doctype html><title>wangge</title>');
+  fs.writeFileSync(path.join(webDist, 'assets', 'app.js'), 'export {};');
+  app = await buildTestApp(database, { signedIn: false, webDist });
+  await app.ready();
+  registered = routesOf(app.printRoutes({ commonPrefix: false }));
+
+  for (const who of PRINCIPALS) {
+    if (who === 'anonymous') continue;
+    const u = await addUser(database.pool, who === 'admin_c' ? 'admin' : who, AREA[who], who.replace('_', '-') + '-m');
+    accounts[who] = { ...u, cookie: await signIn(app, u.username, u.password) };
+  }
+  targets.in = (await addUser(database.pool, 'viewer', COMMUNITY, 'target-in')).id;
+  targets.out = (await addUser(database.pool, 'viewer', OTHER_COMMUNITY, 'target-out')).id;
+});
+
+afterAll(async () => {
+  await app?.close();
+  await database?.drop();
+  if (webDist) fs.rmSync(webDist, { recursive: true, force: true });
+});
+
+/** "METHOD /path" of every route in Fastify's printed route tree. */
+function routesOf(tree: string): string[] {
+  const out: string[] = [];
+  const stack: string[] = [];
+  for (const line of tree.split('\n')) {
+    const m = /^([│ ]*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line.replace(/\u00a0/g, ' '));
+    if (!m) continue;
+    const depth = m[1].length / 4;
+    stack.length = depth;
+    stack.push(m[2]);
+    const url = stack.join('');
+    for (const method of m[3]?.split(', ') ?? []) out.push(`${method} ${url}`);
+  }
+  return out;
+}
+
+const parse = (row: string) => row.trim().split(/\s+/).map(Number);
+
+describe('the authorisation matrix', () => {
+  it('the route list is read from the app', () => {
+    expect(registered).toContain('GET /api/health');
+    expect(registered).toContain('GET /tiles/:layer/:z/:x/:y');
+    expect(registered).toContain('HEAD /api/collections/:collectionId/items/:featureId');
+    expect(registered).toContain('GET /*'); // the web app's fallback, ignored below
+  });
+
+  it('every registered route has a row (only the listed static-file routes are left out), and every row is a route', () => {
+    const rows = new Set(Object.keys(EXPECTED).flatMap((r) => (r.startsWith('GET ') ? [r, r.replace(/^GET /, 'HEAD ')] : [r])));
+    const missing = registered.filter((r) => !IGNORED.has(r) && !rows.has(r));
+    expect(missing, 'routes without a row in the matrix').toEqual([]);
+    const stale = [...rows].filter((r) => !registered.includes(r));
+    expect(stale, 'rows naming no registered route').toEqual([]);
+    for (const r of IGNORED) expect(registered, `ignored route ${r} is registered`).toContain(r);
+    for (const [route, cases] of Object.entries(EXPECTED)) {
+      expect(Object.keys(CASES[route] ?? {}).sort(), route).toEqual(Object.keys(cases).sort());
+      for (const row of Object.values(cases)) expect(parse(row), route).toHaveLength(PRINCIPALS.length);
+    }
+  });
+
+  it('every route answers every principal as the table says', async () => {
+    const failures: string[] = [];
+    let checked = 0;
+    let routeCount = 0;
+    let caseCount = 0;
+    for (const [route, cases] of Object.entries(EXPECTED)) {
+      const methods = route.startsWith('GET ') ? ['GET', 'HEAD'] : [route.split(' ')[0]];
+      routeCount += methods.length;
+      for (const [name, row] of Object.entries(cases)) {
+        caseCount += methods.length;
+        const statuses = parse(row);
+        for (const [i, who] of PRINCIPALS.entries()) {
+          for (const method of methods) {
+            const req = await CASES[route][name].request(who);
+            const cookie = who === 'anonymous' ? '' : accounts[who].cookie;
+            const res = await app.inject({ ...req, method: method as 'GET', headers: { cookie, ...(req.headers ?? {}) } });
+            checked++;
+            const label = `${method} ${route.slice(route.indexOf(' ') + 1)} [${name}] as ${who}`;
+            if (res.statusCode !== statuses[i]) {
+              failures.push(`${label}: expected ${statuses[i]}, got ${res.statusCode} ${res.body.slice(0, 200)}`);
+              continue;
+            }
+            if (method === 'HEAD') continue;
+            const code = res.statusCode === 401 || res.statusCode === 403 ? CODE_OF[res.statusCode] : (CASES[route][name].problem ?? CODE_OF[res.statusCode]);
+            if (code && route !== 'POST /api/auth/login') {
+              if (res.json().code !== code) failures.push(`${label}: expected code ${code}, got ${res.body.slice(0, 200)}`);
+            }
+            if (route === 'POST /api/auth/login' && res.json().code !== 'INVALID_CREDENTIALS') failures.push(`${label}: ${res.body}`);
+            if (res.statusCode === 200) {
+              try {
+                await CASES[route][name].check?.(res, who);
+              } catch (err) {
+                failures.push(`${label}: ${(err as Error).message}`);
+              }
+            }
+          }
+        }
+      }
+    }
+    console.log(
+      `[matrix] ${routeCount} routes (${Object.keys(EXPECTED).length} paths, HEAD counted apart) × ${PRINCIPALS.length} principals; ` +
+        `${caseCount} route×case rows × ${PRINCIPALS.length} = ${checked} requests checked`,
+    );
+    expect(checked).toBe(caseCount * PRINCIPALS.length);
+    expect(failures).toEqual([]);
+  });
+
+  it('the sessions of the matrix are still alive at the end (no case ended another\'s session)', async () => {
+    for (const who of PRINCIPALS) {
+      if (who === 'anonymous') continue;
+      expect((await app.inject({ url: '/api/auth/me', headers: { cookie: accounts[who].cookie } })).statusCode, who).toBe(200);
+    }
+  });
+});
