@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router';
 import type { Role } from './api/auth';
 import { useSessionStore } from './stores/session';
+import { ApiProblem } from './api/http';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -17,6 +18,12 @@ declare module 'vue-router' {
 const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('./modules/auth/LoginView.vue'), meta: { public: true } },
   { path: '/', name: 'command', component: () => import('./modules/command/CommandView.vue'), meta: { nav: 'nav.command' } },
+  {
+    path: '/admin',
+    name: 'admin',
+    component: () => import('./modules/admin/AdminView.vue'),
+    meta: { nav: 'nav.admin', roles: ['admin'] },
+  },
   { path: '/:pathMatch(.*)*', redirect: { name: 'command' } },
 ];
 
@@ -50,6 +57,10 @@ router.beforeEach(async (to) => {
   }
   if (!session.user) return loginLocation(to);
   if (to.meta.roles && !(to.meta.roles as readonly string[]).includes(session.user.role)) {
+    // Not for this role: back to the map, with the same "not allowed" banner a 403 of the API shows.
+    session.showForbidden(new ApiProblem({
+      type: 'about:blank', title: 'Forbidden', status: 403, code: 'FORBIDDEN', detail: `role ${session.user.role} may not open ${to.path}`,
+    }));
     return { name: 'command' };
   }
   return true;

@@ -81,7 +81,7 @@ export function retryAfterSeconds(value: string | null): number | undefined {
 }
 
 async function request<T>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH',
   path: string,
   opts: { query?: Query; body?: unknown; signal?: AbortSignal; allowEmpty?: boolean },
 ): Promise<T> {
@@ -126,4 +126,9 @@ export function getJson<T>(path: string, opts: { query?: Query; signal?: AbortSi
 /** POSTs JSON (same origin, so the server's CSRF check passes); an empty answer (204) is undefined. */
 export function postJson<T>(path: string, body?: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
   return request<T>('POST', path, { body, signal: opts.signal, allowEmpty: true });
+}
+
+/** PATCHes JSON (same origin, like {@link postJson}). */
+export function patchJson<T>(path: string, body: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  return request<T>('PATCH', path, { body, signal: opts.signal });
 }

@@ -1,0 +1,29 @@
+import { useI18n } from 'vue-i18n';
+import { ApiProblem } from '@/api/http';
+import { useDisplay } from '@/modules/command/useDisplay';
+
+/** Display helpers of the administration page. */
+export function useAdminDisplay() {
+  const { t, te } = useI18n();
+  const display = useDisplay();
+  return {
+    ...display,
+    /** The server's code in words, and its `detail` (what exactly is wrong) when it sent one. */
+    problemText(err: unknown): string {
+      const p = err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
+      const words = display.problem(p);
+      const detail = p.problem.detail;
+      return detail && detail !== words && p.code !== 'NETWORK_ERROR' ? `${words}：${detail}` : words;
+    },
+    role(role: string | null | undefined): string {
+      return display.term('roles', role);
+    },
+    /** `user.create` → "创建用户"; unknown actions as they are. */
+    action(action: string): string {
+      return te(`admin.actions.${action}`) ? t(`admin.actions.${action}`) : action;
+    },
+    entity(entity: string): string {
+      return te(`admin.entities.${entity}`) ? t(`admin.entities.${entity}`) : entity;
+    },
+  };
+}
