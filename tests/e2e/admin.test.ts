@@ -1,83 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
-import { buildApp } from '../../server/src/app.js';
+import type { FastifyInstance } from 'fastify';
 import { buildWebIfNeeded } from '../../server/src/build-web.js';
-import { repoRoot } from '../../server/src/config.js';
-import { probeCapabilities } from '../../server/src/db/database.js';
 import { addUser } from '../support/auth.js';
-import { browserUnavailableReason, launchChromium } from '../support/browser.js';
+import { launchChromium } from '../support/browser.js';
+import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
-const REQUIRED = process.env.REQUIRE_E2E === '1';
-const UNAVAILABLE = browserUnavailableReason();
-const webDist = path.join(repoRoot, 'web', 'dist');
-const artifacts = path.join(repoRoot, 'tests', 'artifacts');
-
-if (UNAVAILABLE && !REQUIRED) console.log(`[e2e] skipped: ${UNAVAILABLE}; set REQUIRE_E2E=1 to make this a failure`);
-
-interface Account {
-  username: string;
-  password: string;
-}
-
-interface Watched {
-  page: Page;
-  requests: string[];
-  errors: string[];
-}
-
-/**
- * "Failed to load resource" lines the app causes on purpose: the session probe before sign-in, refused
- * sign-ins, and the user API's refusals this test provokes (409 taken username, 400 bad input).
- */
-function expectedFailure(text: string, url: string | undefined): boolean {
-  if (!text.startsWith('Failed to load resource') || !url) return false;
-  const p = new URL(url).pathname;
-  if (p === '/api/auth/me' && text.includes('401')) return true;
-  if (p === '/api/auth/login' && text.includes('401')) return true;
-  return p.startsWith('/api/users') && (text.includes('409') || text.includes('400'));
-}
-
-async function watchedPage(context: BrowserContext): Promise<Watched> {
-  const requests: string[] = [];
-  const errors: string[] = [];
-  context.on('request', (r) => requests.push(r.url()));
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !expectedFailure(m.text(), m.location().url)) errors.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const w = window as unknown as { __cspViolations?: string[] };
-      (w.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  return { page, requests, errors };
-}
-
-function externalRequests(urls: string[]): string[] {
-  return urls.filter((u) => {
-    const url = new URL(u);
-    if (url.protocol === 'data:' || url.protocol === 'blob:') return false;
-    return !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  });
-}
-
-async function submitLogin(page: Page, account: Account): Promise<void> {
-  await page.waitForSelector('[data-testid="login-page"]', { timeout: 30_000 });
-  await page.fill('#login-username', account.username);
-  await page.fill('#login-password', account.password);
-  await page.click('[data-testid="login-submit"]');
-}
-
-async function signIn(page: Page, account: Account): Promise<void> {
-  await submitLogin(page, account);
-  await page.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
-}
+/** The user API's refusals this test provokes on purpose (409 taken username, 400 bad input). */
+const provoked = (url: string, text: string) => new URL(url).pathname.startsWith('/api/users') && (text.includes('409') || text.includes('400'));
 
 /** The users table row of `username`. */
 const userRow = (page: Page, username: string) =>
@@ -95,7 +29,7 @@ const fieldError = (page: Page, testid: string) =>
 
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chromium', () => {
   let database: TestDatabase;
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  let app: FastifyInstance;
   let browser: Browser;
   let base: string;
   let district: string;
@@ -111,16 +45,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     gridCode = (await database.pool.query<{ code: string }>('SELECT code FROM grids ORDER BY code LIMIT 1')).rows[0].code;
     admin = await addUser(database.pool, 'admin', '*');
-    app = await buildApp({
-      config: { bodyLimitBytes: 2_000_000, webDist, logLevel: 'warn' },
-      database,
-      capabilities: await probeCapabilities(database.db),
-      logger: false,
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no TCP address');
-    base = `http://127.0.0.1:${address.port}`;
+    ({ app, base } = await serveWebApp(database));
     browser = await launchChromium();
   }, 240_000);
 
@@ -135,7 +60,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
     const other = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     try {
-      const { page, requests, errors } = await watchedPage(context);
+      const { page, requests, errors } = await watchedPage(context, provoked);
       await page.goto(`${base}/admin`);
       await signIn(page, admin);
       expect(new URL(page.url()).pathname).toBe('/admin');
@@ -290,7 +215,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
     });
     try {
-      const { page, errors } = await watchedPage(context);
+      const { page, errors } = await watchedPage(context, provoked);
       await page.goto(`${base}/admin`);
       await signIn(page, admin);
       await expect.poll(() => userRow(page, admin.username).count()).toBe(1);
@@ -312,7 +237,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
     const commander = await addUser(database.pool, 'commander', district);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
-      const { page, errors } = await watchedPage(context);
+      const { page, errors } = await watchedPage(context, provoked);
       await page.goto(`${base}/`);
       await signIn(page, commander);
       await expect.poll(() => page.textContent('[data-testid="user-role"]')).toBe('指挥中心');

@@ -1,92 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../server/src/app.js';
+import type { FastifyInstance } from 'fastify';
 import { buildWebIfNeeded } from '../../server/src/build-web.js';
-import { repoRoot } from '../../server/src/config.js';
-import { probeCapabilities } from '../../server/src/db/database.js';
 import { addUser } from '../support/auth.js';
-import { browserUnavailableReason, launchChromium } from '../support/browser.js';
+import { launchChromium } from '../support/browser.js';
+import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { fillDashboardData, HOSTILE_DESCRIPTION, OSM_ATTRIBUTION } from './data.js';
 // Types only: `window.__wanggeMap`, the map the page exposes when opened with `?e2e=1`.
 import type {} from '../../web/src/map/testHook.js';
-
-const REQUIRED = process.env.REQUIRE_E2E === '1';
-const UNAVAILABLE = browserUnavailableReason();
-const webDist = path.join(repoRoot, 'web', 'dist');
-const artifacts = path.join(repoRoot, 'tests', 'artifacts');
-
-if (UNAVAILABLE && !REQUIRED) console.log(`[e2e] skipped: ${UNAVAILABLE}; set REQUIRE_E2E=1 to make this a failure`);
-
-/** Requests that would leave the machine: anything over the network not addressed to this host. */
-function externalRequests(urls: string[]): string[] {
-  return urls.filter((u) => {
-    const url = new URL(u);
-    if (url.protocol === 'data:' || url.protocol === 'blob:') return false;
-    return !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  });
-}
-
-interface Watched {
-  page: Page;
-  requests: string[];
-  errors: string[];
-}
-
-/**
- * Answers the browser logs as "Failed to load resource" although the app expects them: the session
- * probe before sign-in (401 from /api/auth/me) and refused sign-ins (401/429 from /api/auth/login).
- * `alsoExpected` names more URLs whose 401 is expected (a test that ends the session: any API or tile URL).
- */
-function expectedFailure(text: string, url: string | undefined, alsoExpected?: (url: string) => boolean): boolean {
-  if (!text.startsWith('Failed to load resource') || !url) return false;
-  const path = new URL(url).pathname;
-  if (path === '/api/auth/me' && text.includes('401')) return true;
-  if (path === '/api/auth/login' && (text.includes('401') || text.includes('429'))) return true;
-  return text.includes('401') && (alsoExpected?.(url) ?? false);
-}
-
-/** A page that records every request URL, page error and CSP violation. */
-async function watchedPage(context: BrowserContext, alsoExpected?: (url: string) => boolean): Promise<Watched> {
-  const requests: string[] = [];
-  const errors: string[] = [];
-  context.on('request', (r) => requests.push(r.url()));
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  // MapLibre reports style and tile errors on the console; any console error fails the test.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !expectedFailure(m.text(), m.location().url, alsoExpected)) errors.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  // Injected by the browser itself (not a page script), so the CSP does not apply to it.
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const w = window as unknown as { __cspViolations?: string[] };
-      (w.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  return { page, requests, errors };
-}
-
-interface Account {
-  username: string;
-  password: string;
-}
-
-/** Fills in and submits the login page the app is showing. */
-async function submitLogin(page: Page, account: Account): Promise<void> {
-  await page.waitForSelector('[data-testid="login-page"]', { timeout: 30_000 });
-  await page.fill('#login-username', account.username);
-  await page.fill('#login-password', account.password);
-  await page.click('[data-testid="login-submit"]');
-}
-
-/** Signs in on the login page and waits to be sent back into the app. */
-async function signIn(page: Page, account: Account): Promise<void> {
-  await submitLogin(page, account);
-  await page.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
-}
 
 /** The page's path and query, e.g. "/login?redirect=%2F%3Fe2e%3D1". */
 const here = (page: Page) => {
@@ -148,7 +72,7 @@ async function gridClickPoint(page: Page): Promise<{ x: number; y: number; id: s
 
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in Chromium', () => {
   let database: TestDatabase;
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  let app: FastifyInstance;
   let browser: Browser;
   let base: string;
   /** The district of the tiny preset, and a commander of it: the big-screen user. */
@@ -164,16 +88,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
     await fillDashboardData(database.pool);
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     commander = await addUser(database.pool, 'commander', district);
-    app = await buildApp({
-      config: { bodyLimitBytes: 2_000_000, webDist, logLevel: 'warn' },
-      database,
-      capabilities: await probeCapabilities(database.db),
-      logger: false,
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (!address || typeof address === 'string') throw new Error('no TCP address');
-    base = `http://127.0.0.1:${address.port}`;
+    ({ app, base } = await serveWebApp(database));
     browser = await launchChromium();
   }, 240_000);
 
@@ -444,7 +359,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       // Once the session is gone, API calls and tiles answer 401: expected here.
-      const { page, errors } = await watchedPage(context, (url) => /^\/(api|tiles)\//.test(new URL(url).pathname));
+      const { page, errors } = await watchedPage(context, (url, text) => text.includes('401') && /^\/(api|tiles)\//.test(new URL(url).pathname));
       const expired = () => page.locator('[data-testid="login-error"]').textContent({ timeout: 1000 }).catch(() => '');
       await page.goto(`${base}/?e2e=1`);
       await signIn(page, worker);

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../server/src/app.js';
+import { repoRoot } from '../../server/src/config.js';
+import { probeCapabilities } from '../../server/src/db/database.js';
+import { browserUnavailableReason } from '../support/browser.js';
+import type { TestDatabase } from '../support/database.js';
+
+/** With REQUIRE_E2E=1 a missing browser is a failure, not a skip. */
+export const REQUIRED = process.env.REQUIRE_E2E === '1';
+export const UNAVAILABLE = browserUnavailableReason();
+export const webDist = path.join(repoRoot, 'web', 'dist');
+export const artifacts = path.join(repoRoot, 'tests', 'artifacts');
+
+if (UNAVAILABLE && !REQUIRED) console.log(`[e2e] skipped: ${UNAVAILABLE}; set REQUIRE_E2E=1 to make this a failure`);
+
+export interface Account {
+  username: string;
+  password: string;
+}
+
+export interface Watched {
+  page: Page;
+  requests: string[];
+  errors: string[];
+}
+
+/** The app with its built web files over the test database (as the ordinary role), on a loopback port. */
+export async function serveWebApp(database: TestDatabase): Promise<{ app: FastifyInstance; base: string }> {
+  const app = await buildApp({
+    config: { bodyLimitBytes: 2_000_000, webDist, logLevel: 'warn' },
+    database: database.app,
+    capabilities: await probeCapabilities(database.app.db),
+    logger: false,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+}
+
+/** Requests that would leave the machine: anything over the network not addressed to this host. */
+export function externalRequests(urls: string[]): string[] {
+  return urls.filter((u) => {
+    const url = new URL(u);
+    if (url.protocol === 'data:' || url.protocol === 'blob:') return false;
+    return !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  });
+}
+
+/**
+ * "Failed to load resource" lines the app causes on purpose: the session probe before sign-in (401
+ * from /api/auth/me) and refused sign-ins (401/429 from /api/auth/login). `alsoExpected(url, text)`
+ * names more that a test provokes on purpose.
+ */
+function expectedFailure(text: string, url: string | undefined, alsoExpected?: (url: string, text: string) => boolean): boolean {
+  if (!text.startsWith('Failed to load resource') || !url) return false;
+  const p = new URL(url).pathname;
+  if (p === '/api/auth/me' && text.includes('401')) return true;
+  if (p === '/api/auth/login' && (text.includes('401') || text.includes('429'))) return true;
+  return alsoExpected?.(url, text) ?? false;
+}
+
+/** A page that records every request URL, page error, console error and CSP violation. */
+export async function watchedPage(context: BrowserContext, alsoExpected?: (url: string, text: string) => boolean): Promise<Watched> {
+  const requests: string[] = [];
+  const errors: string[] = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  // MapLibre reports style and tile errors on the console; any console error fails the test.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !expectedFailure(m.text(), m.location().url, alsoExpected)) errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  // Injected by the browser itself (not a page script), so the CSP does not apply to it.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const w = window as unknown as { __cspViolations?: string[] };
+      (w.__cspViolations ??= []).push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return { page, requests, errors };
+}
+
+/** Fills in and submits the login page the app is showing. */
+export async function submitLogin(page: Page, account: Account): Promise<void> {
+  await page.waitForSelector('[data-testid="login-page"]', { timeout: 30_000 });
+  await page.fill('#login-username', account.username);
+  await page.fill('#login-password', account.password);
+  await page.click('[data-testid="login-submit"]');
+}
+
+/** Signs in on the login page and waits to be sent back into the app. */
+export async function signIn(page: Page, account: Account): Promise<void> {
+  await submitLogin(page, account);
+  await page.waitForURL((u) => u.pathname !== '/login', { timeout: 30_000 });
+}
