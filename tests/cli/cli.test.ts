@@ -78,7 +78,10 @@ describe('pnpm cli', { timeout: 120_000 }, () => {
     expect((await cli(['user', 'reset-password', '--username', 'li.si'], 'another long passphrase\n')).code).toBe(0);
     expect((await cli(['user', 'disable', '--username', 'li.si'])).out).toMatch(/disabled/);
     expect((await cli(['user', 'list'])).out).toMatch(/li\.si\s+grid_worker\s+\d{15}\s+disabled/);
-    const audit = await database.pool.query(`SELECT action FROM audit_log WHERE action LIKE 'user.%' ORDER BY id`);
+    // Audit rows of this account only (the embedded test database is shared by files and its audit log is append-only).
+    const audit = await database.pool.query(
+      `SELECT action FROM audit_log WHERE action LIKE 'user.%' AND entity_id = (SELECT id::text FROM users WHERE username = 'li.si') ORDER BY id`,
+    );
     expect(audit.rows.map((r) => r.action)).toEqual(['user.reset_password', 'user.disable']);
   });
 
