@@ -136,6 +136,61 @@ export interface IncidentsTable {
   updated_at: Timestamp;
 }
 
+export interface DataSourcesTable {
+  name: string;
+  layer: 'areas' | 'grids' | 'buildings' | 'roads';
+  attribution: string | null;
+  imported_at: Timestamp;
+  imported_count: Generated<number>;
+  rejected_count: Generated<number>;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  display_name: string | null;
+  password_hash: string;
+  role: 'admin' | 'commander' | 'planner' | 'grid_worker' | 'department' | 'viewer';
+  /** '*' or a 6/9/12/15-digit area or grid code. */
+  area_code: string;
+  disabled: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  password_changed_at: Timestamp;
+}
+
+export interface SessionsTable {
+  /** SHA-256 (hex) of the cookie token. */
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface LoginThrottleTable {
+  key: string;
+  failures: Generated<number>;
+  window_started_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor_id: string | null;
+  actor_username: string | null;
+  actor_role: string | null;
+  action: string;
+  entity: string;
+  entity_id: string | null;
+  before: unknown;
+  after: unknown;
+  ip: string | null;
+  request_id: string | null;
+}
+
 export interface DB {
   areas: AreasTable;
   grids: GridsTable;
@@ -147,4 +202,9 @@ export interface DB {
   responders: RespondersTable;
   incident_categories: IncidentCategoriesTable;
   incidents: IncidentsTable;
+  data_sources: DataSourcesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
+  audit_log: AuditLogTable;
 }
