@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
-import type { Config } from './config.js';
+import { DEFAULT_COMMAND_CONFIG, type CommandConfig, type Config } from './config.js';
 import type { Capabilities, Database } from './db/database.js';
 import errors, { ApiError } from './plugins/errors.js';
 import database from './plugins/database.js';
@@ -19,6 +19,10 @@ import healthRoutes from './modules/health/health.routes.js';
 import collectionsRoutes from './modules/collections/collections.routes.js';
 import gridsRoutes from './modules/grids/grids.routes.js';
 import tilesRoutes from './modules/tiles/tiles.routes.js';
+import live from './plugins/live.js';
+import incidentsRoutes from './modules/incidents/incidents.routes.js';
+import respondersRoutes from './modules/responders/responders.routes.js';
+import liveRoutes from './modules/live/live.routes.js';
 
 export interface AppOptions {
   config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy'>>;
@@ -26,6 +30,8 @@ export interface AppOptions {
   capabilities: Capabilities;
   logger?: boolean;
   sessionPolicy?: SessionPolicy;
+  /** Command-centre settings; defaults where not given (tests override thresholds). */
+  command?: Partial<CommandConfig>;
 }
 
 /** Sessions end after 30 minutes without a request, and 12 hours after sign-in at the latest. */
@@ -40,6 +46,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const command: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
 
   await app.register(errors);
   await app.register(helmet, {
@@ -67,6 +74,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       tags: [
         { name: 'system' }, { name: 'auth' }, { name: 'users' }, { name: 'audit' },
         { name: 'features', description: 'OGC API Features' }, { name: 'grids' }, { name: 'tiles' },
+        { name: 'incidents' }, { name: 'responders' }, { name: 'live' },
       ],
     },
   });
@@ -93,6 +101,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(collectionsRoutes);
   await app.register(gridsRoutes);
   await app.register(tilesRoutes);
+  await app.register(live);
+  await app.register(incidentsRoutes, { command });
+  await app.register(respondersRoutes, { command });
+  await app.register(liveRoutes);
   await app.register(web, { root: opts.config.webDist });
   return app;
 }

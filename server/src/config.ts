@@ -20,7 +20,45 @@ export interface Config {
    * throttling) and the https scheme (Secure cookies) are the real ones. Off by default.
    */
   trustProxy: boolean;
+  /** Incidents, responders and dispatch (see CommandConfig). */
+  command: CommandConfig;
 }
+
+/** Settings of the command centre: presence, routing, the responsibility ladder, photos. */
+export interface CommandConfig {
+  /** A responder is online when its last position is younger than this (s), stale up to offlineSeconds, then offline. */
+  onlineSeconds: number;
+  offlineSeconds: number;
+  /** Travel speed per road class (km/h); classes not listed use `defaultKmh`. */
+  speedsKmh: Record<string, number>;
+  defaultKmh: number;
+  /** Speed assumed along the straight line where the network does not connect (km/h), and from a point to its road. */
+  offNetworkKmh: number;
+  /** Extra seconds added to a stale responder's ETA (its position may be out of date). */
+  stalePenaltySeconds: number;
+  /** The ladder: an own-grid worker is preferred while at most this many seconds slower than the fastest. */
+  ownGridExtraSeconds: number;
+  /** A neighbouring grid's worker is preferred over others while at most this many seconds slower. */
+  neighbourExtraSeconds: number;
+  /** Largest accepted photo (bytes) and folder for photos (unset: stored in the database). */
+  photoMaxBytes: number;
+  photoDir?: string;
+}
+
+export const DEFAULT_COMMAND_CONFIG: CommandConfig = {
+  onlineSeconds: 120,
+  offlineSeconds: 900,
+  speedsKmh: {
+    motorway: 60, trunk: 45, primary: 35, secondary: 30, tertiary: 25, unclassified: 20, residential: 20,
+    living_street: 10, service: 15, pedestrian: 5, footway: 5, path: 5, steps: 3, cycleway: 15, track: 10,
+  },
+  defaultKmh: 20,
+  offNetworkKmh: 5,
+  stalePenaltySeconds: 180,
+  ownGridExtraSeconds: 300,
+  neighbourExtraSeconds: 120,
+  photoMaxBytes: 5 * 1024 * 1024,
+};
 
 export class ConfigError extends Error {}
 
@@ -60,6 +98,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     trustProxy: bool(env, 'TRUST_PROXY', false),
+    command: {
+      ...DEFAULT_COMMAND_CONFIG,
+      onlineSeconds: int(env, 'RESPONDER_ONLINE_SECONDS', DEFAULT_COMMAND_CONFIG.onlineSeconds, 10, 86400),
+      offlineSeconds: int(env, 'RESPONDER_OFFLINE_SECONDS', DEFAULT_COMMAND_CONFIG.offlineSeconds, 20, 7 * 86400),
+      ownGridExtraSeconds: int(env, 'DISPATCH_OWN_GRID_EXTRA_SECONDS', DEFAULT_COMMAND_CONFIG.ownGridExtraSeconds, 0, 7200),
+      neighbourExtraSeconds: int(env, 'DISPATCH_NEIGHBOUR_EXTRA_SECONDS', DEFAULT_COMMAND_CONFIG.neighbourExtraSeconds, 0, 7200),
+      stalePenaltySeconds: int(env, 'DISPATCH_STALE_PENALTY_SECONDS', DEFAULT_COMMAND_CONFIG.stalePenaltySeconds, 0, 7200),
+      photoMaxBytes: int(env, 'PHOTO_MAX_BYTES', DEFAULT_COMMAND_CONFIG.photoMaxBytes, 1024, 20 * 1024 * 1024),
+      photoDir: env.PHOTO_DIR ? path.resolve(env.PHOTO_DIR) : undefined,
+    },
   };
 }
 

@@ -34,7 +34,7 @@ async function main() {
     await seedDemoIfEmpty(database.pool, { demoUsersFile });
   }
   const capabilities = await probeCapabilities(database.db);
-  const app = await buildApp({ config, database, capabilities });
+  const app = await buildApp({ config, database, capabilities, command: config.command });
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   console.log(`[wangge] ready in ${((Date.now() - started) / 1000).toFixed(1)} s — open http://localhost:${port}/`);

@@ -9,21 +9,33 @@
  * | incident.sensitive    |   ✓   |     ✓     |         |             |            |        |
  * | user.manage           |   ✓   |           |         |             |            |        |
  * | audit.read            |   ✓   |           |         |             |            |        |
+ * | incident.report       |   ✓   |     ✓     |         |      ✓      |     ✓      |        |
+ * | incident.handle       |   ✓   |     ✓     |         |      ✓      |     ✓      |        |
+ * | incident.dispatch     |   ✓   |     ✓     |         |             |            |        |
+ * | responder.self        |   ✓   |     ✓     |         |      ✓      |            |        |
+ *
+ * incident.handle lets a user reach the transitions endpoint; which action they may take on which
+ * incident is decided by the lifecycle table (modules/incidents/lifecycle.ts: command centre, or
+ * the assigned grid worker / department). responder.self acts on the responder linked to the
+ * signed-in account (403 NO_RESPONDER without one).
  *
  * Reads and writes are further limited to the user's area (scope), in SQL (lib/scope.ts).
  */
 export const ROLES = ['admin', 'commander', 'planner', 'grid_worker', 'department', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = ['map.read', 'incident.sensitive', 'user.manage', 'audit.read'] as const;
+export const PERMISSIONS = [
+  'map.read', 'incident.sensitive', 'user.manage', 'audit.read',
+  'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  commander: ['map.read', 'incident.sensitive'],
+  commander: ['map.read', 'incident.sensitive', 'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self'],
   planner: ['map.read'],
-  grid_worker: ['map.read'],
-  department: ['map.read'],
+  grid_worker: ['map.read', 'incident.report', 'incident.handle', 'responder.self'],
+  department: ['map.read', 'incident.report', 'incident.handle'],
   viewer: ['map.read'],
 };
 

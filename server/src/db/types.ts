@@ -105,6 +105,17 @@ export interface RespondersTable {
   user_id: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  status_at: Generated<Date>;
+  position_accuracy_m: number | null;
+}
+
+export interface ResponderPositionsTable {
+  responder_id: string;
+  recorded_at: Timestamp;
+  district_id: string | null;
+  position: Geometry;
+  accuracy_m: number | null;
+  received_at: Generated<Date>;
 }
 
 export interface IncidentCategoriesTable {
@@ -112,10 +123,24 @@ export interface IncidentCategoriesTable {
   name_zh: string;
   name_en: string;
   sort: Generated<number>;
+  department_code: string | null;
 }
 
-export type IncidentStatus =
-  | 'reported' | 'accepted' | 'dispatched' | 'in_progress' | 'resolved' | 'verified' | 'closed' | 'rejected';
+export interface DepartmentsTable {
+  code: string;
+  name_zh: string;
+  name_en: string;
+  sort: Generated<number>;
+}
+
+export interface IncidentTimeLimitsTable {
+  category: string;
+  status: IncidentStatus;
+  limit_minutes: number;
+}
+
+export type { IncidentStatus } from '../modules/incidents/lifecycle.js';
+import type { IncidentStatus } from '../modules/incidents/lifecycle.js';
 export type IncidentPriority = 'low' | 'normal' | 'high' | 'urgent';
 
 export interface IncidentsTable {
@@ -134,6 +159,64 @@ export interface IncidentsTable {
   closed_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  reported_by: string | null;
+  status_since: Generated<Date>;
+  assignee_responder_id: string | null;
+  assignee_department: string | null;
+  assigned_at: Timestamp | null;
+  near_grid_ids: Generated<string[]>;
+  escalation_level: Generated<number>;
+  escalated_at: Timestamp | null;
+  version: Generated<number>;
+}
+
+export interface IncidentTransitionsTable {
+  id: Generated<string>;
+  incident_id: string;
+  district_id: string | null;
+  action: string;
+  from_status: IncidentStatus | null;
+  to_status: IncidentStatus;
+  actor_id: string | null;
+  actor_name: string | null;
+  note: string | null;
+  responder_id: string | null;
+  department_code: string | null;
+  escalation_level: number | null;
+  at: Generated<Date>;
+}
+
+export interface IncidentPhotosTable {
+  id: Generated<string>;
+  incident_id: string;
+  district_id: string | null;
+  transition_id: string | null;
+  content_type: 'image/jpeg' | 'image/png' | 'image/webp';
+  byte_size: number;
+  sha256: string;
+  data: Buffer | null;
+  uploaded_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  route: string;
+  request_hash: string;
+  status_code: number;
+  response: unknown;
+  created_at: Generated<Date>;
+}
+
+export interface LiveEventsTable {
+  id: Generated<string>;
+  type: 'incident.created' | 'incident.updated' | 'responder.moved' | 'responder.status';
+  entity_id: string;
+  scope_code: string;
+  district_id: string | null;
+  data: unknown;
+  created_at: Generated<Date>;
 }
 
 export interface DataSourcesTable {
@@ -157,6 +240,7 @@ export interface UsersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   password_changed_at: Timestamp;
+  department_code: string | null;
 }
 
 export interface SessionsTable {
@@ -207,4 +291,11 @@ export interface DB {
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
   audit_log: AuditLogTable;
+  departments: DepartmentsTable;
+  incident_time_limits: IncidentTimeLimitsTable;
+  incident_transitions: IncidentTransitionsTable;
+  incident_photos: IncidentPhotosTable;
+  idempotency_keys: IdempotencyKeysTable;
+  responder_positions: ResponderPositionsTable;
+  live_events: LiveEventsTable;
 }

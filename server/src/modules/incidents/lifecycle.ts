@@ -1,0 +1,81 @@
+/**
+ * The incident lifecycle: 上报 reported → 受理 accepted → 派遣 dispatched → 处置 in_progress → 反馈 resolved →
+ * 核查 verified → 结案 closed, with 退单 rejected (the handler sends it back to the command centre, with a
+ * reason) and reopened. Pure: the one table the API, the tests and the web app's action buttons follow.
+ */
+import type { Role } from '../../auth/permissions.js';
+
+export const INCIDENT_STATUSES = [
+  'reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', 'rejected', 'reopened',
+] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/** Statuses that still need work (everything but closed); rejected and reopened are back with the command centre. */
+export const OPEN_STATUSES: readonly IncidentStatus[] = INCIDENT_STATUSES.filter((s) => s !== 'closed');
+
+export const INCIDENT_ACTIONS = ['accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen'] as const;
+export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
+
+/**
+ * Who may take an action: 'command' = admin and commander (the command centre, which may also
+ * record a step on a handler's behalf); 'handler' = additionally the assigned responder's account
+ * (grid worker) or a user of the assigned department.
+ */
+export type Actor = 'command' | 'handler';
+
+export interface ActionRule {
+  from: readonly IncidentStatus[];
+  to: IncidentStatus;
+  by: Actor;
+  /** A note is required (the reason of a rejection, a reopening, or closing without handling). */
+  noteRequired: boolean | ((from: IncidentStatus) => boolean);
+  /** Photos may be attached as proof. */
+  photos: boolean;
+}
+
+export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
+  accept: { from: ['reported', 'reopened'], to: 'accepted', by: 'command', noteRequired: false, photos: false },
+  // Dispatching a reported incident accepts it first (both steps are on the timeline); dispatching a
+  // dispatched one reassigns it.
+  dispatch: { from: ['reported', 'accepted', 'dispatched', 'rejected', 'reopened'], to: 'dispatched', by: 'command', noteRequired: false, photos: false },
+  start: { from: ['dispatched'], to: 'in_progress', by: 'handler', noteRequired: false, photos: false },
+  resolve: { from: ['in_progress'], to: 'resolved', by: 'handler', noteRequired: false, photos: true },
+  reject: { from: ['dispatched', 'in_progress'], to: 'rejected', by: 'handler', noteRequired: true, photos: false },
+  verify: { from: ['resolved'], to: 'verified', by: 'command', noteRequired: false, photos: true },
+  // Closing without handling (a duplicate, a report that needs nothing) needs a note.
+  close: { from: ['verified', 'reported', 'accepted', 'rejected', 'reopened'], to: 'closed', by: 'command', noteRequired: (from) => from !== 'verified', photos: false },
+  reopen: { from: ['resolved', 'verified', 'closed'], to: 'reopened', by: 'command', noteRequired: true, photos: false },
+};
+
+/** Actions whose `from` includes the status, in lifecycle order. */
+export function actionsFrom(status: IncidentStatus): IncidentAction[] {
+  return INCIDENT_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(status));
+}
+
+export function isCommand(role: Role): boolean {
+  return role === 'admin' || role === 'commander';
+}
+
+export interface ActorContext {
+  role: Role;
+  /** The user's responder is the incident's assignee. */
+  isAssignee: boolean;
+  /** The user belongs to the incident's assigned department. */
+  isAssignedDepartment: boolean;
+}
+
+export function mayAct(action: IncidentAction, who: ActorContext): boolean {
+  if (isCommand(who.role)) return true;
+  if (LIFECYCLE[action].by !== 'handler') return false;
+  return (who.role === 'grid_worker' && who.isAssignee) || (who.role === 'department' && who.isAssignedDepartment);
+}
+
+/** The actions this user may take on an incident in this status (what the UI offers). */
+export function allowedActions(status: IncidentStatus, who: ActorContext): IncidentAction[] {
+  return actionsFrom(status).filter((a) => mayAct(a, who));
+}
+
+export function noteRequired(action: IncidentAction, from: IncidentStatus): boolean {
+  const rule = LIFECYCLE[action].noteRequired;
+  return typeof rule === 'function' ? rule(from) : rule;
+}
