@@ -1,0 +1,186 @@
+import { Type, type TSchema } from 'typebox';
+import { INCIDENT_ACTIONS, INCIDENT_STATUSES } from './lifecycle.js';
+
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const LIST_MAX_LIMIT = 500;
+export const LIST_DEFAULT_LIMIT = 50;
+/** Photos waiting to be attached to a step, and photos per incident. */
+export const MAX_PENDING_PHOTOS = 6;
+export const MAX_PHOTOS_PER_INCIDENT = 24;
+export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Status = Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)));
+const Action = Type.Union(INCIDENT_ACTIONS.map((a) => Type.Literal(a)));
+const PriorityT = Type.Union(PRIORITIES.map((p) => Type.Literal(p)));
+const Uuid = Type.String({ maxLength: 36, pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+
+export const PointGeometry = Type.Object(
+  {
+    type: Type.Literal('Point'),
+    coordinates: Type.Array(Type.Number(), { minItems: 2, maxItems: 3, description: '[lon, lat] in EPSG:4326' }),
+  },
+  { additionalProperties: false },
+);
+
+const Ref = Type.Object({ id: Type.String(), name: Type.String() });
+const GridRef = Type.Object({ id: Type.String(), code: Type.String(), name: Type.String() });
+
+export const TimelineEntry = Type.Object({
+  id: Type.String(),
+  action: Type.String(),
+  fromStatus: Nullable(Type.String()),
+  toStatus: Type.String(),
+  actor: Nullable(Ref),
+  note: Nullable(Type.String()),
+  responder: Nullable(Ref),
+  departmentCode: Nullable(Type.String()),
+  escalationLevel: Nullable(Type.Integer()),
+  at: Type.String(),
+  photoIds: Type.Array(Type.String()),
+});
+
+export const PhotoInfo = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  contentType: Type.String(),
+  byteSize: Type.Integer(),
+  transitionId: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
+
+export const Duplicate = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  description: Type.String(),
+  reportedAt: Type.String(),
+  distanceMetres: Type.Number(),
+});
+
+export const IncidentProperties = Type.Object({
+  id: Type.String(),
+  category: Type.String(),
+  priority: Type.String(),
+  status: Type.String(),
+  statusSince: Type.String(),
+  description: Type.String(),
+  address: Nullable(Type.String()),
+  gridId: Nullable(Type.String()),
+  gridCode: Nullable(Type.String()),
+  gridName: Nullable(Type.String()),
+  communityName: Nullable(Type.String()),
+  nearBorder: Type.Boolean(),
+  nearGrids: Type.Array(GridRef),
+  reportedAt: Type.String(),
+  reportedBy: Nullable(Ref),
+  assignee: Nullable(Type.Object({ responderId: Type.String(), name: Type.String() })),
+  assigneeDepartment: Nullable(Type.String()),
+  assignedAt: Nullable(Type.String()),
+  escalationLevel: Type.Integer(),
+  overdue: Type.Boolean(),
+  dueAt: Nullable(Type.String()),
+  closedAt: Nullable(Type.String()),
+  version: Type.Integer(),
+  photoCount: Type.Integer(),
+  allowedActions: Type.Array(Type.String()),
+  reporterContact: Type.Optional(Nullable(Type.String())),
+  possibleDuplicates: Type.Optional(Type.Array(Duplicate)),
+  timeline: Type.Optional(Type.Array(TimelineEntry)),
+  photos: Type.Optional(Type.Array(PhotoInfo)),
+});
+
+export const IncidentFeature = Type.Object({
+  type: Type.Literal('Feature'),
+  id: Type.String(),
+  geometry: Type.Object({ type: Type.Literal('Point'), coordinates: Type.Array(Type.Number()) }),
+  properties: IncidentProperties,
+});
+
+export const IncidentCollection = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  features: Type.Array(IncidentFeature),
+  numberMatched: Type.Integer(),
+  numberReturned: Type.Integer(),
+});
+
+export const CreateIncidentBody = Type.Object(
+  {
+    category: Type.String({ minLength: 1, maxLength: 40 }),
+    priority: Type.Optional(PriorityT),
+    description: Type.String({ minLength: 1, maxLength: 2000 }),
+    location: PointGeometry,
+    address: Type.Optional(Type.String({ maxLength: 300 })),
+    reporterContact: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const TransitionBody = Type.Object(
+  {
+    action: Action,
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    photoIds: Type.Optional(Type.Array(Uuid, { maxItems: MAX_PENDING_PHOTOS })),
+    responderId: Type.Optional(Uuid),
+    departmentCode: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
+    expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DispatchBody = Type.Object(
+  {
+    responderId: Type.Optional(Uuid),
+    departmentCode: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ListQuery = Type.Object({
+  status: Type.Optional(Type.String({ maxLength: 200, description: 'comma-separated statuses' })),
+  category: Type.Optional(Type.String({ maxLength: 40 })),
+  priority: Type.Optional(Type.String({ maxLength: 100, description: 'comma-separated priorities' })),
+  gridCode: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'grid code prefix' })),
+  overdue: Type.Optional(Type.Boolean()),
+  escalated: Type.Optional(Type.Boolean({ description: 'escalationLevel ≥ 1' })),
+  from: Type.Optional(Type.String({ maxLength: 40, description: 'reportedAt ≥ (ISO 8601)' })),
+  to: Type.Optional(Type.String({ maxLength: 40, description: 'reportedAt < (ISO 8601)' })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'literal text in description or address' })),
+  assignedToMe: Type.Optional(Type.Boolean()),
+  department: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
+  sort: Type.Optional(Type.Union([Type.Literal('-reportedAt'), Type.Literal('reportedAt'), Type.Literal('-priority'), Type.Literal('dueAt')])),
+  limit: Type.Integer({ minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+});
+
+export const Stats = Type.Object({
+  open: Type.Integer(),
+  overdue: Type.Integer(),
+  urgentOpen: Type.Integer(),
+  escalated: Type.Integer({ description: 'open incidents with escalationLevel ≥ 1' }),
+  byStatus: Type.Record(Type.String(), Type.Integer()),
+});
+
+export const Category = Type.Object({
+  code: Type.String(),
+  nameZh: Type.String(),
+  nameEn: Type.String(),
+  departmentCode: Nullable(Type.String()),
+  timeLimits: Type.Record(Type.String(), Type.Integer()),
+});
+
+export const Department = Type.Object({ code: Type.String(), nameZh: Type.String(), nameEn: Type.String() });
+
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
+export const PhotoParams = Type.Object({ id: Type.String({ maxLength: 100 }), photoId: Type.String({ maxLength: 100 }) });
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+export const PhotoCreated = Type.Object({ id: Type.String(), url: Type.String(), contentType: Type.String(), byteSize: Type.Integer() });
+
+export { Status, Action, PriorityT };
