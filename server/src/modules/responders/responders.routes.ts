@@ -1,5 +1,132 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { DEFAULT_COMMAND_CONFIG, type CommandConfig } from '../../config.js';
+import { ApiError, type ProblemCode } from '../../plugins/errors.js';
+import { getSelf, listResponders, recordPositions, setStatus } from './responders.repository.js';
+import { CandidatesService } from './candidates.service.js';
+import {
+  CandidatesQuery, CandidatesResult, ListQuery, PositionsBody, PositionsResult, ResponderCollection, ResponderSelf, StatusBody,
+} from './responders.schemas.js';
 
-// PLACEHOLDER: routes land with issue 4.
-const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async () => {};
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Codes of the command-centre contract (docs/command-centre-api.md) not yet in plugins/errors.ts's union.
+const NO_RESPONDER = 'NO_RESPONDER' as ProblemCode;
+const VALIDATION_FAILED = 'VALIDATION_FAILED' as ProblemCode;
+
+/**
+ * Responders (the signed-in worker's own record, status and positions; the scoped list) and the
+ * nearest-responder candidates of an incident (GET /api/incidents/{id}/candidates — under the
+ * incidents path, built on the responders' positions and the road graph).
+ */
+const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConfig> }> = async (app, opts) => {
+  const cfg: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
+  const service = new CandidatesService(app.pool, cfg);
+
+  function myResponder(request: FastifyRequest): string {
+    const id = request.user!.responderId;
+    if (!id) throw new ApiError(403, NO_RESPONDER, 'this account has no responder record (only grid workers and accounts linked to one have)');
+    return id;
+  }
+
+  async function self(responderId: string) {
+    const me = await getSelf(app.pool, responderId, cfg);
+    if (!me) throw new ApiError(403, NO_RESPONDER, 'this account\'s responder record no longer exists');
+    return me;
+  }
+
+  app.get(
+    '/api/responders/me',
+    {
+      config: { permission: 'responder.self' },
+      schema: { tags: ['responders'], summary: 'My responder record: status, presence, position', response: { 200: ResponderSelf } },
+    },
+    async (request) => self(myResponder(request)),
+  );
+
+  app.put(
+    '/api/responders/me/status',
+    {
+      config: { permission: 'responder.self' },
+      schema: { tags: ['responders'], summary: 'Set my status (available, busy, off duty)', body: StatusBody, response: { 200: ResponderSelf } },
+    },
+    async (request) => {
+      const id = myResponder(request);
+      const r = await setStatus(app.pool, id, request.body.status);
+      if (!r) throw new ApiError(403, NO_RESPONDER, 'this account\'s responder record no longer exists');
+      if (r.changed) app.live.wake();
+      return self(id);
+    },
+  );
+
+  app.post(
+    '/api/responders/me/positions',
+    {
+      config: { permission: 'responder.self' },
+      schema: {
+        tags: ['responders'],
+        summary: 'Send a batch of positions (1–500); bad points are rejected one by one, the rest stored',
+        body: PositionsBody,
+        response: { 200: PositionsResult },
+      },
+    },
+    async (request) => {
+      const id = myResponder(request);
+      const r = await recordPositions(app.pool, id, request.body.positions);
+      if (!r) throw new ApiError(403, NO_RESPONDER, 'this account\'s responder record no longer exists');
+      if (r.moved) app.live.wake();
+      return { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, position: r.position };
+    },
+  );
+
+  app.get(
+    '/api/responders',
+    {
+      config: { permission: 'map.read' },
+      schema: {
+        tags: ['responders'],
+        summary: 'Responders of my area with status and presence',
+        querystring: ListQuery,
+        response: { 200: ResponderCollection },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return listResponders(app.pool, {
+        scope: request.user!.areaCode,
+        status: q.status?.split(','),
+        presence: q.presence?.split(','),
+        limit: q.limit,
+        offset: q.offset,
+      }, cfg);
+    },
+  );
+
+  app.get(
+    '/api/incidents/:id/candidates',
+    {
+      config: { permission: 'incident.dispatch' },
+      schema: {
+        tags: ['incidents'],
+        summary: 'Available responders ranked by travel time with the responsibility ladder',
+        params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
+        querystring: CandidatesQuery,
+        response: { 200: CandidatesResult },
+      },
+    },
+    async (request, reply) => {
+      const { k, routes } = request.query;
+      if (!Number.isInteger(k) || k < 1 || k > 20) throw new ApiError(400, VALIDATION_FAILED, `k must be an integer from 1 to 20, got ${k}`);
+      const id = request.params.id;
+      const lang = /^en/i.test(request.headers['accept-language'] ?? '') ? 'en' : 'zh';
+      const answer = UUID.test(id) ? await service.candidates(id, { k, routes, lang, scope: request.user!.areaCode }) : undefined;
+      if (!answer) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
+      const t = answer.timing;
+      reply.header('Server-Timing', `sql;dur=${t.sqlMs.toFixed(2)}, graph;dur=${t.graphMs.toFixed(2)}${t.graphBuilt ? ';desc="built"' : ''}, rank;dur=${t.rankMs.toFixed(2)}`);
+      reply.header('Content-Language', lang === 'en' ? 'en' : 'zh-CN');
+      return answer.result;
+    },
+  );
+};
+
 export default respondersRoutes;

@@ -1,0 +1,272 @@
+/**
+ * Nearest-responder candidates for an incident (GET /api/incidents/{id}/candidates): the IO around
+ * the pure ranking (ranking.ts).
+ *
+ * 1. One statement reads the incident (within the user's scope), the road network's change marker
+ *    and the incident's snap onto the road network.
+ * 2. One statement picks the candidates in SQL — available responders in scope whose presence is
+ *    not offline: the nearest few times k by KNN (`ORDER BY position <-> location`, GiST index), plus
+ *    every such responder of the incident's own and neighbouring grids (so the ladder can prefer them
+ *    even when KNN would not reach them) — with each one's tier and its snap onto the network.
+ * 3. The in-process road graph (routing/cache.ts, rebuilt when the marker changes) and ONE bounded
+ *    Dijkstra from the incident (routing/search.ts) give every candidate's travel time, network
+ *    distance and route.
+ * 4. rankCandidates applies the stale penalty and the ladder; the first k are answered.
+ *
+ * Snapping: a point enters the network at its projection onto the nearest road edge (the nearest
+ * of the 4 KNN-closest edges by geodesic distance), at most MAX_SNAP_METRES away; the edge is
+ * entered at the projected point (the partial edge to each end node costs its share of the edge's
+ * time), and the off-network leg (the snap distance) is covered at CommandConfig.offNetworkKmh —
+ * the walking speed (5 km/h by default): from a doorway or a courtyard to the street one walks, and
+ * the leg is at most 300 m. distanceMetres counts both off-network legs plus the network path.
+ *
+ * Fallback (routed: false, and said so in the reason): when there are no roads, when the incident
+ * or the responder is farther than MAX_SNAP_METRES from any road, or when no road path connects
+ * them within MAX_SEARCH_SECONDS — the geodesic straight-line distance (ST_Distance on geography)
+ * at offNetworkKmh.
+ */
+import type pg from 'pg';
+import type { CommandConfig } from '../../config.js';
+import { RoadGraphCache } from '../../routing/cache.js';
+import { networkState, type RoadGraph } from '../../routing/graph.js';
+import { boundedDijkstra, edgeCoords, edgeSlice, pathTo, type SearchSource } from '../../routing/search.js';
+import { rankCandidates, type CandidateInput, type Fallback, type Lang, type RankedCandidate, type Tier } from './ranking.js';
+import { presenceSql, scopeSql } from './responders.repository.js';
+
+export const MAX_SNAP_METRES = 300;
+/** The search stops at this travel time; a responder farther away is estimated by the straight line. */
+export const MAX_SEARCH_SECONDS = 3 * 3600;
+/** KNN prefilter: this many times k nearest (at least MIN_PREFILTER), before the own/neighbour grids' workers are added. */
+export const PREFILTER_FACTOR = 4;
+export const MIN_PREFILTER = 20;
+/** Grids whose outlines come this close (degrees, ~1 m) count as touching: neighbours. */
+const TOUCH_DEGREES = 0.00001;
+
+export interface CandidatesResult {
+  incidentId: string;
+  networkVersion: number;
+  generatedAt: string;
+  candidates: RankedCandidate[];
+}
+
+export interface CandidatesTiming {
+  /** The two SQL statements. */
+  sqlMs: number;
+  /** Waiting for the graph (0 when cached; the build when the network changed). */
+  graphMs: number;
+  /** The travel-time ranking: search, ladder, routes. */
+  rankMs: number;
+  graphBuilt: boolean;
+}
+
+interface Snap {
+  edge_id: number | null;
+  edge_source: number | null;
+  edge_target: number | null;
+  frac: number | null;
+  partial_m: number | null;
+  snap_m: number | null;
+}
+
+const snapSql = (point: string) => `LEFT JOIN LATERAL (
+    SELECT c.id::float8 AS edge_id, c.source::int AS edge_source, c.target::int AS edge_target,
+           ST_LineLocatePoint(c.geom, ${point}) AS frac,
+           ST_Length(ST_LineSubstring(c.geom, 0, ST_LineLocatePoint(c.geom, ${point}))::geography) AS partial_m,
+           ST_Distance(c.geom::geography, ${point}::geography) AS snap_m
+      FROM (SELECT e.id, e.source, e.target, e.geom FROM road_edges e ORDER BY e.geom <-> ${point} LIMIT 4) c
+     ORDER BY snap_m, c.id LIMIT 1) sn ON sn.snap_m <= ${MAX_SNAP_METRES}`;
+
+interface IncidentRow extends Snap {
+  id: string;
+  lon: number;
+  lat: number;
+  grid_id: string | null;
+  near_grid_ids: string[];
+  version: string;
+  noded: string;
+}
+
+interface CandidateRow extends Snap {
+  id: string;
+  name: string;
+  kind: string;
+  status: string;
+  presence: 'online' | 'stale';
+  age: number;
+  home_grid_id: string | null;
+  home_grid_code: string | null;
+  tier: Tier;
+  lon: number;
+  lat: number;
+  straight_m: number;
+}
+
+/** A point's way onto the graph: edge index, metres from the edge's source, snap distance. */
+interface Entry {
+  edge: number;
+  partial: number;
+  snap: number;
+  frac: number;
+}
+
+function entryOf(g: RoadGraph, s: Snap): Entry | undefined {
+  if (s.edge_id === null || s.snap_m === null) return undefined;
+  const edge = g.indexOfEdge.get(s.edge_id);
+  // The edge must be the same edge in the graph (ids restart when the network is re-noded).
+  if (edge === undefined || g.edgeSource[edge] !== s.edge_source || g.edgeTarget[edge] !== s.edge_target) return undefined;
+  return { edge, partial: Math.min(Math.max(s.partial_m ?? 0, 0), g.edgeMetres[edge]), snap: s.snap_m, frac: s.frac ?? 0 };
+}
+
+export class CandidatesService {
+  readonly graphs: RoadGraphCache;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly cfg: CommandConfig,
+  ) {
+    this.graphs = new RoadGraphCache(pool, cfg);
+  }
+
+  /** The ranked candidates, or undefined when the incident does not exist in the user's scope. */
+  async candidates(
+    incidentId: string,
+    opts: { k: number; routes: boolean; lang: Lang; scope: string },
+  ): Promise<{ result: CandidatesResult; timing: CandidatesTiming } | undefined> {
+    const t0 = performance.now();
+    const incident = (await this.pool.query<IncidentRow>(
+      `SELECT i.id::text AS id, ST_X(i.location) AS lon, ST_Y(i.location) AS lat, i.grid_id::text AS grid_id,
+              i.near_grid_ids::text[] AS near_grid_ids, s.version::text AS version, s.noded_version::text AS noded, sn.*
+         FROM incidents i
+         LEFT JOIN grids g ON g.id = i.grid_id
+         CROSS JOIN road_network_state s
+         ${snapSql('i.location')}
+        WHERE i.id = $1 AND ${scopeSql('g.code', '$2')}`,
+      [incidentId, opts.scope],
+    )).rows[0];
+    if (!incident) return undefined;
+    const limit = Math.max(MIN_PREFILTER, PREFILTER_FACTOR * opts.k);
+    const point = 'ST_SetSRID(ST_MakePoint($1, $2), 4326)';
+    const eligible = `r.status = 'available' AND r.position_at > now() - make_interval(secs => $6) AND ${scopeSql('g.code', '$3')}`;
+    const { rows } = await this.pool.query<CandidateRow>(
+      `WITH nb AS (
+         SELECT n.id FROM grids ig JOIN grids n ON n.id <> ig.id AND ST_DWithin(n.geom, ig.geom, ${TOUCH_DEGREES})
+          WHERE ig.id = $4::uuid
+         UNION
+         SELECT unnest($5::uuid[])
+       ), picked AS (
+         (SELECT r.id FROM responders r LEFT JOIN grids g ON g.id = r.home_grid_id
+           WHERE ${eligible} ORDER BY r.position <-> ${point} LIMIT $8)
+         UNION
+         (SELECT r.id FROM responders r LEFT JOIN grids g ON g.id = r.home_grid_id
+           WHERE ${eligible} AND (r.home_grid_id = $4::uuid OR r.home_grid_id IN (SELECT id FROM nb)))
+       )
+       SELECT r.id::text AS id, r.name, r.kind, r.status, ${presenceSql('r', '$7', '$6')} AS presence,
+              greatest(0, extract(epoch FROM now() - r.position_at))::float8 AS age,
+              r.home_grid_id::text AS home_grid_id, g.code AS home_grid_code,
+              CASE WHEN r.home_grid_id = $4::uuid THEN 'own_grid'
+                   WHEN r.home_grid_id IN (SELECT id FROM nb) THEN 'neighbour_grid' ELSE 'other' END AS tier,
+              ST_X(r.position) AS lon, ST_Y(r.position) AS lat,
+              ST_Distance(r.position::geography, ${point}::geography) AS straight_m, sn.*
+         FROM picked JOIN responders r ON r.id = picked.id
+         LEFT JOIN grids g ON g.id = r.home_grid_id
+         ${snapSql('r.position')}`,
+      [incident.lon, incident.lat, opts.scope, incident.grid_id, incident.near_grid_ids ?? [],
+        this.cfg.offlineSeconds, this.cfg.onlineSeconds, limit],
+    );
+    const t1 = performance.now();
+    const state = networkState(incident.version, incident.noded);
+    const before = this.graphs.builds;
+    const g = await this.graphs.get(state.key);
+    const t2 = performance.now();
+    const inputs = this.travel(g, incident, rows, opts.routes);
+    const ranked = rankCandidates(inputs, this.cfg, opts.lang).slice(0, opts.k);
+    const t3 = performance.now();
+    return {
+      result: { incidentId: incident.id, networkVersion: state.version, generatedAt: new Date().toISOString(), candidates: ranked },
+      timing: { sqlMs: t1 - t0, graphMs: t2 - t1, rankMs: t3 - t2, graphBuilt: this.graphs.builds !== before },
+    };
+  }
+
+  /** Travel time, distance and route of every candidate (one search from the incident). */
+  travel(g: RoadGraph, incident: IncidentRow, rows: CandidateRow[], routes: boolean): CandidateInput[] {
+    const mps = this.cfg.offNetworkKmh / 3.6;
+    const base = (r: CandidateRow) => ({
+      responderId: r.id, name: r.name, kind: r.kind, status: r.status, presence: r.presence,
+      positionAgeSeconds: Math.round(r.age), homeGridId: r.home_grid_id, homeGridCode: r.home_grid_code, tier: r.tier,
+    });
+    const straight = (r: CandidateRow, fallback: Fallback): CandidateInput => ({
+      ...base(r), travelSeconds: r.straight_m / mps, distanceMetres: r.straight_m, routed: false, fallback, route: null,
+    });
+    if (g.edgeCount === 0) return rows.map((r) => straight(r, 'no_network'));
+    const from = entryOf(g, incident);
+    if (!from) return rows.map((r) => straight(r, 'off_network'));
+
+    const secPerMetre = (e: number) => (g.edgeMetres[e] > 0 ? g.edgeSeconds[e] / g.edgeMetres[e] : 0);
+    const s0 = secPerMetre(from.edge);
+    const leg0 = from.snap / mps;
+    const sources: SearchSource[] = [
+      { node: g.edgeSource[from.edge], seconds: leg0 + from.partial * s0, metres: from.snap + from.partial },
+      { node: g.edgeTarget[from.edge], seconds: leg0 + (g.edgeMetres[from.edge] - from.partial) * s0, metres: from.snap + g.edgeMetres[from.edge] - from.partial },
+    ];
+    const entries = rows.map((r) => entryOf(g, r));
+    const targets: number[] = [];
+    for (const en of entries) if (en) targets.push(g.edgeSource[en.edge], g.edgeTarget[en.edge]);
+    const search = boundedDijkstra(g, sources, targets, MAX_SEARCH_SECONDS);
+
+    return rows.map((r, i) => {
+      const en = entries[i];
+      if (!en) return straight(r, 'off_network');
+      const s = secPerMetre(en.edge);
+      const len = g.edgeMetres[en.edge];
+      const leg = en.snap / mps;
+      const src = g.edgeSource[en.edge];
+      const tgt = g.edgeTarget[en.edge];
+      // Three ways in: through the edge's source, through its target, or along the incident's own edge.
+      const options: { seconds: number; metres: number; via: 'source' | 'target' | 'same' }[] = [
+        { seconds: search.seconds[src] + en.partial * s + leg, metres: search.metres[src] + en.partial + en.snap, via: 'source' },
+        { seconds: search.seconds[tgt] + (len - en.partial) * s + leg, metres: search.metres[tgt] + len - en.partial + en.snap, via: 'target' },
+      ];
+      if (en.edge === from.edge) {
+        const along = Math.abs(en.partial - from.partial);
+        options.push({ seconds: leg0 + along * s + leg, metres: from.snap + along + en.snap, via: 'same' });
+      }
+      const best = options.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      if (!Number.isFinite(best.seconds)) return straight(r, 'unconnected');
+      return {
+        ...base(r),
+        travelSeconds: best.seconds,
+        distanceMetres: best.metres,
+        routed: true,
+        route: routes ? { type: 'LineString' as const, coordinates: this.route(g, search, incident, from, r, en, best.via) } : null,
+      };
+    });
+  }
+
+  /** The route from the responder to the incident: off-network leg, partial edge, network path, partial edge, leg. */
+  private route(
+    g: RoadGraph, search: ReturnType<typeof boundedDijkstra>, incident: IncidentRow, from: Entry,
+    r: CandidateRow, en: Entry, via: 'source' | 'target' | 'same',
+  ): [number, number][] {
+    const line: [number, number][] = [[incident.lon, incident.lat]];
+    if (via === 'same') {
+      line.push(...edgeSlice(g, from.edge, from.frac, en.frac));
+    } else {
+      const node = via === 'source' ? g.edgeSource[en.edge] : g.edgeTarget[en.edge];
+      const path = pathTo(g, search, node);
+      // The path starts at one end of the incident's edge: walk the partial edge to it first.
+      const first = path.length ? (path[0].forward ? g.edgeSource[path[0].edge] : g.edgeTarget[path[0].edge]) : node;
+      line.push(...edgeSlice(g, from.edge, from.frac, first === g.edgeSource[from.edge] ? 0 : 1));
+      for (const step of path) line.push(...edgeCoords(g, step.edge, step.forward));
+      line.push(...edgeSlice(g, en.edge, via === 'source' ? 0 : 1, en.frac));
+    }
+    line.push([r.lon, r.lat]);
+    // Drop consecutive repeats (edge ends meet at nodes), then travel order: responder → incident.
+    const out: [number, number][] = [];
+    for (const p of line) {
+      const q = out[out.length - 1];
+      if (!q || Math.abs(q[0] - p[0]) > 1e-9 || Math.abs(q[1] - p[1]) > 1e-9) out.push([Math.round(p[0] * 1e7) / 1e7, Math.round(p[1] * 1e7) / 1e7]);
+    }
+    if (out.length === 1) out.push(out[0]);
+    return out.reverse();
+  }
+}
