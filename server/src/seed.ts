@@ -39,7 +39,9 @@ async function createDemoUsers(pool: pg.Pool, file: string): Promise<void> {
   const lines = ['# wangge demo accounts (embedded demo only). Passwords are random; keep this file private.', ''];
   for (const a of accounts) {
     const password = crypto.randomBytes(12).toString('base64url');
-    await createUser(pool, { ...a, password });
+    const { id } = await createUser(pool, { ...a, password });
+    // The demo department account works the urban-management queue.
+    if (a.role === 'department') await pool.query(`UPDATE users SET department_code = 'urban_management' WHERE id = $1`, [id]);
     lines.push(`${a.username.padEnd(12)} ${password}  role=${a.role} area=${a.areaCode}`);
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });

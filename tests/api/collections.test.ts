@@ -178,7 +178,7 @@ describe('GET /api/grids/{id}/summary', () => {
       [gridIds[0]],
     );
     const open = await database.pool.query(
-      `SELECT count(*)::int AS n FROM incidents i JOIN grids g ON ST_Intersects(g.geom, i.location) WHERE g.id = $1 AND i.status NOT IN ('closed','rejected')`,
+      `SELECT count(*)::int AS n FROM incidents i JOIN grids g ON ST_Intersects(g.geom, i.location) WHERE g.id = $1 AND i.status <> 'closed'`,
       [gridIds[0]],
     );
     const body = res.json();

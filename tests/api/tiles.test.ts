@@ -224,7 +224,8 @@ describe('with hand-placed features', () => {
         nearBorder: false, open: true, clustered: false, count: 1, openCount: 1, urgentCount: 1,
       });
       expect(incidents.get(fixture.incidentIds[2])!.properties).toMatchObject({ status: 'closed', open: false, openCount: 0 });
-      expect(incidents.get(fixture.incidentIds[4])!.properties).toMatchObject({ priority: 'urgent', status: 'rejected', open: false, urgentCount: 0 });
+      // A rejected incident is open: back with the command centre.
+      expect(incidents.get(fixture.incidentIds[4])!.properties).toMatchObject({ priority: 'urgent', status: 'rejected', open: true, urgentCount: 1 });
       expect(incidents.get(fixture.incidentIds[3])!.properties).toMatchObject({ nearBorder: true, priority: 'high' });
 
       const responders = await z16('responders');
@@ -268,8 +269,8 @@ describe('with hand-placed features', () => {
       expect(z14.length).toBeLessThan(5);
       const sum = (k: string) => z14.reduce((n, f) => n + Number(f.properties[k]), 0);
       expect(sum('count')).toBe(5);
-      expect(sum('openCount')).toBe(3); // reported, dispatched, in_progress; not closed or rejected
-      expect(sum('urgentCount')).toBe(1); // urgent and open: the rejected urgent one is not counted
+      expect(sum('openCount')).toBe(4); // reported, dispatched, in_progress, rejected; not closed
+      expect(sum('urgentCount')).toBe(2); // urgent and open: the dispatched and the rejected urgent ones
       for (const c of clusters) {
         expect(c.type).toBe(1);
         expect(c.properties.count).toBeGreaterThan(1);

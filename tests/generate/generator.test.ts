@@ -203,9 +203,9 @@ describe('generate demo', () => {
     const [i] = await rows<{ categories: number; priorities: number; statuses: number; oldest: string; newest: string; old_closed: number; old: number; bad_close: number; chinese: number }>(
       `SELECT count(DISTINCT category)::int AS categories, count(DISTINCT priority)::int AS priorities,
               count(DISTINCT status)::int AS statuses, min(reported_at)::text AS oldest, max(reported_at)::text AS newest,
-              count(*) FILTER (WHERE reported_at < $1::timestamptz - interval '14 days' AND status IN ('closed', 'rejected'))::int AS old_closed,
+              count(*) FILTER (WHERE reported_at < $1::timestamptz - interval '14 days' AND status = 'closed')::int AS old_closed,
               count(*) FILTER (WHERE reported_at < $1::timestamptz - interval '14 days')::int AS old,
-              count(*) FILTER (WHERE (status IN ('closed', 'rejected')) <> (closed_at IS NOT NULL) OR closed_at < reported_at OR closed_at > $1::timestamptz)::int AS bad_close,
+              count(*) FILTER (WHERE (status = 'closed') <> (closed_at IS NOT NULL) OR closed_at < reported_at OR closed_at > $1::timestamptz)::int AS bad_close,
               count(*) FILTER (WHERE description ~ '[一-龥]' AND address ~ '[一-龥]')::int AS chinese
          FROM incidents`,
       [NOW.toISOString()],

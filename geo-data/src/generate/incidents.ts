@@ -17,6 +17,8 @@ export interface IncidentPlan {
   reporterContact: string | null;
   nearBorder: boolean;
   reportedAt: Date;
+  /** When the current status began: the report, the closing, or a share of the way to now. */
+  statusSince: Date;
   closedAt: Date | null;
   grid: GridPlan;
 }
@@ -26,14 +28,22 @@ const DAY = 24 * HOUR;
 /** Reports within this distance of a grid boundary are flagged: which grid owns them is often disputed. */
 const NEAR_BORDER_M = 30;
 
-/** Older reports are mostly closed; recent ones are spread over the open states. */
+/**
+ * Older reports are mostly closed; recent ones are spread over the open states. A rejection (退单)
+ * is open work back with the command centre, so it is rare among old reports.
+ */
 const STATUS_BY_AGE: [number, Record<IncidentStatus, number>][] = [
   [0.25, { reported: 0.35, accepted: 0.2, dispatched: 0.2, in_progress: 0.2, resolved: 0.05, verified: 0, closed: 0, rejected: 0 }],
   [1, { reported: 0.1, accepted: 0.1, dispatched: 0.15, in_progress: 0.3, resolved: 0.2, verified: 0.05, closed: 0.07, rejected: 0.03 }],
-  [3, { reported: 0.02, accepted: 0.02, dispatched: 0.05, in_progress: 0.15, resolved: 0.2, verified: 0.16, closed: 0.35, rejected: 0.05 }],
-  [14, { reported: 0, accepted: 0, dispatched: 0, in_progress: 0.03, resolved: 0.05, verified: 0.07, closed: 0.78, rejected: 0.07 }],
-  [Infinity, { reported: 0, accepted: 0, dispatched: 0, in_progress: 0, resolved: 0.005, verified: 0.015, closed: 0.92, rejected: 0.06 }],
+  [3, { reported: 0.02, accepted: 0.02, dispatched: 0.05, in_progress: 0.15, resolved: 0.2, verified: 0.16, closed: 0.38, rejected: 0.02 }],
+  [14, { reported: 0, accepted: 0, dispatched: 0, in_progress: 0.03, resolved: 0.05, verified: 0.07, closed: 0.845, rejected: 0.005 }],
+  [Infinity, { reported: 0, accepted: 0, dispatched: 0, in_progress: 0, resolved: 0.005, verified: 0.015, closed: 0.978, rejected: 0.002 }],
 ];
+
+/** How far into an open incident's life its current step began (share of its age), by status. */
+const STEP_SHARE: Record<Exclude<IncidentStatus, 'closed'>, number> = {
+  reported: 0, accepted: 0.3, dispatched: 0.5, in_progress: 0.6, resolved: 0.8, verified: 0.9, rejected: 0.7,
+};
 
 /** Time to close by priority, in hours [min, max]. */
 const HANDLING_H: Record<Priority, [number, number]> = { urgent: [1, 8], high: [4, 48], normal: [12, 120], low: [24, 240] };
@@ -70,6 +80,9 @@ export function placeIncidents(layout: Layout, sites: Site[], land: GridLand, co
     const age = (now.getTime() - reportedAt.getTime()) / DAY;
     const status = rng.weighted(STATUS_BY_AGE.find(([limit]) => age < limit)![1]);
     const channel = rng.weighted(CHANNELS);
+    // Only closed incidents have a closing time (a rejected one is open: back with the command centre).
+    const closedAt = status === 'closed' ? closeTime(reportedAt, now, HANDLING_H[priority], rng) : null;
+    const statusSince = closedAt ?? new Date(Math.floor((reportedAt.getTime() + (now.getTime() - reportedAt.getTime()) * STEP_SHARE[status as Exclude<IncidentStatus, 'closed'>]) / 1000) * 1000);
     out.push({
       category,
       priority,
@@ -80,7 +93,8 @@ export function placeIncidents(layout: Layout, sites: Site[], land: GridLand, co
       reporterContact: channel === '网格员巡查发现：' ? null : `${layout.names.surname()}${rng.chance(0.5) ? '先生' : '女士'} 1${rng.int(30, 99)}${String(rng.int(0, 99_999_999)).padStart(8, '0')}`,
       nearBorder: distanceToBoundary(spot.grid.cell.pts, spot.at) < NEAR_BORDER_M,
       reportedAt,
-      closedAt: status === 'closed' || status === 'rejected' ? closeTime(reportedAt, now, status === 'rejected' ? [0.5, 24] : HANDLING_H[priority], rng) : null,
+      statusSince,
+      closedAt,
       grid: spot.grid,
     });
   }

@@ -103,7 +103,8 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
     await sql.insertBatches(
       client,
       sql.INSERT_INCIDENTS,
-      incidents.map((i) => ({
+      incidents.map((i, n) => ({
+        n,
         grid: i.grid.code,
         category: i.category,
         priority: i.priority,
@@ -114,10 +115,12 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
         contact: i.reporterContact,
         near_border: i.nearBorder,
         reported_at: i.reportedAt.toISOString(),
+        status_since: i.statusSince.toISOString(),
         closed_at: i.closedAt?.toISOString() ?? null,
       })),
       (d, t) => progress('incidents', d, t),
     );
+    for (const statement of sql.FINISH_INCIDENTS) await client.query(statement, statement.includes('$1') ? [now.toISOString()] : []);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

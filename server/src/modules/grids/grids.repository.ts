@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
+import { OPEN_STATUSES } from '../incidents/lifecycle.js';
 
-/** Statuses that count as open (not yet closed or rejected). */
-export const OPEN_STATUSES = ['reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified'] as const;
+/** Statuses that count as open: every status but closed (rejected and reopened are back with the command centre). */
+export { OPEN_STATUSES };
 
 export interface GridSummaryRow {
   id: string;

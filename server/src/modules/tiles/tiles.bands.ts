@@ -1,4 +1,4 @@
-import { OPEN_STATUSES } from '../grids/grids.repository.js';
+import { OPEN_STATUSES } from '../incidents/lifecycle.js';
 
 /**
  * SQL of the generalisation bands of the tile layers (see tiles.layers.ts for the table and for
