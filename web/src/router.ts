@@ -19,6 +19,18 @@ const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('./modules/auth/LoginView.vue'), meta: { public: true } },
   { path: '/', name: 'command', component: () => import('./modules/command/CommandView.vue'), meta: { nav: 'nav.command' } },
   {
+    path: '/field',
+    name: 'field',
+    component: () => import('./modules/field/FieldView.vue'),
+    meta: { nav: 'field.nav.field', roles: ['grid_worker', 'admin'] },
+  },
+  {
+    path: '/department',
+    name: 'department',
+    component: () => import('./modules/department/DepartmentView.vue'),
+    meta: { nav: 'field.nav.department', roles: ['department', 'admin'] },
+  },
+  {
     path: '/admin',
     name: 'admin',
     component: () => import('./modules/admin/AdminView.vue'),

@@ -1,6 +1,8 @@
 import { createI18n } from 'vue-i18n';
 import zhCN, { type Messages } from './messages/zh-CN';
 import en from './messages/en';
+import fieldZhCN, { type FieldMessages } from './messages/field.zh-CN';
+import fieldEn from './messages/field.en';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -22,11 +24,14 @@ export function initialLocale(): Locale {
   return 'zh-CN';
 }
 
-export const i18n = createI18n<[Messages], Locale, false>({
+/** The views' own message files are merged in under their key (field views: `field`). */
+type AllMessages = Messages & { field: FieldMessages };
+
+export const i18n = createI18n<[AllMessages], Locale, false>({
   legacy: false,
   locale: initialLocale(),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zhCN, en },
+  messages: { 'zh-CN': { ...zhCN, field: fieldZhCN }, en: { ...en, field: fieldEn } },
   missingWarn: false,
   fallbackWarn: false,
 });

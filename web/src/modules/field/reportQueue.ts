@@ -53,6 +53,8 @@ export interface QueuedReport {
 export interface QueueFailure {
   retry: boolean;
   code: string;
+  /** The error itself (the server's problem, for its detail). */
+  error?: unknown;
 }
 
 export interface ReportTransport<R> {

@@ -1,0 +1,52 @@
+/**
+ * Photos from a phone camera: large JPEGs (or formats the API does not take) are re-encoded to a
+ * JPEG of at most {@link MAX_EDGE} pixels before upload, so they pass the API's limits and a weak
+ * network; small accepted images go as they are.
+ */
+import { PHOTO_MAX_BYTES, PHOTO_TYPES } from '@/api/incidents';
+import type { QueuedPhoto } from './reportQueue';
+
+const MAX_EDGE = 1600;
+/** Accepted images up to this size are uploaded untouched. */
+const KEEP_BYTES = 1.5 * 1024 * 1024;
+
+const accepted = (type: string) => (PHOTO_TYPES as readonly string[]).includes(type);
+
+async function reencode(file: Blob): Promise<Blob | null> {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, MAX_EDGE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext('2d')?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    return await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
+  } catch {
+    return null;
+  }
+}
+
+/** The image to upload for a chosen file, or null when it cannot be made acceptable. */
+export async function preparePhoto(file: Blob): Promise<Blob | null> {
+  if (accepted(file.type) && file.size <= KEEP_BYTES) return file;
+  const smaller = await reencode(file);
+  if (smaller && smaller.size <= PHOTO_MAX_BYTES) return smaller;
+  return accepted(file.type) && file.size <= PHOTO_MAX_BYTES ? file : null;
+}
+
+export function blobToBase64(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      resolve(url.slice(url.indexOf(',') + 1));
+    };
+    reader.onerror = () => reject(reader.error ?? new Error('read failed'));
+    reader.readAsDataURL(blob);
+  });
+}
+
+export async function toQueuedPhoto(blob: Blob, name?: string): Promise<QueuedPhoto> {
+  return { contentType: blob.type, base64: await blobToBase64(blob), name };
+}
