@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  flushPositions, isRetryableStatus, pointFromFix, PositionBuffer,
+  flushPositions, isRetryableStatus, metresBetween, pointFromFix, PositionBuffer,
   type KeyValueStorage, type PositionBatchResult, type PositionPoint,
 } from './positionBuffer';
 
@@ -82,16 +82,25 @@ describe('pointFromFix', () => {
 });
 
 describe('PositionBuffer', () => {
-  it('keeps points across a reload (storage) and skips repeats and fixes closer than the interval', () => {
+  it('keeps points across a reload (storage) and skips repeats and fixes that neither waited nor moved', () => {
     const storage = new MemoryStorage();
-    const buffer = new PositionBuffer(storage, 'k', { minIntervalMs: 5000 });
+    const buffer = new PositionBuffer(storage, 'k', { minIntervalMs: 5000, minDistanceMetres: 10 });
     expect(buffer.add(pt(0))).toBe(true);
     expect(buffer.add(pt(0))).toBe(false);
+    // 3 s later, about 3 m away: skipped.
     expect(buffer.add(pt(3))).toBe(false);
-    expect(buffer.add(pt(5))).toBe(true);
+    // 4 s later but 30 m away: kept (a walking worker is tracked).
+    const moved = { lon: 121.49, lat: 31.24 + 30 / 111_195, recordedAt: at(4) };
+    expect(buffer.add(moved)).toBe(true);
+    expect(buffer.add(pt(9))).toBe(true);
     expect(buffer.add({ lon: Number.NaN, lat: 1, recordedAt: at(20) })).toBe(false);
     const reloaded = new PositionBuffer(storage, 'k');
-    expect(reloaded.all()).toEqual([pt(0), pt(5)]);
+    expect(reloaded.all()).toEqual([pt(0), moved, pt(9)]);
+  });
+
+  it('measures distances in metres', () => {
+    expect(metresBetween({ lon: 121.49, lat: 31.24 }, { lon: 121.49, lat: 31.25 })).toBeCloseTo(1111.95, 0);
+    expect(metresBetween({ lon: 121.49, lat: 31.24 }, { lon: 121.5, lat: 31.24 })).toBeCloseTo(950.6, 0);
   });
 
   it('ignores storage it cannot read, and works without storage', () => {

@@ -38,12 +38,25 @@ export interface BufferOptions {
   maxPoints?: number;
   /** Points per request (the API takes 1–500). */
   maxBatch?: number;
-  /** A new fix closer in time than this to the last buffered one is skipped. */
+  /**
+   * A new fix closer in time than this to the newest buffered one is skipped, unless it moved at
+   * least `minDistanceMetres` (a worker standing still does not fill the buffer; one walking is
+   * tracked).
+   */
   minIntervalMs?: number;
+  minDistanceMetres?: number;
 }
 
 /** The API's bound on accuracy; a worse fix is sent without it. */
 const MAX_ACCURACY_METRES = 100_000;
+
+/** Distance in metres between two points (equirectangular; exact enough below a few km). */
+export function metresBetween(a: { lon: number; lat: number }, b: { lon: number; lat: number }): number {
+  const rad = Math.PI / 180;
+  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+  const y = (b.lat - a.lat) * rad;
+  return Math.hypot(x, y) * 6_371_008.8;
+}
 
 const identity = (p: PositionPoint) => `${p.recordedAt}|${p.lon}|${p.lat}`;
 
@@ -71,6 +84,7 @@ export class PositionBuffer {
   private readonly maxPoints: number;
   readonly maxBatch: number;
   private readonly minIntervalMs: number;
+  private readonly minDistanceMetres: number;
   /** Points dropped because the buffer was full. */
   dropped = 0;
 
@@ -78,6 +92,7 @@ export class PositionBuffer {
     this.maxPoints = opts.maxPoints ?? 5000;
     this.maxBatch = Math.min(500, Math.max(1, opts.maxBatch ?? 500));
     this.minIntervalMs = opts.minIntervalMs ?? 5000;
+    this.minDistanceMetres = opts.minDistanceMetres ?? 10;
     this.points = this.load();
   }
 
@@ -113,7 +128,7 @@ export class PositionBuffer {
 
   /**
    * Buffers a fix. Returns false when it is skipped: invalid, the same instant as one buffered,
-   * or closer than `minIntervalMs` to the newest buffered point.
+   * or within `minIntervalMs` and `minDistanceMetres` of the newest buffered point.
    */
   add(point: PositionPoint): boolean {
     if (!isPoint(point)) return false;
@@ -122,7 +137,7 @@ export class PositionBuffer {
     if (last) {
       const lastAt = Date.parse(last.recordedAt);
       if (this.points.some((p) => p.recordedAt === point.recordedAt)) return false;
-      if (at > lastAt && at - lastAt < this.minIntervalMs) return false;
+      if (at > lastAt && at - lastAt < this.minIntervalMs && metresBetween(last, point) < this.minDistanceMetres) return false;
     }
     this.points.push(point);
     if (this.points.length > this.maxPoints) {
