@@ -39,7 +39,7 @@ function validationError(error: FastifyError & { validationContext?: string }): 
   const detail = `${context}${where ? ` "${where}"` : ''}: ${error.message.replace(/^(querystring|params|body|headers)\/?\S*\s/, '')}`;
   if (context === 'params') return new ApiError(404, 'NOT_FOUND', detail);
   if (context === 'querystring' && where === 'limit') return new ApiError(400, 'INVALID_LIMIT', detail);
-  if (context === 'body' && where.startsWith('location')) return new ApiError(400, 'INVALID_GEOMETRY', detail);
+  if (context === 'body' && (v?.instancePath ?? '').startsWith('/location')) return new ApiError(400, 'INVALID_GEOMETRY', detail);
   return incidentError(400, 'VALIDATION_FAILED', detail);
 }
 

@@ -69,7 +69,8 @@ export async function applyTransition(
 
   // 1. The lifecycle, 2. the actor, 3. the note, 4. the version.
   if (!rule.from.includes(from)) {
-    throw incidentError(409, 'INVALID_TRANSITION', `"${action}" is not possible from "${from}"`, { status: from, allowed: actionsFrom(from) });
+    // `status` is the HTTP status in a problem (RFC 9457), so the incident's status is `currentStatus`.
+    throw incidentError(409, 'INVALID_TRANSITION', `"${action}" is not possible from "${from}"`, { currentStatus: from, allowed: actionsFrom(from) });
   }
   const who = {
     role: v.role,
