@@ -126,9 +126,9 @@ function distance(metres: number, lang: Lang): string {
 }
 
 const TIER_TEXT: Record<Tier, Record<Lang, string>> = {
-  own_grid: { zh: '本网格', en: 'Own grid' },
-  neighbour_grid: { zh: '相邻网格', en: 'Neighbouring grid' },
-  other: { zh: '其他网格', en: 'Other grid' },
+  own_grid: { zh: '本网格', en: 'own grid' },
+  neighbour_grid: { zh: '相邻网格', en: 'neighbouring grid' },
+  other: { zh: '其他网格', en: 'other grid' },
 };
 
 const KIND_TEXT: Record<string, Record<Lang, string>> = {
@@ -162,7 +162,7 @@ const RULE_TEXT: Record<ReasonCode, Record<Lang, (c: LadderConfig) => string>> =
 /** The human-readable reason: who, how far and how long (and how it was estimated), and the rule. */
 export function reasonText(c: CandidateInput, code: ReasonCode, cfg: LadderConfig, lang: Lang): string {
   const kind = KIND_TEXT[c.kind]?.[lang] ?? c.kind;
-  const who = lang === 'en' ? `${TIER_TEXT[c.tier].en} ${kind}` : `${TIER_TEXT[c.tier].zh}${kind}`;
+  const who = lang === 'en' ? `${kind[0].toUpperCase()}${kind.slice(1)} (${TIER_TEXT[c.tier].en})` : `${TIER_TEXT[c.tier].zh}${kind}`;
   const trip = c.routed
     ? lang === 'en'
       ? `${minutes(c.travelSeconds, lang)} by road (${distance(c.distanceMetres, lang)})`
@@ -170,10 +170,10 @@ export function reasonText(c: CandidateInput, code: ReasonCode, cfg: LadderConfi
     : lang === 'en'
       ? `straight-line estimate (${FALLBACK_TEXT[c.fallback ?? 'unconnected'].en}): ${distance(c.distanceMetres, lang)} at ${cfg.offNetworkKmh} km/h, ${minutes(c.travelSeconds, lang)}`
       : `直线估算（${FALLBACK_TEXT[c.fallback ?? 'unconnected'].zh}）：${distance(c.distanceMetres, lang)}，按 ${cfg.offNetworkKmh} 公里/小时${minutes(c.travelSeconds, lang)}`;
+  const age = Math.max(1, Math.round(c.positionAgeSeconds / 60));
+  const penalty = Math.round(cfg.stalePenaltySeconds / 60);
   const stale = c.presence === 'stale'
-    ? lang === 'en'
-      ? `; position ${minutes(c.positionAgeSeconds, lang).replace('about ', '')} old, ${Math.round(cfg.stalePenaltySeconds / 60)} min added`
-      : `；位置已${minutes(c.positionAgeSeconds, lang).replace('约 ', '')}未更新，加计 ${Math.round(cfg.stalePenaltySeconds / 60)} 分钟`
+    ? lang === 'en' ? `; position ${age} min old, ${penalty} min added` : `；位置已 ${age} 分钟未更新，加计 ${penalty} 分钟`
     : '';
   const rule = RULE_TEXT[code][lang](cfg);
   return lang === 'en' ? `${who}, ${trip}${stale}; ${rule}` : `${who}，${trip}${stale}；${rule}`;
