@@ -1,0 +1,282 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import { addUser, signIn as apiSignIn } from '../support/auth.js';
+import { launchChromium } from '../support/browser.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { artifacts, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { fillDashboardData } from './data.js';
+
+const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
+
+/** Failures this file causes on purpose: requests while the context is offline, a report outside every grid. */
+const provoked = (url: string, text: string) =>
+  text.includes('ERR_INTERNET_DISCONNECTED') || text.includes('ERR_FAILED')
+  || (new URL(url).pathname === '/api/incidents' && text.includes('422'));
+
+/** A point `north` metres north of `p`. */
+const north = (p: { lon: number; lat: number }, metres: number) => ({ lon: p.lon, lat: p.lat + metres / 111_195 });
+
+describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (phone)', () => {
+  let database: TestDatabase;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+  let district: string;
+  let gridCode: string;
+  /** A point inside the worker's grid. */
+  let inGrid: { lon: number; lat: number };
+  let worker: Account & { id: string; responderId: string | null };
+  let commanderCookie: string;
+
+  beforeAll(async () => {
+    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
+    await buildWebIfNeeded();
+    fs.mkdirSync(artifacts, { recursive: true });
+    database = await createTestDatabase();
+    await fillDashboardData(database.pool);
+    district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
+    const g = await database.pool.query<{ code: string; lon: number; lat: number }>(
+      `SELECT code, ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT code, ST_PointOnSurface(geom) AS p FROM grids ORDER BY code OFFSET 1 LIMIT 1) t`,
+    );
+    inGrid = { lon: g.rows[0].lon, lat: g.rows[0].lat };
+    gridCode = g.rows[0].code;
+    worker = await addUser(database.pool, 'grid_worker', gridCode);
+    const commander = await addUser(database.pool, 'commander', district);
+    ({ app, base } = await serveWebApp(database));
+    commanderCookie = await apiSignIn(app, commander.username, commander.password);
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await database?.drop();
+  });
+
+  async function phone(at: { lon: number; lat: number }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const context = await browser.newContext({ ...PHONE, geolocation: { longitude: at.lon, latitude: at.lat, accuracy: 8 }, permissions: ['geolocation'] });
+    const { page, errors } = await watchedPage(context, provoked);
+    return { context, page, errors };
+  }
+
+  const positionsStored = async () =>
+    (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM responder_positions WHERE responder_id = $1`, [worker.responderId])).rows[0].n;
+  const responderStatus = async () =>
+    (await database.pool.query<{ status: string }>(`SELECT status FROM responders WHERE id = $1`, [worker.responderId])).rows[0].status;
+
+  it('switches status and sends positions in batches while on duty: stored, a jump rejected and shown, nothing lost offline', async () => {
+    const { context, page, errors } = await phone(inGrid);
+    try {
+      await page.goto(`${base}/field`);
+      await signIn(page, worker);
+      await page.waitForSelector('[data-testid="field-view"]');
+      // A new worker starts off duty: nothing is sent.
+      await expect.poll(() => page.textContent('[data-testid="my-status"]')).toContain('离岗');
+      expect(await page.getAttribute('[data-testid="position-state"]', 'data-state')).toBe('off');
+      expect(await positionsStored()).toBe(0);
+
+      // On duty: the first fix goes at once.
+      await page.click('[data-testid="tab-me"]');
+      await page.click('[data-testid="status-available"]');
+      await expect.poll(responderStatus).toBe('available');
+      await expect.poll(positionsStored, { timeout: 20_000 }).toBe(1);
+      await expect.poll(() => page.textContent('[data-testid="position-last-sent"]')).not.toBe('—');
+      const first = (await database.pool.query<{ lon: number; lat: number }>(
+        `SELECT ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions WHERE responder_id = $1`, [worker.responderId],
+      )).rows[0];
+      expect(first.lon).toBeCloseTo(inGrid.lon, 6);
+      expect(first.lat).toBeCloseTo(inGrid.lat, 6);
+
+      // Walking 15 m: the next batch (sent with "send now" instead of waiting for the timer). The
+      // pauses keep the track physically possible (the server rejects points implying > 150 km/h).
+      await page.waitForTimeout(1200);
+      await context.setGeolocation({ ...toGeo(north(inGrid, 15)), accuracy: 8 });
+      await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count')).toBe('1');
+      await page.click('[data-testid="position-send-now"]');
+      await expect.poll(positionsStored).toBe(2);
+
+      // A 40 km jump is an impossible speed: rejected by the server, shown, not stored.
+      await context.setGeolocation({ longitude: inGrid.lon + 0.45, latitude: inGrid.lat, accuracy: 8 });
+      await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count')).toBe('1');
+      await page.click('[data-testid="position-send-now"]');
+      await page.waitForSelector('[data-testid="position-rejected"] li[data-code="IMPOSSIBLE_SPEED"]');
+      expect(await positionsStored()).toBe(2);
+
+      // Offline: the fix waits on the phone (also across a failed send) and goes when the network is back.
+      await context.setOffline(true);
+      await page.waitForTimeout(1200);
+      await context.setGeolocation({ ...toGeo(north(inGrid, 30)), accuracy: 8 });
+      await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count')).toBe('1');
+      await page.click('[data-testid="position-send-now"]');
+      await page.waitForSelector('[data-testid="position-error"]');
+      expect(await page.getAttribute('[data-testid="position-pending"]', 'data-count')).toBe('1');
+      expect(await page.evaluate((id) => JSON.parse(localStorage.getItem(`wangge.positions.${id}`) ?? '[]').length, worker.responderId)).toBe(1);
+      expect(await positionsStored()).toBe(2);
+      await context.setOffline(false);
+      await expect.poll(positionsStored, { timeout: 30_000 }).toBe(3);
+      await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count')).toBe('0');
+      const track = (await database.pool.query<{ lat: number }>(
+        `SELECT ST_Y(position) AS lat FROM responder_positions WHERE responder_id = $1 ORDER BY recorded_at`, [worker.responderId],
+      )).rows.map((r) => r.lat);
+      expect(track[1]).toBeCloseTo(north(inGrid, 15).lat, 6);
+      expect(track[2]).toBeCloseTo(north(inGrid, 30).lat, 6);
+
+      // Busy, then off duty: the server has each, and reporting stops.
+      await page.click('[data-testid="status-busy"]');
+      await expect.poll(responderStatus).toBe('busy');
+      await page.click('[data-testid="status-off_duty"]');
+      await expect.poll(responderStatus).toBe('off_duty');
+      await expect.poll(() => page.getAttribute('[data-testid="position-state"]', 'data-state')).toBe('off');
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('reports: outside every grid is explained; a lost answer and an offline submit are resent with the same Idempotency-Key, one incident each', async () => {
+    const { context, page, errors } = await phone(inGrid);
+    const countWith = async (description: string) =>
+      (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE description = $1`, [description])).rows[0].n;
+    try {
+      await page.goto(`${base}/field`);
+      await signIn(page, worker);
+      await page.click('[data-testid="tab-report"]');
+      await page.waitForSelector('[data-testid="report-form"]');
+      await page.waitForSelector('[data-testid="report-category"] option[value="sanitation"]', { state: 'attached' });
+
+      // Missing fields are named before anything is sent.
+      await page.click('[data-testid="report-submit"]');
+      expect(await page.locator('.field__error').count()).toBeGreaterThanOrEqual(3);
+
+      // A point outside every grid: the server's code, in words.
+      await context.setGeolocation({ longitude: inGrid.lon + 2, latitude: inGrid.lat + 2, accuracy: 10 });
+      await page.selectOption('[data-testid="report-category"]', 'sanitation');
+      await page.fill('[data-testid="report-description"]', '垃圾桶满溢（网格外）');
+      await page.click('[data-testid="report-use-location"]');
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain((inGrid.lat + 2).toFixed(6));
+      await page.click('[data-testid="report-submit"]');
+      await page.waitForSelector('[data-testid="report-error"][data-code="OUTSIDE_ALL_GRIDS"]');
+      expect(await page.textContent('[data-testid="report-error"]')).toContain('不在任何网格内');
+      expect(await countWith('垃圾桶满溢（网格外）')).toBe(0);
+
+      // The answer is lost on the way back (the server did create it): the report is queued and,
+      // once the phone is online again, resent with the same key; the server answers the first result.
+      const keys: string[] = [];
+      let loseNext = true;
+      await page.route('**/api/incidents', async (route) => {
+        if (route.request().method() !== 'POST') return route.fallback();
+        keys.push((await route.request().headerValue('idempotency-key')) ?? '');
+        if (!loseNext) return route.fallback();
+        loseNext = false;
+        await route.fetch();
+        await context.setOffline(true);
+        await route.abort('internetdisconnected');
+      });
+      const lost = `垃圾桶满溢 ${Date.now()}`;
+      await context.setGeolocation({ longitude: inGrid.lon, latitude: inGrid.lat, accuracy: 10 });
+      await page.fill('[data-testid="report-description"]', lost);
+      await page.click('[data-testid="report-use-location"]');
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(inGrid.lat.toFixed(6));
+      await page.click('[data-testid="report-submit"]');
+      await page.waitForSelector('[data-testid="report-queued"]');
+      await page.waitForSelector('[data-testid="report-queue"][data-count="1"]');
+      expect(await countWith(lost)).toBe(1);
+      await context.setOffline(false);
+      await page.waitForSelector('[data-testid="report-queue"]', { state: 'detached', timeout: 40_000 });
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(keys[1]).toBe(keys[0]);
+      expect(await countWith(lost)).toBe(1);
+
+      // Fully offline when submitting: nothing reaches the server until the network is back.
+      await page.click('[data-testid="report-again"], [data-testid="report-queued"] button').catch(() => {});
+      await page.waitForSelector('[data-testid="report-description"]');
+      const offline = `井盖缺失 ${Date.now()}`;
+      await page.selectOption('[data-testid="report-category"]', 'public_facility');
+      await page.fill('[data-testid="report-description"]', offline);
+      await page.click('[data-testid="report-use-location"]');
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(inGrid.lat.toFixed(6));
+      await context.setOffline(true);
+      await page.click('[data-testid="report-submit"]');
+      await page.waitForSelector('[data-testid="report-queued"]');
+      await page.screenshot({ path: path.join(artifacts, 'field-report.png') });
+      expect(await countWith(offline)).toBe(0);
+      await context.setOffline(false);
+      await page.waitForSelector('[data-testid="report-queue"]', { state: 'detached', timeout: 40_000 });
+      expect(await countWith(offline)).toBe(1);
+      // The attempt while offline (refused by the browser) and the resend carry one key, a new one.
+      expect(keys.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(keys.slice(2)).size).toBe(1);
+      expect(keys[2]).not.toBe(keys[0]);
+      // One key row per submission on the server.
+      const stored = await database.pool.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE user_id = $1 ORDER BY created_at`, [worker.id]);
+      expect(stored.rows.map((r) => r.key).sort()).toEqual([keys[0], keys[2]].sort());
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the department queue lists only the incidents dispatched to that department, and its staff can start one', async () => {
+    const housing = await addUser(database.pool, 'department', district);
+    const urban = await addUser(database.pool, 'department', district);
+    await database.pool.query(`UPDATE users SET department_code = 'housing' WHERE id = $1`, [housing.id]);
+    await database.pool.query(`UPDATE users SET department_code = 'urban_management' WHERE id = $1`, [urban.id]);
+    const report = async (description: string, departmentCode: string) => {
+      const created = await app.inject({
+        method: 'POST', url: '/api/incidents', headers: { cookie: commanderCookie },
+        payload: { category: 'safety_hazard', priority: 'high', description, location: { type: 'Point', coordinates: [inGrid.lon, inGrid.lat] } },
+      });
+      expect(created.statusCode).toBe(201);
+      const id = (created.json() as { id: string }).id;
+      const dispatched = await app.inject({ method: 'POST', url: `/api/incidents/${id}/dispatch`, headers: { cookie: commanderCookie }, payload: { departmentCode } });
+      expect(dispatched.statusCode).toBe(200);
+      return id;
+    };
+    const housingIds = [await report('楼道堆物阻塞通道（房管）', 'housing'), await report('外墙脱落风险（房管）', 'housing')];
+    const urbanId = await report('占道经营（城管）', 'urban_management');
+
+    const context = await browser.newContext(PHONE);
+    try {
+      const { page, errors } = await watchedPage(context);
+      await page.goto(`${base}/department`);
+      await signIn(page, housing);
+      await page.waitForSelector('[data-testid="department-view"]');
+      await expect.poll(() => page.locator('[data-testid="active-list"] [data-testid="assignment"]').count()).toBe(2);
+      const shown = await page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+      expect([...shown].sort()).toEqual([...housingIds].sort());
+      expect(shown).not.toContain(urbanId);
+      // The SQL truth: exactly the incidents assigned to housing.
+      const truth = await database.pool.query<{ id: string }>(`SELECT id::text FROM incidents WHERE assignee_department = 'housing'`);
+      expect(truth.rows.map((r) => r.id).sort()).toEqual([...housingIds].sort());
+      await page.screenshot({ path: path.join(artifacts, 'department-queue.png') });
+
+      // Start one from the card.
+      await page.click(`[data-testid="assignment"][data-id="${housingIds[0]}"]`);
+      await page.waitForSelector('[data-testid="incident-sheet"][data-status="dispatched"]');
+      await page.click('[data-testid="action-start"]');
+      await page.waitForSelector('[data-testid="incident-sheet"][data-status="in_progress"]');
+      const status = await database.pool.query<{ status: string }>(`SELECT status FROM incidents WHERE id = $1`, [housingIds[0]]);
+      expect(status.rows[0].status).toBe('in_progress');
+      await page.click('[data-testid="sheet-close"]');
+
+      // The other department sees its own incident only.
+      await page.click('[data-testid="user-menu"]').catch(() => {});
+      await context.clearCookies();
+      await page.goto(`${base}/department`);
+      await signIn(page, urban);
+      await expect.poll(() => page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual([urbanId]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+function toGeo(p: { lon: number; lat: number }) {
+  return { longitude: p.lon, latitude: p.lat };
+}
