@@ -137,14 +137,13 @@ describe.skipIf(!haveData || !usesExternalDatabase)('candidates on the real Shan
         }
         expect(c.routed).toBe(true);
         const expected = net + snap.get(pid)! + snap.get(rp)!;
-        const rel = Math.abs(c.distanceMetres - expected) / expected;
-        worst = Math.max(worst, rel);
+        worst = Math.max(worst, Math.max(0, Math.abs(c.distanceMetres - expected) - 0.5) / expected);
         // 0.5 of rounding (the API answers whole metres and seconds) on top of 1%.
         expect(Math.abs(c.distanceMetres - expected), `incident ${pid} → p${rp}`).toBeLessThanOrEqual(0.01 * expected + 0.5);
         compared++;
       }
     }
-    console.log(`[tests] real roads: ${compared} network distances agree with pgRouting (worst ${(worst * 100).toFixed(3)}%)`);
+    console.log(`[tests] real roads: ${compared} network distances agree with pgRouting (worst ${(worst * 100).toFixed(3)}% beyond rounding)`);
     expect(compared).toBeGreaterThan(INCIDENTS * RESPONDERS * 0.8);
   });
 
@@ -164,12 +163,12 @@ describe.skipIf(!haveData || !usesExternalDatabase)('candidates on the real Shan
         if (net === undefined) continue;
         expect(c.routed).toBe(true);
         const expected = net + (snap.get(pid)! + snap.get(rp)!) / WALK;
-        worst = Math.max(worst, Math.abs(c.etaSeconds - expected) / expected);
+        worst = Math.max(worst, Math.max(0, Math.abs(c.etaSeconds - expected) - 0.5) / expected);
         expect(Math.abs(c.etaSeconds - expected), `incident ${pid} → p${rp}`).toBeLessThanOrEqual(0.01 * expected + 0.5);
         compared++;
       }
     }
-    console.log(`[tests] real roads: ${compared} travel times agree with pgRouting (worst ${(worst * 100).toFixed(3)}%)`);
+    console.log(`[tests] real roads: ${compared} travel times agree with pgRouting (worst ${(worst * 100).toFixed(3)}% beyond rounding)`);
     expect(compared).toBeGreaterThan(INCIDENTS * RESPONDERS * 0.8);
   });
 });

