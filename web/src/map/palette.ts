@@ -21,11 +21,14 @@ export const CATEGORY_COLOURS: Record<IncidentCategory, string> = {
 export const UNKNOWN_CATEGORY_COLOUR = '#94a3b8';
 
 export const INCIDENT_STATUSES = [
-  'reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', 'rejected',
+  'reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', 'rejected', 'reopened',
 ] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-/** Statuses after which an incident needs no more work (matches the server's OPEN_STATUSES). */
-export const CLOSED_STATUSES: readonly IncidentStatus[] = ['closed', 'rejected'];
+/**
+ * Statuses after which an incident needs no more work (the server's OPEN_STATUSES are all the
+ * others): rejected and reopened incidents are back with the command centre, so they are open.
+ */
+export const CLOSED_STATUSES: readonly IncidentStatus[] = ['closed'];
 
 /** Tag colours of the side panel (element-plus tag types) by lifecycle stage. */
 export const STATUS_TAG: Record<IncidentStatus, 'info' | 'warning' | 'primary' | 'success' | 'danger'> = {
@@ -36,7 +39,8 @@ export const STATUS_TAG: Record<IncidentStatus, 'info' | 'warning' | 'primary' |
   resolved: 'primary',
   verified: 'success',
   closed: 'info',
-  rejected: 'info',
+  rejected: 'danger',
+  reopened: 'danger',
 };
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -56,8 +60,38 @@ export const RESPONDER_COLOURS: Record<ResponderStatus, string> = {
 };
 export const RESPONDER_KINDS = ['grid_worker', 'patrol', 'volunteer', 'police'] as const;
 
-/** A position older than this is drawn faded: the responder may no longer be there. */
+/**
+ * Presence by the age of the last position (the server's defaults, `onlineSeconds` and
+ * `offlineSeconds`): online below the first, stale up to the second (drawn faded: the responder
+ * may no longer be there), offline beyond (drawn fainter still).
+ */
+export const ONLINE_POSITION_SECONDS = 120;
 export const STALE_POSITION_SECONDS = 15 * 60;
+export const PRESENCES = ['online', 'stale', 'offline'] as const;
+export type Presence = (typeof PRESENCES)[number];
+export const PRESENCE_OPACITY: Record<Presence, number> = { online: 1, stale: 0.45, offline: 0.2 };
+
+/** Presence of a position recorded at `positionAt` (ISO or epoch ms), seen at `now` (epoch ms). */
+export function presenceAt(positionAt: string | number | null | undefined, now: number): Presence {
+  if (positionAt === null || positionAt === undefined) return 'offline';
+  const at = typeof positionAt === 'number' ? positionAt : Date.parse(positionAt);
+  if (Number.isNaN(at)) return 'offline';
+  const age = (now - at) / 1000;
+  if (age < ONLINE_POSITION_SECONDS) return 'online';
+  return age <= STALE_POSITION_SECONDS ? 'stale' : 'offline';
+}
+
+/** Candidate tiers of the responsibility ladder: own grid, neighbouring grid, other. */
+export const TIER_TAG: Record<'own_grid' | 'neighbour_grid' | 'other', 'success' | 'warning' | 'info'> = {
+  own_grid: 'success',
+  neighbour_grid: 'warning',
+  other: 'info',
+};
+
+/** Candidate routes on the map: the top one highlighted, the others quieter. */
+export const ROUTE_COLOURS = { top: '#facc15', other: '#38bdf8', straight: '#94a3b8' };
+/** The pulsing ring of an incident that just arrived or changed. */
+export const FLASH_COLOUR = '#fde047';
 
 export const BASEMAP = {
   background: '#081424',
