@@ -1,12 +1,37 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import '../live/bus.js';
+import { LiveHub } from '../live/hub.js';
+import { liveSettingsFromEnv, type LiveSettings } from '../live/settings.js';
 
-// PLACEHOLDER until the live hub lands (owned by the live-stream work): decorates app.live so that
-// writers can call app.live.wake() after committing events.
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The hub behind GET /api/live (app.live is the same object, seen as the writers' LiveBus). */
+    liveHub: LiveHub;
+  }
+}
+
+/**
+ * The live hub of this process (server/src/live/hub.ts): decorates `app.live` (writers call
+ * `app.live.wake()` after committing events) and `app.liveHub` (the stream route). Settings come
+ * from LIVE_* environment variables (live/settings.ts), overridden by plugin options. The hub starts
+ * when the app is ready; its streams end before the server closes (so closing does not wait for
+ * them), and its LISTEN connection and timers on close.
+ */
 export default fp(
-  async function live(app: FastifyInstance) {
-    app.decorate('live', { wake() {} });
+  async function live(app: FastifyInstance, opts: Partial<LiveSettings>) {
+    const hub = new LiveHub({
+      pool: app.pool,
+      mode: app.databaseMode,
+      settings: { ...liveSettingsFromEnv(), ...opts },
+      log: app.log,
+      sessionIdleSeconds: app.sessionPolicy.idleSeconds,
+    });
+    app.decorate('live', hub);
+    app.decorate('liveHub', hub);
+    app.addHook('onReady', async () => hub.start());
+    app.addHook('preClose', async () => hub.closeStreams());
+    app.addHook('onClose', async () => hub.close());
   },
-  { name: 'live' },
+  { name: 'live', dependencies: ['database', 'auth'] },
 );

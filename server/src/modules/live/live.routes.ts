@@ -1,5 +1,76 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ApiError } from '../../plugins/errors.js';
 
-// PLACEHOLDER: routes land with issue 4.
-const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async () => {};
+const EVENT_ID = /^[0-9]{1,15}$/;
+
+/**
+ * GET /api/live: Server-Sent Events of the user's area (hub: server/src/live/hub.ts). The reply is
+ * hijacked and written on the raw response, so no onSend hook (compression) buffers it.
+ */
+const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app) => {
+  app.get(
+    '/api/live',
+    {
+      config: { permission: 'map.read' },
+      schema: {
+        tags: ['live'],
+        summary: 'Live events (Server-Sent Events)',
+        description:
+          'text/event-stream. Each event: `id` (live event id), `event` (incident.created, incident.updated, responder.moved, ' +
+          'responder.status), `data` (JSON: the event data plus type, entityId, at). Reconnect with the Last-Event-ID header ' +
+          '(or ?lastEventId=) to replay what was missed, in order, then continue live; an id no longer kept (7 days) gets ' +
+          '`event: reset`. A heartbeat comment every 15 s; only events of the user\'s area; the stream ends when the session does.',
+        querystring: Type.Object({
+          lastEventId: Type.Optional(Type.String({ maxLength: 40, description: 'for clients that cannot send the Last-Event-ID header' })),
+        }),
+        headers: Type.Object({
+          'last-event-id': Type.Optional(Type.String({ maxLength: 40 })),
+        }),
+        response: {
+          200: {
+            description: 'the event stream',
+            content: { 'text/event-stream': { schema: Type.String() } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      // The header wins: EventSource reconnects to the same URL and sends its newest id there.
+      const raw = request.headers['last-event-id'] || request.query.lastEventId;
+      let lastEventId: number | undefined;
+      if (raw !== undefined && raw !== '') {
+        if (!EVENT_ID.test(raw)) throw new ApiError(400, 'INVALID_PARAMETER', 'Last-Event-ID must be a live event id (digits)');
+        lastEventId = Number(raw);
+      }
+      const user = request.user!;
+      const owner = { userId: user.id, sessionId: user.sessionId, role: user.role, areaCode: user.areaCode };
+      const hub = app.liveHub;
+      await hub.position();
+      const refusal = hub.refusal(owner);
+      if (refusal) throw new ApiError(429, 'RATE_LIMITED', refusal, { retryAfterSeconds: 30 });
+
+      const res = reply.raw;
+      const stream = hub.open(owner, res);
+      reply.hijack();
+      res.on('close', () => stream.close());
+      request.raw.socket.setTimeout(0);
+      request.raw.socket.setNoDelay(true);
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        connection: 'keep-alive',
+      });
+      try {
+        await hub.attach(stream, lastEventId);
+      } catch (err) {
+        // Database away while reading the replay: end; the client retries with the same id.
+        request.log.warn({ err }, 'live: replay failed; closing the stream');
+        stream.close();
+      }
+    },
+  );
+};
 export default liveRoutes;

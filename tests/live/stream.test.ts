@@ -1,0 +1,268 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createTestDatabase, usesExternalDatabase, type TestDatabase } from '../support/database.js';
+import { buildTestApp } from '../support/app.js';
+import { addUser, signIn } from '../support/auth.js';
+import { insertSmallDistrict } from '../support/fixtures.js';
+import { pruneLiveEvents, LIVE_RETENTION_LOCK } from '../../server/src/live/hub.js';
+import { SseClient, incidentEvent, publish } from './support.js';
+
+const GRID1 = '310101002001001';
+const GRID2 = '310101002001002';
+/** A grid of another community (the scope filter is a prefix on codes; no such grid row is needed). */
+const OTHER = '310101002002001';
+
+let database: TestDatabase;
+let app: FastifyInstance;
+let base = '';
+let admin = '';
+let community = '';
+const clients: SseClient[] = [];
+
+async function connect(opts: { cookie?: string; lastEventId?: string; query?: string; headers?: Record<string, string> } = {}) {
+  const c = await SseClient.connect(`${base}/api/live${opts.query ?? ''}`, { cookie: opts.cookie ?? admin, lastEventId: opts.lastEventId, headers: opts.headers });
+  clients.push(c);
+  return c;
+}
+
+/** Publishes as a writer does: commit, then wake the local hub. */
+async function send(...scopes: string[]): Promise<number[]> {
+  const ids = await publish(database.pool, scopes.map((s, i) => incidentEvent(s, i)));
+  app.live.wake();
+  return ids;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await insertSmallDistrict(database.pool);
+  app = await buildTestApp(database, { signedIn: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const a = await addUser(database.pool, 'admin', '*');
+  admin = await signIn(app, a.username, a.password);
+  const w = await addUser(database.pool, 'commander', '310101002001');
+  community = await signIn(app, w.username, w.password);
+});
+
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await database?.drop();
+});
+
+describe('GET /api/live', () => {
+  it('streams committed events in order with ids, types and data; not compressed; retry hint; position first', async () => {
+    const c = await connect({ headers: { 'accept-encoding': 'gzip, deflate' } });
+    expect(c.status).toBe(200);
+    expect(c.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(c.headers['content-encoding']).toBeUndefined();
+    expect(c.headers['cache-control']).toBe('no-cache, no-transform');
+    await c.waitFor(() => c.lastEventId !== '', 'the position');
+    expect(c.retry).toBe(3000);
+    const ids = await send(GRID1, GRID2, GRID1);
+    const more = await send(GRID2);
+    await c.waitForId(more[0]);
+    expect(c.ids).toEqual([...ids, ...more].map(String));
+    const { rows } = await database.pool.query(
+      `SELECT id, type, entity_id::text, data, created_at FROM live_events WHERE id = ANY($1::bigint[]) ORDER BY id`, [[...ids, ...more]]);
+    expect(c.parsed).toEqual(rows.map((r) => ({
+      id: String(r.id), event: 'incident.created',
+      data: { ...r.data, type: 'incident.created', entityId: r.entity_id, at: r.created_at.toISOString() },
+    })));
+  });
+
+  it('a community-scoped user gets its own community only', async () => {
+    const mine = await connect({ cookie: community });
+    const all = await connect();
+    await mine.waitFor(() => mine.lastEventId !== '', 'the position');
+    await all.waitFor(() => all.lastEventId !== '', 'the position');
+    const ids = await send(OTHER, GRID1, OTHER, GRID2, OTHER);
+    await all.waitForId(ids[4]);
+    await mine.waitForId(ids[3]);
+    expect(all.ids).toEqual(ids.map(String));
+    expect(mine.ids).toEqual([ids[1], ids[3]].map(String));
+    // Replay respects scope too.
+    const replay = await connect({ cookie: community, lastEventId: String(ids[0] - 1) });
+    const last = await send(GRID1);
+    await replay.waitForId(last[0]);
+    expect(replay.ids).toEqual([ids[1], ids[3], last[0]].map(String));
+  });
+
+  it('Last-Event-ID replays exactly the missed events, then continues live (header and ?lastEventId=)', async () => {
+    const c = await connect();
+    const first = await send(GRID1, GRID1, GRID2);
+    await c.waitForId(first[2]);
+    c.close();
+    const missed = await send(GRID2, GRID1, GRID1, GRID2);
+    const again = await connect({ lastEventId: c.lastEventId });
+    await again.waitForId(missed[3]);
+    const live = await send(GRID1);
+    await again.waitForId(live[0]);
+    expect(again.ids).toEqual([...missed, ...live].map(String));
+
+    const byQuery = await connect({ query: `?lastEventId=${first[2]}` });
+    await byQuery.waitForId(live[0]);
+    expect(byQuery.ids).toEqual([...missed, ...live].map(String));
+    // The header wins over the query (EventSource reconnects to the same URL with a newer header).
+    const both = await connect({ query: `?lastEventId=${first[0]}`, lastEventId: String(missed[1]) });
+    await both.waitForId(live[0]);
+    expect(both.ids).toEqual([missed[2], missed[3], live[0]].map(String));
+  });
+
+  it('a client that saw no event resumes from the position it was given', async () => {
+    const c = await connect({ cookie: community });
+    await c.waitFor(() => c.lastEventId !== '', 'the position');
+    c.close();
+    const ids = await send(GRID1, OTHER, GRID2);
+    const again = await connect({ cookie: community, lastEventId: c.lastEventId });
+    await again.waitForId(ids[2]);
+    expect(again.ids).toEqual([ids[0], ids[2]].map(String));
+  });
+
+  it('replay while events keep arriving: no gap, no duplicate (random cut points)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 12 }), async (before, during) => {
+        const start = await send(GRID1);
+        const earlier = before ? await send(...Array.from({ length: before }, () => GRID1)) : [];
+        // Connect while a writer publishes one event after another.
+        const writer = (async () => {
+          const ids: number[] = [];
+          for (let i = 0; i < during; i++) ids.push(...(await send(i % 2 ? GRID1 : GRID2)));
+          return ids;
+        })();
+        const c = await connect({ lastEventId: String(start[0]) });
+        const written = await writer;
+        await c.waitForId(written[written.length - 1]);
+        c.close();
+        expect(c.ids).toEqual([...earlier, ...written].map(String));
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('an expired or unknown id gets event: reset; garbage gets 400 problem+json', async () => {
+    const [a, b] = await send(GRID1, GRID1);
+    const [c1] = await send(GRID2);
+    // Age everything up to b past the retention and prune: c1 (the newest) stays.
+    await database.pool.query(`UPDATE live_events SET created_at = now() - interval '8 days' WHERE id <= $1`, [b]);
+    expect(await pruneLiveEvents(database.pool, 7)).toBeGreaterThanOrEqual(2);
+    expect((await database.pool.query('SELECT min(id) AS min FROM live_events')).rows[0].min).toBe(c1);
+
+    const expired = await connect({ lastEventId: String(a) });
+    await expired.waitFor(() => expired.events.length > 0, 'reset');
+    expect(expired.events[0].event).toBe('reset');
+    expect(JSON.parse(expired.events[0].data)).toMatchObject({ type: 'reset', reason: 'expired' });
+    // After a reset the stream continues live from its position.
+    const [d] = await send(GRID1);
+    await expired.waitForId(d);
+    expect(expired.ids.slice(1)).toEqual([String(d)]);
+
+    // b was the last event before the retained c1: nothing is lost, so it replays.
+    const resumed = await connect({ lastEventId: String(b) });
+    await resumed.waitForId(d);
+    expect(resumed.ids).toEqual([c1, d].map(String));
+
+    const unknown = await connect({ lastEventId: String(d + 1000) });
+    await unknown.waitFor(() => unknown.events.length > 0, 'reset');
+    expect(unknown.events[0].event).toBe('reset');
+    expect(JSON.parse(unknown.events[0].data).reason).toBe('unknown');
+
+    for (const garbage of ['abc', '-1', '1e5', '1 2', '0x10', '9'.repeat(16)]) {
+      const bad = await connect({ lastEventId: garbage });
+      expect(bad.status, garbage).toBe(400);
+      expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(bad.body).code).toBe('INVALID_PARAMETER');
+    }
+    const badQuery = await connect({ query: '?lastEventId=1;DROP' });
+    expect(badQuery.status).toBe(400);
+  });
+
+  it('pruning runs in one process at a time', async () => {
+    // PGlite serves one session at a time (an open transaction holds the others back), so there is
+    // one API process and nothing to exclude on the embedded database; the lock matters on an external one.
+    if (!usesExternalDatabase) {
+      expect(await pruneLiveEvents(database.app.pool, 7)).toBe(0);
+      return;
+    }
+    const holder = await database.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1)', [LIVE_RETENTION_LOCK]);
+      expect(await pruneLiveEvents(database.app.pool, 7)).toBeNull();
+      await holder.query('ROLLBACK');
+    } finally {
+      holder.release();
+    }
+    expect(await pruneLiveEvents(database.app.pool, 7)).toBe(0);
+  });
+
+  it('heartbeats arrive; the stream ends when the session ends', async () => {
+    app.liveHub.configure({ heartbeatMs: 100 });
+    try {
+      const w = await addUser(database.pool, 'viewer', '310101002001');
+      const cookie = await signIn(app, w.username, w.password);
+      const c = await connect({ cookie });
+      await c.waitFor(() => c.comments.includes('heartbeat'), 'a heartbeat');
+      expect(c.ended).toBe(false);
+      const res = await fetch(`${base}/api/auth/logout`, { method: 'POST', headers: { cookie } });
+      expect(res.status).toBe(204);
+      await c.waitForEnd();
+      const after = await connect({ cookie });
+      expect(after.status).toBe(401);
+
+      // A change of area ends the stream too (the new scope applies on reconnect).
+      const v = await addUser(database.pool, 'viewer', '310101002001');
+      const vc = await connect({ cookie: await signIn(app, v.username, v.password) });
+      await vc.waitFor(() => vc.comments.includes('heartbeat'), 'a heartbeat');
+      await database.pool.query(`UPDATE users SET area_code = '310101002001001' WHERE id = $1`, [v.id]);
+      await vc.waitForEnd();
+    } finally {
+      app.liveHub.configure({ heartbeatMs: 15_000 });
+    }
+  });
+
+  it('without a session: 401; beyond the per-user limit: 429', async () => {
+    const anon = await connect({ cookie: '' });
+    expect(anon.status).toBe(401);
+    app.liveHub.configure({ maxStreamsPerUser: 2 });
+    try {
+      const v = await addUser(database.pool, 'viewer', '310101002001');
+      const cookie = await signIn(app, v.username, v.password);
+      const one = await connect({ cookie });
+      const two = await connect({ cookie });
+      expect([one.status, two.status]).toEqual([200, 200]);
+      const three = await connect({ cookie });
+      expect(three.status).toBe(429);
+      expect(JSON.parse(three.body).code).toBe('RATE_LIMITED');
+      expect(three.headers['retry-after']).toBeDefined();
+      // Another user is not affected, and a closed stream frees its place.
+      expect((await connect()).status).toBe(200);
+      const open = app.liveHub.streamCount;
+      one.close();
+      await expect.poll(() => app.liveHub.streamCount).toBe(open - 1);
+      const four = await connect({ cookie });
+      expect(four.status).toBe(200);
+    } finally {
+      app.liveHub.configure({ maxStreamsPerUser: 10 });
+    }
+  });
+
+  it('closing the app ends every stream (and does not wait for them)', async () => {
+    const c = await connect();
+    await c.waitFor(() => c.lastEventId !== '', 'the position');
+    const other = await buildTestApp(database, { signedIn: false });
+    await other.listen({ port: 0, host: '127.0.0.1' });
+    const otherBase = `http://127.0.0.1:${(other.server.address() as AddressInfo).port}`;
+    const s = await SseClient.connect(`${otherBase}/api/live`, { cookie: admin });
+    await s.waitFor(() => s.lastEventId !== '', 'the position');
+    await other.close();
+    await s.waitForEnd();
+    expect(other.liveHub.streamCount).toBe(0);
+    expect(c.ended).toBe(false);
+  });
+});
