@@ -250,3 +250,19 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** POST /api/incidents at a point of the small district; the status and (on 201) the incident id. */
+export async function postIncident(base: string, cookie: string, n: number, lon = 121.4812, lat = 31.2345): Promise<{ status: number; id?: string; body: string }> {
+  const res = await fetch(`${base}/api/incidents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ category: 'dispute', priority: 'normal', description: `live test ${n}`, location: { type: 'Point', coordinates: [lon, lat] } }),
+  });
+  const body = await res.text();
+  return { status: res.status, id: res.status === 201 ? (JSON.parse(body) as { id: string }).id : undefined, body };
+}
+
+/** The entity ids of the incident.created events a client received, in order. */
+export function createdIds(c: SseClient): string[] {
+  return c.parsed.filter((e) => e.event === 'incident.created').map((e) => String(e.data.entityId));
+}
