@@ -86,5 +86,5 @@ export const FINISH_INCIDENTS = [
                                           * tl.limit_minutes * interval '1 minute'
      FROM incident_time_limits tl
     WHERE tl.category = i.category AND tl.status = i.status AND i.status <> 'closed'
-      AND $1::timestamptz - i.status_since >= tl.limit_minutes * interval '1 minute'`,
+      AND $1::timestamptz - i.status_since > tl.limit_minutes * interval '1 minute'`,
 ];
