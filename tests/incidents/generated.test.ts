@@ -1,6 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
+import { seedDemoIfEmpty } from '../../server/src/seed.js';
 import { escalateOverdue } from '../../server/src/modules/incidents/incidents.escalation.js';
 
 let db: TestDatabase;
@@ -86,5 +89,19 @@ describe('generated incidents follow the lifecycle semantics', () => {
       expect(justified.n).toBe(round.escalated.length);
     }
     expect(round.escalated.length).toBeLessThan(5);
+  });
+});
+
+describe('the embedded demo', () => {
+  it('gives the demo department account the urban-management queue', async () => {
+    await db.pool.query('TRUNCATE incidents, responders, road_edges, road_nodes, roads, buildings, grids, areas, sessions, users CASCADE');
+    const dir = tempDir('demo-users');
+    try {
+      expect(await seedDemoIfEmpty(db.pool, { demoUsersFile: path.join(dir, 'demo-users.txt') })).toBe(true);
+      const { rows } = await db.pool.query('SELECT username, role, department_code FROM users WHERE department_code IS NOT NULL');
+      expect(rows).toEqual([{ username: 'department', role: 'department', department_code: 'urban_management' }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
