@@ -293,8 +293,9 @@ const CASES: Record<string, Record<string, Case>> = {
     'out of scope': { request: () => get(`/api/incidents/${ids.incidentOut}`)('anonymous'), check: (res) => expect(res.json().id).toBe(ids.incidentOut) },
   },
   'POST /api/incidents/:id/photos': {
-    'in scope': { request: () => photoUpload(ids.incidentIn) },
-    'out of scope': { request: () => photoUpload(ids.incidentOut) },
+    // Photos of an open incident; only the command centre, its reporter or its assignee may add them.
+    'in scope': { request: async () => photoUpload(await freshIncident(121.4856, 31.2353)) },
+    'out of scope': { request: async () => photoUpload(await freshIncident(121.5053, 31.2347)) },
   },
   'GET /api/incidents/:id/photos/:photoId': {
     'in scope': { request: () => get(`/api/incidents/${ids.incidentIn}/photos/${ids.photoIn}`)('anonymous') },
@@ -423,7 +424,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'out of scope': '                              401  200   404    404  404  404   404  404',
   },
   'POST /api/incidents/:id/photos': {
-    'in scope': '                                  401  201   201    201  403  201   201  403',
+    'in scope': '                                  401  201   201    201  403  403   403  403',
     'out of scope': '                              401  201   404    404  403  404   404  403',
   },
   'GET /api/incidents/:id/photos/:photoId': {
