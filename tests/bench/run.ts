@@ -11,6 +11,8 @@ import { benchCollections } from './collections.bench.js';
 import { benchMapIdle } from './map-idle.bench.js';
 import { benchEmbeddedStart } from './embedded-start.bench.js';
 import { benchLoginWork } from './login.bench.js';
+import { benchCandidates } from './candidates.bench.js';
+import { benchIntake } from './intake.bench.js';
 import { fmt, printTable, type Row } from './stats.js';
 import { consoleProgress } from '../../server/src/seed.js';
 
@@ -20,7 +22,7 @@ import { consoleProgress } from '../../server/src/seed.js';
  * the same run against its baseline.
  */
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
-const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,login,map,embedded').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,candidates,intake,sse,login,map,embedded').split(','));
 
 async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
@@ -84,6 +86,8 @@ async function main() {
     const cookie = await benchSession(database, server.base);
     if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(database, server.base, cookie));
     if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, server.base, cookie));
+    if (only.has('candidates')) printTable('Nearest responders (city preset)', await benchCandidates(server.base, cookie, database.pool));
+    if (only.has('intake')) printTable('Incident intake under load (city preset)', await benchIntake(server.base, cookie, database.pool));
   } finally {
     await server.stop();
     await database.close();
