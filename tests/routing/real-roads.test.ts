@@ -68,9 +68,10 @@ describe.skipIf(!haveData || !usesExternalDatabase)('candidates on the real Shan
              ST_SetSRID(ST_MakePoint(ST_X(geom) + ((('x' || substr(md5(n::text), 1, 4))::bit(16)::int % 80) - 40) * 1.05e-5,
                                      ST_Y(geom) + ((('x' || substr(md5(n::text), 5, 4))::bit(16)::int % 80) - 40) * 0.9e-5), 4326) AS geom
         FROM picked WHERE n <= ${INCIDENTS + RESPONDERS};
-      -- Brute-force snap: the nearest edge by geodesic distance over every edge.
+      -- Brute-force snap: the nearest edge by geodesic distance over every edge; the point's position
+      -- along it located in Web Mercator (conformal: the perpendicular foot in metres, not in degrees).
       CREATE TABLE oracle_snap AS
-      SELECT o.pid, s.id AS edge_id, ST_LineLocatePoint(s.geom, o.geom) AS fraction, s.d AS snap_m
+      SELECT o.pid, s.id AS edge_id, ST_LineLocatePoint(ST_Transform(s.geom, 3857), ST_Transform(o.geom, 3857)) AS fraction, s.d AS snap_m
         FROM oracle_points o CROSS JOIN LATERAL (
           SELECT e.id, e.geom, ST_Distance(e.geom::geography, o.geom::geography) AS d FROM road_edges e ORDER BY d, e.id LIMIT 1) s;`);
     const inc = await t.pool.query<{ id: string; pid: number }>(

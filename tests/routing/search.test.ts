@@ -58,14 +58,14 @@ describe('road graph search', () => {
         const r = boundedDijkstra(g, [{ node: source, seconds: 0, metres: 0 }], all);
         const d = floyd(n, edges);
         for (const v of all) {
-          if (d[source][v] === Infinity) expect(r.seconds[v]).toBe(Infinity);
+          if (d[source][v] === Infinity) expect(r.seconds(v)).toBe(Infinity);
           else {
-            expect(r.seconds[v]).toBeCloseTo(d[source][v], 6);
+            expect(r.seconds(v)).toBeCloseTo(d[source][v], 6);
             const path = pathTo(g, r, v);
             const sum = path.reduce((s, p) => s + g.edgeSeconds[p.edge], 0);
             const metres = path.reduce((s, p) => s + g.edgeMetres[p.edge], 0);
-            expect(sum).toBeCloseTo(r.seconds[v], 6);
-            expect(metres).toBeCloseTo(r.metres[v], 6);
+            expect(sum).toBeCloseTo(r.seconds(v), 6);
+            expect(metres).toBeCloseTo(r.metres(v), 6);
             // The path is connected, from the source to v.
             let at = source;
             for (const p of path) {
@@ -87,14 +87,14 @@ describe('road graph search', () => {
         const g = build(n, edges);
         const d = floyd(n, edges);
         const r = boundedDijkstra(g, [{ node: source, seconds: 0, metres: 0 }], [target]);
-        if (d[source][target] < Infinity) expect(r.seconds[target]).toBeCloseTo(d[source][target], 6);
+        if (d[source][target] < Infinity) expect(r.seconds(target)).toBeCloseTo(d[source][target], 6);
         // Nothing farther than the target was settled.
-        for (let v = 1; v <= n; v++) if (r.settled[v]) expect(d[source][v]).toBeLessThanOrEqual(d[source][target] + 1e-9);
+        for (let v = 1; v <= n; v++) if (r.settled(v)) expect(d[source][v]).toBeLessThanOrEqual(d[source][target] + 1e-9);
         const all = Array.from({ length: n }, (_, i) => i + 1);
         const b = boundedDijkstra(g, [{ node: source, seconds: 0, metres: 0 }], all, bound);
         for (const v of all) {
-          if (d[source][v] <= bound) expect(b.seconds[v]).toBeCloseTo(d[source][v], 6);
-          else expect(b.seconds[v]).toBe(Infinity);
+          if (d[source][v] <= bound) expect(b.seconds(v)).toBeCloseTo(d[source][v], 6);
+          else expect(b.seconds(v)).toBe(Infinity);
         }
       }),
       { numRuns: 300 },
@@ -111,8 +111,8 @@ describe('road graph search', () => {
         const astar = aStarSeconds(g);
         for (let v = 1; v <= n; v++) {
           const want = Math.min(d[source][v], offset + d[other][v]);
-          if (want === Infinity) expect(r.seconds[v]).toBe(Infinity);
-          else expect(r.seconds[v]).toBeCloseTo(want, 6);
+          if (want === Infinity) expect(r.seconds(v)).toBe(Infinity);
+          else expect(r.seconds(v)).toBeCloseTo(want, 6);
           const s = astar(source, v);
           if (d[source][v] === Infinity) expect(s).toBe(Infinity);
           else expect(s).toBeCloseTo(d[source][v], 6);

@@ -19,6 +19,7 @@
  */
 import createGraph, { type Graph } from 'ngraph.graph';
 import type pg from 'pg';
+import { buildEdgeIndex, type EdgeIndex } from './snap.js';
 
 export interface SpeedConfig {
   speedsKmh: Record<string, number>;
@@ -71,6 +72,8 @@ export interface RoadGraph {
   adjStart: Int32Array;
   adjNode: Int32Array;
   adjEdge: Int32Array;
+  /** Cell index of the edges' polylines, for snapping points (snap.ts). */
+  edgeIndex: EdgeIndex;
   /** Milliseconds it took to read the rows and build. */
   buildMs: number;
 }
@@ -150,6 +153,7 @@ export function buildRoadGraph(
     adjEdge[fill[b]++] = link.data;
   });
 
+  const edgeIndex = buildEdgeIndex({ edgeCount: m, coordStart, coords });
   return {
     key: state.key,
     version: state.version,
@@ -170,6 +174,7 @@ export function buildRoadGraph(
     adjStart,
     adjNode,
     adjEdge,
+    edgeIndex,
     buildMs: performance.now() - startedAt,
   };
 }

@@ -25,16 +25,50 @@ export interface SearchSource {
   metres: number;
 }
 
+/**
+ * The answer of one search. Only settled nodes have answers (Infinity / -1 elsewhere). The arrays
+ * behind it are reused by the next search on the same graph (a search allocates nothing of the
+ * graph's size), so read it before searching again — the candidates service does, synchronously.
+ */
 export interface SearchResult {
-  /** Seconds from the sources; Infinity where not reached (unconnected, or beyond the bound). */
-  seconds: Float64Array;
-  metres: Float64Array;
-  /** Edge index the node was reached by; -1 for a source or an unreached node. */
-  prevEdge: Int32Array;
-  settled: Uint8Array;
+  /** Seconds from the sources; Infinity where not settled (unconnected, or beyond the stop). */
+  seconds(node: number): number;
+  /** Metres along that fastest path. */
+  metres(node: number): number;
+  /** Edge index the node was reached by; -1 for a source or an unsettled node. */
+  prevEdge(node: number): number;
+  settled(node: number): boolean;
   settledCount: number;
   /** The search stopped at the time bound before settling every target. */
   hitBound: boolean;
+}
+
+/** Per-graph search state, valid for a node only where its stamp is the current search's. */
+interface Workspace {
+  search: number;
+  stamp: Uint32Array;
+  settledStamp: Uint32Array;
+  targetStamp: Uint32Array;
+  seconds: Float64Array;
+  metres: Float64Array;
+  prev: Int32Array;
+  heap: MinHeap;
+}
+const workspaces = new WeakMap<RoadGraph, Workspace>();
+
+function workspace(g: RoadGraph): Workspace {
+  let w = workspaces.get(g);
+  if (!w || w.search >= 0xfffffff0) {
+    const n = g.nodeSpan;
+    w = {
+      search: 0, stamp: new Uint32Array(n), settledStamp: new Uint32Array(n), targetStamp: new Uint32Array(n),
+      seconds: new Float64Array(n), metres: new Float64Array(n), prev: new Int32Array(n), heap: new MinHeap(),
+    };
+    workspaces.set(g, w);
+  }
+  w.search++;
+  w.heap.size = 0;
+  return w;
 }
 
 /** A binary min-heap of (key, node) with lazy deletion: stale entries are skipped on pop. */
@@ -101,24 +135,23 @@ class MinHeap {
  */
 export function boundedDijkstra(g: RoadGraph, sources: SearchSource[], targets: Iterable<number>, maxSeconds = Infinity): SearchResult {
   const n = g.nodeSpan;
-  const seconds = new Float64Array(n).fill(Infinity);
-  const metres = new Float64Array(n).fill(Infinity);
-  const prevEdge = new Int32Array(n).fill(-1);
-  const settled = new Uint8Array(n);
-  const isTarget = new Uint8Array(n);
+  const w = workspace(g);
+  const cur = w.search;
+  const { stamp, settledStamp, targetStamp, seconds, metres, prev, heap } = w;
   let remaining = 0;
   for (const t of targets) {
-    if (t > 0 && t < n && !isTarget[t]) {
-      isTarget[t] = 1;
+    if (t > 0 && t < n && targetStamp[t] !== cur) {
+      targetStamp[t] = cur;
       remaining++;
     }
   }
-  const heap = new MinHeap();
   for (const s of sources) {
     if (s.node <= 0 || s.node >= n) continue;
-    if (s.seconds < seconds[s.node]) {
+    if (stamp[s.node] !== cur || s.seconds < seconds[s.node]) {
+      stamp[s.node] = cur;
       seconds[s.node] = s.seconds;
       metres[s.node] = s.metres;
+      prev[s.node] = -1;
       heap.push(s.seconds, s.node);
     }
   }
@@ -129,36 +162,39 @@ export function boundedDijkstra(g: RoadGraph, sources: SearchSource[], targets: 
     heap.pop();
     const u = heap.topVal;
     const du = heap.topKey;
-    if (settled[u] || du > seconds[u]) continue;
+    if (settledStamp[u] === cur || du > seconds[u]) continue;
     if (du > maxSeconds) {
       hitBound = true;
       break;
     }
-    settled[u] = 1;
+    settledStamp[u] = cur;
     settledCount++;
-    if (isTarget[u]) remaining--;
+    if (targetStamp[u] === cur) remaining--;
     const mu = metres[u];
     for (let j = adjStart[u], end = adjStart[u + 1]; j < end; j++) {
       const v = adjNode[j];
-      if (settled[v]) continue;
+      if (settledStamp[v] === cur) continue;
       const e = adjEdge[j];
       const dv = du + edgeSeconds[e];
-      if (dv < seconds[v]) {
+      if (stamp[v] !== cur || dv < seconds[v]) {
+        stamp[v] = cur;
         seconds[v] = dv;
         metres[v] = mu + edgeMetres[e];
-        prevEdge[v] = e;
+        prev[v] = e;
         heap.push(dv, v);
       }
     }
   }
-  // Nodes touched but not settled hold tentative values: only settled nodes are answers.
-  for (let v = 0; v < n; v++) {
-    if (!settled[v]) {
-      seconds[v] = Infinity;
-      metres[v] = Infinity;
-    }
-  }
-  return { seconds, metres, prevEdge, settled, settledCount, hitBound };
+  // Tentative values of nodes reached but not settled are not answers.
+  const ok = (v: number) => v > 0 && v < n && settledStamp[v] === cur && w.search === cur;
+  return {
+    seconds: (v) => (ok(v) ? seconds[v] : Infinity),
+    metres: (v) => (ok(v) ? metres[v] : Infinity),
+    prevEdge: (v) => (ok(v) ? prev[v] : -1),
+    settled: ok,
+    settledCount,
+    hitBound,
+  };
 }
 
 /**
@@ -168,8 +204,8 @@ export function boundedDijkstra(g: RoadGraph, sources: SearchSource[], targets: 
 export function pathTo(g: RoadGraph, r: SearchResult, node: number): { edge: number; forward: boolean }[] {
   const out: { edge: number; forward: boolean }[] = [];
   let v = node;
-  for (let guard = 0; guard < g.nodeSpan && r.prevEdge[v] >= 0; guard++) {
-    const e = r.prevEdge[v];
+  for (let guard = 0; guard < g.nodeSpan && r.prevEdge(v) >= 0; guard++) {
+    const e = r.prevEdge(v);
     const forward = g.edgeTarget[e] === v; // travelled source → target
     out.push({ edge: e, forward });
     v = forward ? g.edgeSource[e] : g.edgeTarget[e];
