@@ -193,7 +193,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(await countWith(lost)).toBe(1);
 
       // Fully offline when submitting: nothing reaches the server until the network is back.
-      await page.click('[data-testid="report-again"], [data-testid="report-queued"] button').catch(() => {});
+      await page.click('[data-testid="report-queued"] button');
       await page.waitForSelector('[data-testid="report-description"]');
       const offline = `井盖缺失 ${Date.now()}`;
       await page.selectOption('[data-testid="report-category"]', 'public_facility');
@@ -203,7 +203,6 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await context.setOffline(true);
       await page.click('[data-testid="report-submit"]');
       await page.waitForSelector('[data-testid="report-queued"]');
-      await page.screenshot({ path: path.join(artifacts, 'field-report.png') });
       expect(await countWith(offline)).toBe(0);
       await context.setOffline(false);
       await page.waitForSelector('[data-testid="report-queue"]', { state: 'detached', timeout: 40_000 });
@@ -254,6 +253,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       const truth = await database.pool.query<{ id: string }>(`SELECT id::text FROM incidents WHERE assignee_department = 'housing'`);
       expect(truth.rows.map((r) => r.id).sort()).toEqual([...housingIds].sort());
       await page.screenshot({ path: path.join(artifacts, 'department-queue.png') });
+      // English on switch.
+      await page.click('[data-testid="lang-switch"]');
+      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title')).toContain('Department queue');
+      await page.click('[data-testid="lang-switch"]');
+      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title')).toContain('本部门工单');
 
       // Start one from the card.
       await page.click(`[data-testid="assignment"][data-id="${housingIds[0]}"]`);
