@@ -19,6 +19,9 @@ const RAD = Math.PI / 180;
 
 export interface EdgeIndex {
   cells: Map<number, number[]>;
+  /** Per edge: the last query that looked at it (so an edge listed in several cells is measured once). */
+  seen: Uint32Array;
+  query: number;
 }
 
 const key = (ix: number, iy: number) => ix * 1_000_003 + iy;
@@ -45,7 +48,7 @@ export function buildEdgeIndex(g: Pick<RoadGraph, 'edgeCount' | 'coordStart' | '
       }
     }
   }
-  return { cells };
+  return { cells, seen: new Uint32Array(g.edgeCount), query: 0 };
 }
 
 export interface Snap {
@@ -76,35 +79,46 @@ export function snapToGraph(g: RoadGraph, lon: number, lat: number, maxMetres: n
   const cx = Math.floor(lon / CELL);
   const cy = Math.floor(lat / CELL);
   const { coords, coordStart } = g;
+  if (g.edgeIndex.query >= 0xfffffff0) {
+    g.edgeIndex.seen.fill(0);
+    g.edgeIndex.query = 0;
+  }
   let best = Infinity;
   let bestEdge = -1;
   let bestSeg = 0;
   let bestT = 0;
-  const tried = new Set<number>();
-  for (let x = cx - rx; x <= cx + rx; x++) {
-    for (let y = cy - ry; y <= cy + ry; y++) {
-      const list = g.edgeIndex.cells.get(key(x, y));
-      if (!list) continue;
-      for (const e of list) {
-        if (tried.has(e)) continue;
-        tried.add(e);
-        for (let i = coordStart[e]; i + 3 < coordStart[e + 1]; i += 2) {
-          const ax = (coords[i] - lon) * kx;
-          const ay = (coords[i + 1] - lat) * ky;
-          const bx = (coords[i + 2] - lon) * kx;
-          const by = (coords[i + 3] - lat) * ky;
-          const dx = bx - ax;
-          const dy = by - ay;
-          const len2 = dx * dx + dy * dy;
-          const t = len2 === 0 ? 0 : Math.min(1, Math.max(0, -(ax * dx + ay * dy) / len2));
-          const px = ax + t * dx;
-          const py = ay + t * dy;
-          const d = Math.hypot(px, py);
-          if (d < best - 1e-9 || (Math.abs(d - best) <= 1e-9 && e < bestEdge)) {
-            best = d;
-            bestEdge = e;
-            bestSeg = i;
-            bestT = t;
+  const index = g.edgeIndex;
+  const q = ++index.query;
+  const seen = index.seen;
+  // Rings of cells outward from the point's cell; after ring r everything farther out is at least
+  // r cells away, so stop as soon as the best is closer than that.
+  const cellM = Math.min(CELL * kx, CELL * ky);
+  for (let r = 0; r <= Math.max(rx, ry); r++) {
+    if (bestEdge >= 0 && best <= (r - 1) * cellM) break;
+    for (let x = cx - Math.min(r, rx); x <= cx + Math.min(r, rx); x++) {
+      for (let y = cy - Math.min(r, ry); y <= cy + Math.min(r, ry); y++) {
+        if (Math.max(Math.abs(x - cx), Math.abs(y - cy)) !== r) continue; // the ring only
+        const list = index.cells.get(key(x, y));
+        if (!list) continue;
+        for (const e of list) {
+          if (seen[e] === q) continue;
+          seen[e] = q;
+          for (let i = coordStart[e]; i + 3 < coordStart[e + 1]; i += 2) {
+            const ax = (coords[i] - lon) * kx;
+            const ay = (coords[i + 1] - lat) * ky;
+            const bx = (coords[i + 2] - lon) * kx;
+            const by = (coords[i + 3] - lat) * ky;
+            const dx = bx - ax;
+            const dy = by - ay;
+            const len2 = dx * dx + dy * dy;
+            const t = len2 === 0 ? 0 : Math.min(1, Math.max(0, -(ax * dx + ay * dy) / len2));
+            const d = Math.hypot(ax + t * dx, ay + t * dy);
+            if (d < best - 1e-9 || (Math.abs(d - best) <= 1e-9 && e < bestEdge)) {
+              best = d;
+              bestEdge = e;
+              bestSeg = i;
+              bestT = t;
+            }
           }
         }
       }
