@@ -131,6 +131,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.click('[data-testid="status-off_duty"]');
       await expect.poll(responderStatus).toBe('off_duty');
       await expect.poll(() => page.getAttribute('[data-testid="position-state"]', 'data-state')).toBe('off');
+      // The same view on a desktop screen.
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.screenshot({ path: path.join(artifacts, 'field-desktop.png') });
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -173,6 +173,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.click('[data-testid="action-resolve"]');
       await field.page.setInputFiles('[data-testid="resolve-photo"]', { name: 'proof.png', mimeType: 'image/png', buffer: generatedPng() });
       await field.page.waitForSelector('[data-testid="sheet-compose"] .photos__item img');
+      await field.page.screenshot({ path: path.join(artifacts, 'field-resolve.png') });
       await field.page.fill('[data-testid="resolve-note"]', '已清理通道，电动车已移至停车棚');
       await field.page.click('[data-testid="resolve-confirm"]');
       await field.page.waitForSelector('[data-testid="incident-sheet"][data-status="resolved"]', { timeout: 20_000 });
