@@ -234,6 +234,7 @@ describe('nearest-responder candidates', () => {
       const incident = await incidentAt(P.lon - 100 * mLon(P.lat), P.lat + 10 * M_LAT); // 10 m north of A
       const atB = await responder('atB', { east: 100, north: 5 }); // 5 m north of B
       const island = await responder('island', { east: 50, north: 405 });
+      const faraway = await responder('faraway', { east: -100, north: 800 }); // 400 m from the island, 800 m from the U
       const res = await app.inject(`/api/incidents/${incident}/candidates?k=5&routes=true`);
       expect(res.statusCode).toBe(200);
       expect(res.headers['server-timing']).toMatch(/rank;dur=/);
@@ -254,6 +255,9 @@ describe('nearest-responder candidates', () => {
       const i = got.find((c) => c.responderId === island)!;
       expect(i).toMatchObject({ routed: false, route: null });
       expect(i.reason).toMatch(/路网不连通/);
+      const f = got.find((c) => c.responderId === faraway)!;
+      expect(f).toMatchObject({ routed: false, route: null });
+      expect(f.reason).toMatch(/距道路过远/);
       expect(i.distanceMetres).toBe(Math.round((await t.pool.query(
         `SELECT ST_Distance(r.position::geography, i.location::geography) AS d FROM responders r, incidents i WHERE r.id = $1 AND i.id = $2`, [island, incident])).rows[0].d));
     });
