@@ -359,6 +359,7 @@ const en: Messages = {
       version: 'Version {n}',
     },
     actions: {
+      report: 'Report',
       accept: 'Accept',
       dispatch: 'Dispatch',
       start: 'Start',

@@ -358,6 +358,7 @@ const zhCN = {
       version: '版本 {n}',
     },
     actions: {
+      report: '上报',
       accept: '受理',
       dispatch: '派遣',
       start: '开始处置',

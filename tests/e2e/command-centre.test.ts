@@ -1,0 +1,354 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import { addUser, signIn as apiSignIn } from '../support/auth.js';
+import { launchChromium } from '../support/browser.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { fillDashboardData } from './data.js';
+import zhCN from '../../web/src/i18n/messages/zh-CN.js';
+// Types only: `window.__wanggeMap` (pages opened with `?e2e=1`).
+import type {} from '../../web/src/map/testHook.js';
+
+declare global {
+  interface Window {
+    /** With `?e2e=1`: ids of the incidents the map has flashed (web/src/map/layers/IncidentsLayer.vue). */
+    __wanggeFlashes?: string[];
+  }
+}
+
+interface Point {
+  lon: number;
+  lat: number;
+}
+
+/** Waits until the map has loaded and gone idle. */
+async function waitForMapIdle(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid="map"][data-map-idle="true"]', { timeout: 60_000 });
+}
+
+/** The number the list header reports once it has finished loading. */
+async function listTotal(page: Page): Promise<number> {
+  await page.waitForSelector('[data-testid="incident-total"][data-loading="false"]');
+  return Number(await page.getAttribute('[data-testid="incident-total"]', 'data-total'));
+}
+
+/** Features of a GeoJSON source of the map (through the `?e2e=1` hook). */
+function sourceFeatures(page: Page, source: string): Promise<Record<string, unknown>[]> {
+  return page.evaluate((id) => {
+    const map = window.__wanggeMap!;
+    if (!map.getSource(id)) return [];
+    return map.querySourceFeatures(id).map((f) => ({ ...f.properties }));
+  }, source);
+}
+
+/** Picks options of an element-plus select by their visible labels (the dropdown is teleported to <body>). */
+async function chooseOptions(page: Page, testid: string, labels: string[]): Promise<void> {
+  await page.click(`[data-testid="${testid}"]`);
+  for (const label of labels) {
+    await page.locator('.el-select-dropdown:visible .el-select-dropdown__item', { hasText: label }).first().click();
+  }
+  await page.keyboard.press('Escape');
+}
+
+/**
+ * The commander's side of the command centre in Chromium: incidents reported through the API by a
+ * grid worker (another session) arrive in the live feed without a reload and flash on the map; an
+ * urgent one raises the alarm; the list's filters agree with SQL counts; the drawer shows the
+ * timeline and exactly the allowed actions; candidates come with ETA, reason and routes drawn on
+ * the map; dispatch changes the status live, and a responder taken meanwhile is reported clearly.
+ */
+describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) in Chromium', () => {
+  let database: TestDatabase;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+  let district: string;
+  let commander: Account;
+  /** Cookie of a community grid worker's API session (the second session that reports incidents). */
+  let reporterCookie: string;
+  /** Cookie of grid A's worker (the responder who comes on duty). */
+  let workerCookie: string;
+  let workerResponderId: string;
+  /** Cookie of a second commander's API session (a dispatcher racing the page). */
+  let rivalCookie: string;
+  let gridA: Point & { code: string };
+  let gridB: Point & { code: string };
+
+  const overdueSql = `SELECT count(*)::int AS n FROM incidents i
+      JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
+     WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'`;
+
+  async function report(cookie: string, body: Record<string, unknown>): Promise<{ id: string; properties: Record<string, unknown> }> {
+    const res = await app.inject({ method: 'POST', url: '/api/incidents', headers: { cookie }, payload: body });
+    if (res.statusCode !== 201) throw new Error(`report failed: ${res.statusCode} ${res.body}`);
+    return res.json();
+  }
+
+  beforeAll(async () => {
+    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
+    await buildWebIfNeeded();
+    fs.mkdirSync(artifacts, { recursive: true });
+    database = await createTestDatabase();
+    await fillDashboardData(database.pool);
+    district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
+    const grids = await database.pool.query<{ code: string; lon: number; lat: number }>(
+      `SELECT code, ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT code, ST_PointOnSurface(geom) AS p FROM grids ORDER BY code LIMIT 2) t`,
+    );
+    [gridA, gridB] = grids.rows;
+    // Some open incidents long past their time limit: the overdue counter and filter have work.
+    await database.pool.query(
+      `UPDATE incidents SET status_since = now() - interval '5 days'
+        WHERE id IN (SELECT id FROM incidents WHERE status <> 'closed' ORDER BY id LIMIT 5)`,
+    );
+    commander = await addUser(database.pool, 'commander', district);
+    // A community's worker reports (both grids are theirs); the worker of grid A is the one on duty.
+    const reporter = await addUser(database.pool, 'grid_worker', gridA.code.slice(0, 12));
+    const worker = await addUser(database.pool, 'grid_worker', gridA.code);
+    workerResponderId = worker.responderId!;
+    const rival = await addUser(database.pool, 'commander', district);
+    ({ app, base } = await serveWebApp(database));
+    workerCookie = await apiSignIn(app, worker.username, worker.password);
+    reporterCookie = await apiSignIn(app, reporter.username, reporter.password);
+    rivalCookie = await apiSignIn(app, rival.username, rival.password);
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('runs the live feed, alarm, list, drawer, candidates and dispatch on a big screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    try {
+      // The rival's win answers the page's dispatch with 409: provoked on purpose below.
+      const { page, requests, errors } = await watchedPage(context, (url, text) => text.includes('409') && /\/api\/incidents\/[^/]+\/dispatch$/.test(new URL(url).pathname));
+      await page.goto(`${base}/?e2e=1`);
+      await signIn(page, commander);
+      await page.waitForSelector('[data-testid="incident-feed"]');
+      await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
+      await waitForMapIdle(page);
+
+      // The overdue counter agrees with SQL (status_since + the category's limit for the status).
+      const overdue = (await database.pool.query<{ n: number }>(overdueSql)).rows[0].n;
+      expect(overdue).toBeGreaterThan(0);
+      await expect.poll(() => page.textContent('[data-testid="stat-overdue"] b')).toBe(String(overdue));
+
+      // A grid worker reports an incident in another session: it arrives in the feed without a reload and flashes.
+      const normalText = `楼道堆物 ${Date.now()}`;
+      const normal = await report(reporterCookie, {
+        category: 'sanitation', priority: 'normal', description: normalText,
+        location: { type: 'Point', coordinates: [gridA.lon + 0.0004, gridA.lat] },
+      });
+      const normalItem = page.locator(`[data-testid="feed-item"][data-incident-id="${normal.id}"][data-type="incident.created"]`);
+      await normalItem.waitFor({ timeout: 30_000 });
+      await expect.poll(() => page.evaluate(() => window.__wanggeFlashes ?? [])).toContain(normal.id);
+      await expect.poll(async () => (await sourceFeatures(page, 'incidents-live')).map((f) => f.id)).toContain(normal.id);
+      expect(await page.locator('[data-testid="alarm-banner"]').count()).toBe(0);
+
+      // An urgent one raises the red banner.
+      const urgent = await report(reporterCookie, {
+        category: 'fire', priority: 'urgent', description: `电动车起火 ${Date.now()}`,
+        location: { type: 'Point', coordinates: [gridB.lon, gridB.lat] },
+      });
+      await page.waitForSelector(`[data-testid="alarm-banner"][data-incident-id="${urgent.id}"]`, { timeout: 30_000 });
+      expect(await page.textContent('[data-testid="alarm-banner"]')).toContain(zhCN.category.fire);
+      await page.locator(`[data-testid="feed-item"][data-incident-id="${urgent.id}"]`).waitFor();
+      await page.screenshot({ path: path.join(artifacts, 'command-centre-desktop.png') });
+      await page.click('[data-testid="alarm-dismiss"]');
+      await page.waitForSelector('[data-testid="alarm-banner"]', { state: 'detached' });
+
+      // The list: every incident of the area, then filtered; each count equals an independent SQL count.
+      const count = async (where: string, params: unknown[] = []) =>
+        (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents i WHERE ${where}`, params)).rows[0].n;
+      await page.click('[data-testid="tab-list"]');
+      await expect.poll(() => listTotal(page)).toBe(await count('true'));
+      await page.click('[data-testid="filter-overdue"]');
+      await expect.poll(() => listTotal(page)).toBe(overdue);
+      expect(await page.locator('[data-testid="incident-row"]').count()).toBe(Math.min(overdue, 20));
+      expect(await page.locator('[data-testid="incident-row"] [data-testid="row-overdue"]').count()).toBe(Math.min(overdue, 20));
+      await page.click('[data-testid="filter-reset"]');
+      await chooseOptions(page, 'filter-priority', [zhCN.priority.urgent]);
+      const urgentCount = await count(`i.priority = 'urgent'`);
+      expect(urgentCount).toBeGreaterThan(1);
+      await expect.poll(() => listTotal(page)).toBe(urgentCount);
+      await chooseOptions(page, 'filter-status', [zhCN.status.reported]);
+      await expect.poll(() => listTotal(page)).toBe(await count(`i.priority = 'urgent' AND i.status = 'reported'`));
+      await page.click('[data-testid="filter-reset"]');
+      await page.fill('[data-testid="filter-q"]', normalText);
+      await expect.poll(() => listTotal(page)).toBe(await count(`i.description LIKE '%' || $1 || '%' OR i.address LIKE '%' || $1 || '%'`, [normalText]));
+      expect(await listTotal(page)).toBe(1);
+
+      // A click on the row opens the drawer and flies the map to the incident.
+      await page.click(`[data-testid="incident-row"][data-incident-id="${normal.id}"] button`);
+      await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${normal.id}"]`);
+      const view = () => page.evaluate(() => {
+        const map = window.__wanggeMap!;
+        return { zoom: map.getZoom(), centre: map.getCenter().toArray(), moving: map.isMoving() };
+      });
+      await expect.poll(async () => {
+        const v = await view();
+        return !v.moving && v.zoom >= 16 && Math.abs(v.centre[0] - (gridA.lon + 0.0004)) < 1e-4 && Math.abs(v.centre[1] - gridA.lat) < 1e-4;
+      }, { timeout: 15_000 }).toBe(true);
+      expect(await page.textContent('[data-testid="incident-description"]')).toBe(normalText);
+
+      // The timeline: one entry per recorded transition (the report).
+      const { rows: steps } = await database.pool.query<{ action: string }>(`SELECT action FROM incident_transitions WHERE incident_id = $1`, [normal.id]);
+      expect(steps).toHaveLength(1);
+      expect(await page.locator('[data-testid="timeline-entry"]').count()).toBe(steps.length);
+      expect(await page.getAttribute('[data-testid="timeline-entry"]', 'data-action')).toBe(steps[0].action);
+      // Exactly the allowed actions: a commander on a reported incident may accept, dispatch (the candidates) and close.
+      const actions = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+      expect(actions.sort()).toEqual(['accept', 'close']);
+      await page.waitForSelector('[data-testid="candidates"]');
+
+      // Responders: the worker comes on duty near the incident (positions through the API).
+      const put = await app.inject({ method: 'PUT', url: '/api/responders/me/status', headers: { cookie: workerCookie }, payload: { status: 'available' } });
+      expect(put.statusCode).toBe(200);
+      const pos = await app.inject({
+        method: 'POST', url: '/api/responders/me/positions', headers: { cookie: workerCookie },
+        payload: { positions: [{ lon: gridA.lon - 0.0008, lat: gridA.lat + 0.0003, recordedAt: new Date().toISOString(), accuracyMetres: 8 }] },
+      });
+      expect(pos.statusCode).toBe(200);
+      // The move arrives live: the responder's point sits at the new position, coloured as available.
+      await expect.poll(async () => {
+        const mine = (await sourceFeatures(page, 'responders')).find((f) => f.id === workerResponderId);
+        return mine ? `${mine.status}/${mine.presence}` : null;
+      }, { timeout: 20_000 }).toBe('available/online');
+
+      // Candidates: ETA and reason for each, each route drawn, the top one highlighted.
+      await page.click('[data-testid="recommend"]');
+      await page.waitForSelector('[data-testid="candidate"]', { timeout: 30_000 });
+      const candidates = await (await context.request.get(`${base}/api/incidents/${normal.id}/candidates?k=5&routes=true`)).json() as {
+        candidates: { responderId: string; name: string; etaSeconds: number; reason: string; route: unknown }[];
+      };
+      const shown = page.locator('[data-testid="candidate"]');
+      expect(await shown.count()).toBe(candidates.candidates.length);
+      expect(await shown.evaluateAll((els) => els.map((e) => e.getAttribute('data-responder-id')))).toEqual(candidates.candidates.map((c) => c.responderId));
+      for (let i = 0; i < candidates.candidates.length; i++) {
+        expect(await shown.nth(i).locator('[data-testid="candidate-eta"]').textContent()).toMatch(/约 \d+ 分钟|不到 1 分钟/);
+        expect((await shown.nth(i).locator('[data-testid="candidate-reason"]').textContent())?.trim()).not.toBe('');
+      }
+      expect(candidates.candidates.map((c) => c.responderId)).toContain(workerResponderId);
+      // (querySourceFeatures repeats a line once per tile it crosses: compare the responders drawn.)
+      const routed = async (top?: boolean) => [...new Set((await sourceFeatures(page, 'candidate-routes'))
+        .filter((f) => f.kind === 'route' && (top === undefined || f.top === top)).map((f) => String(f.responderId)))].sort();
+      await expect.poll(() => routed()).toEqual(candidates.candidates.map((c) => c.responderId).sort());
+      expect(await routed(true)).toEqual([candidates.candidates[0].responderId]);
+      await page.waitForSelector('[data-testid="legend-routes"]', { state: 'attached' });
+      await waitForMapIdle(page);
+      await page.screenshot({ path: path.join(artifacts, 'candidates.png') });
+
+      // A rival dispatcher takes the top candidate first: the page says so clearly and refreshes the list.
+      const taken = candidates.candidates[0];
+      const rivalDispatch = await app.inject({
+        method: 'POST', url: `/api/incidents/${urgent.id}/dispatch`, headers: { cookie: rivalCookie }, payload: { responderId: taken.responderId },
+      });
+      expect(rivalDispatch.statusCode).toBe(200);
+      await shown.first().locator('[data-testid="candidate-dispatch"]').click();
+      await page.waitForSelector('.cc-unavailable', { timeout: 15_000 });
+      expect(await page.textContent('.cc-unavailable')).toContain(taken.name);
+      await expect.poll(() => shown.evaluateAll((els) => els.map((e) => e.getAttribute('data-responder-id'))), { timeout: 15_000 })
+        .not.toContain(taken.responderId);
+
+      // One-click dispatch of the new top candidate: the status changes, and the update arrives live.
+      const next = await shown.first().getAttribute('data-responder-id');
+      expect(next).not.toBeNull();
+      await shown.first().locator('[data-testid="candidate-dispatch"]').click();
+      await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.dispatched);
+      await page.click('[data-testid="tab-feed"]');
+      await page.locator(`[data-testid="feed-item"][data-incident-id="${normal.id}"][data-type="incident.updated"]`).first().waitFor({ timeout: 20_000 });
+      const row = (await database.pool.query<{ status: string; assignee: string; busy: string }>(
+        `SELECT i.status, i.assignee_responder_id::text AS assignee, r.status AS busy FROM incidents i JOIN responders r ON r.id = i.assignee_responder_id WHERE i.id = $1`,
+        [normal.id],
+      )).rows[0];
+      expect(row).toEqual({ status: 'dispatched', assignee: next, busy: 'busy' });
+      // The routes are gone with the candidates; the timeline has the accept and dispatch steps.
+      await expect.poll(() => routed()).toEqual([]);
+      await expect.poll(() => page.locator('[data-testid="timeline-entry"]').count()).toBe(3);
+      expect(await page.locator('[data-testid="timeline-entry"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
+        .toEqual(['dispatch', 'accept', 'report']);
+      await page.locator('[data-testid="timeline"]').scrollIntoViewIfNeeded();
+      await page.locator('[data-testid="side-panel"]').screenshot({ path: path.join(artifacts, 'incident-drawer.png') });
+
+      // Closing a reported incident without handling needs a note: the dialog insists.
+      const spare = await report(reporterCookie, {
+        category: 'sanitation', priority: 'low', description: `重复上报 ${Date.now()}`,
+        location: { type: 'Point', coordinates: [gridA.lon + 0.0004, gridA.lat] },
+      });
+      const spareItem = page.locator(`[data-testid="feed-item"][data-incident-id="${spare.id}"]`);
+      await spareItem.waitFor({ timeout: 30_000 });
+      await spareItem.locator('button').click();
+      await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${spare.id}"]`);
+      // The same category within 50 m and 24 h: the first report is listed as a possible duplicate.
+      await page.waitForSelector('[data-testid="duplicates"]');
+      await page.click('[data-testid="action-close"]');
+      await page.waitForSelector('[data-testid="action-dialog"]');
+      await page.click('[data-testid="action-confirm"]');
+      await expect.poll(() => page.textContent('[data-testid="action-error"]')).toBe(zhCN.cc.dialog.needNote);
+      await page.fill('[data-testid="action-note"]', '与已派遣事件重复');
+      await page.click('[data-testid="action-confirm"]');
+      await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.closed);
+      expect((await database.pool.query(`SELECT note FROM incident_transitions WHERE incident_id = $1 AND action = 'close'`, [spare.id])).rows)
+        .toEqual([{ note: '与已派遣事件重复' }]);
+      await page.waitForSelector('[data-testid="no-actions"], [data-testid="incident-actions"]');
+      const after = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+      expect(after).toEqual(['reopen']);
+
+      // English on switch.
+      await page.click('[data-testid="lang-switch"]');
+      await expect.poll(() => page.textContent('[data-testid="tab-feed"]')).toContain('Live feed');
+      expect(await page.textContent('[data-testid="incident-status"]')).toContain('Closed');
+
+      const violations = await page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? []);
+      expect(violations).toEqual([]);
+      expect(errors).toEqual([]);
+      expect(externalRequests(requests)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 300_000);
+
+  it('works on a phone: the incident panel and the drawer are bottom sheets', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
+    });
+    try {
+      const { page, requests, errors } = await watchedPage(context);
+      await page.goto(`${base}/?e2e=1`);
+      await signIn(page, commander);
+      await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
+      await waitForMapIdle(page);
+      // Folded away at first, so that the map is visible.
+      expect(await page.locator('[data-testid="incidents-panel"]').count()).toBe(0);
+      const created = await report(reporterCookie, {
+        category: 'dispute', priority: 'high', description: `邻里噪音纠纷 ${Date.now()}`,
+        location: { type: 'Point', coordinates: [gridB.lon, gridB.lat] },
+      });
+      await page.waitForSelector('[data-testid="incidents-panel-toggle"] .badge', { timeout: 30_000 });
+      await page.click('[data-testid="incidents-panel-toggle"]');
+      const sheet = await page.locator('[data-testid="incidents-panel"]').boundingBox();
+      expect(sheet!.width).toBeGreaterThan(380);
+      expect(Math.round(sheet!.y + sheet!.height)).toBeGreaterThanOrEqual(843);
+      const item = page.locator(`[data-testid="feed-item"][data-incident-id="${created.id}"]`);
+      await item.waitFor();
+      await page.screenshot({ path: path.join(artifacts, 'command-centre-phone.png') });
+      await item.locator('button').tap();
+      await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${created.id}"]`);
+      const drawer = await page.locator('[data-testid="side-panel"]').boundingBox();
+      expect(drawer!.width).toBeGreaterThan(380);
+      expect(Math.round(drawer!.y + drawer!.height)).toBeGreaterThanOrEqual(843);
+      await waitForMapIdle(page);
+      await page.screenshot({ path: path.join(artifacts, 'command-centre-phone-drawer.png') });
+      expect(errors).toEqual([]);
+      expect(externalRequests(requests)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+});
