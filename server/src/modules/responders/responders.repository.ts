@@ -120,21 +120,22 @@ export async function recordPositions(pool: pg.Pool, responderId: string, points
     if (!me) return undefined;
     // Server time: the database's clock (now() is the transaction's start, good enough for 2 min).
     const nowMs = me.now.getTime();
-    const times = points.map((p) => parseTime(p.recordedAt)).filter((t) => Number.isFinite(t));
+    const times = [...new Set(points.map((p) => parseTime(p.recordedAt)).filter((t) => Number.isFinite(t)))];
     const stored: TrackPoint[] = [];
     if (times.length) {
-      const from = new Date(Math.min(...times)).toISOString();
-      const to = new Date(Math.max(...times)).toISOString();
+      // For each point of the batch, the stored point at or before its time and the one after it:
+      // all the stored neighbours the check can need (at most two index probes per point, however
+      // long the stored track is).
       const { rows } = await client.query<{ t: Date; lon: number; lat: number }>(
-        `SELECT recorded_at AS t, ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions
-          WHERE responder_id = $1 AND recorded_at BETWEEN $2 AND $3
-         UNION ALL
-         (SELECT recorded_at, ST_X(position), ST_Y(position) FROM responder_positions
-           WHERE responder_id = $1 AND recorded_at < $2 ORDER BY recorded_at DESC LIMIT 1)
-         UNION ALL
-         (SELECT recorded_at, ST_X(position), ST_Y(position) FROM responder_positions
-           WHERE responder_id = $1 AND recorded_at > $3 ORDER BY recorded_at LIMIT 1)`,
-        [responderId, from, to],
+        `SELECT DISTINCT s.t, s.lon, s.lat
+           FROM unnest($2::timestamptz[]) AS q (t)
+           CROSS JOIN LATERAL (
+             (SELECT recorded_at AS t, ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions
+               WHERE responder_id = $1 AND recorded_at <= q.t ORDER BY recorded_at DESC LIMIT 1)
+             UNION ALL
+             (SELECT recorded_at, ST_X(position), ST_Y(position) FROM responder_positions
+               WHERE responder_id = $1 AND recorded_at > q.t ORDER BY recorded_at LIMIT 1)) s`,
+        [responderId, times.map((t) => new Date(t).toISOString())],
       );
       for (const r of rows) stored.push({ t: r.t.getTime(), lon: r.lon, lat: r.lat });
       // The current position counts as a stored point too (it may predate the track table).
