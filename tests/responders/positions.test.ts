@@ -174,7 +174,8 @@ describe('responder positions', () => {
     ] as const) {
       const res = await app.inject({ method, url, headers: { cookie }, payload });
       expect(res.statusCode, url).toBe(403);
-      expect(res.json().code).toBe('NO_RESPONDER');
+      expect(res.json()).toMatchObject({ code: 'NO_RESPONDER', title: 'No responder record', status: 403 });
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     }
     // A planner lacks the permission altogether.
     const planner = await sessionFor(app, t.pool, 'planner', '310101');

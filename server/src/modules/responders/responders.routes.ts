@@ -10,9 +10,11 @@ import {
 } from './responders.schemas.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Codes of the command-centre contract (docs/command-centre-api.md) not yet in plugins/errors.ts's union.
+// Codes of the command-centre contract (docs/command-centre-api.md) not yet in plugins/errors.ts's
+// union: cast, with their title given alongside (as the incidents module does).
 const NO_RESPONDER = 'NO_RESPONDER' as ProblemCode;
 const VALIDATION_FAILED = 'VALIDATION_FAILED' as ProblemCode;
+const noResponder = (detail: string) => new ApiError(403, NO_RESPONDER, detail, { title: 'No responder record' });
 
 /**
  * Responders (the signed-in worker's own record, status and positions; the scoped list) and the
@@ -25,13 +27,13 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
 
   function myResponder(request: FastifyRequest): string {
     const id = request.user!.responderId;
-    if (!id) throw new ApiError(403, NO_RESPONDER, 'this account has no responder record (only grid workers and accounts linked to one have)');
+    if (!id) throw noResponder('this account has no responder record (only grid workers and accounts linked to one have)');
     return id;
   }
 
   async function self(responderId: string) {
     const me = await getSelf(app.pool, responderId, cfg);
-    if (!me) throw new ApiError(403, NO_RESPONDER, 'this account\'s responder record no longer exists');
+    if (!me) throw noResponder('this account\'s responder record no longer exists');
     return me;
   }
 
@@ -53,7 +55,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
     async (request) => {
       const id = myResponder(request);
       const r = await setStatus(app.pool, id, request.body.status);
-      if (!r) throw new ApiError(403, NO_RESPONDER, 'this account\'s responder record no longer exists');
+      if (!r) throw noResponder('this account\'s responder record no longer exists');
       if (r.changed) app.live.wake();
       return self(id);
     },
@@ -73,7 +75,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
     async (request) => {
       const id = myResponder(request);
       const r = await recordPositions(app.pool, id, request.body.positions);
-      if (!r) throw new ApiError(403, NO_RESPONDER, 'this account\'s responder record no longer exists');
+      if (!r) throw noResponder('this account\'s responder record no longer exists');
       if (r.moved) app.live.wake();
       return { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, position: r.position };
     },
@@ -116,7 +118,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
     },
     async (request, reply) => {
       const { k, routes } = request.query;
-      if (!Number.isInteger(k) || k < 1 || k > 20) throw new ApiError(400, VALIDATION_FAILED, `k must be an integer from 1 to 20, got ${k}`);
+      if (!Number.isInteger(k) || k < 1 || k > 20) throw new ApiError(400, VALIDATION_FAILED, `k must be an integer from 1 to 20, got ${k}`, { title: 'Validation failed' });
       const id = request.params.id;
       const lang = /^en/i.test(request.headers['accept-language'] ?? '') ? 'en' : 'zh';
       const answer = UUID.test(id) ? await service.candidates(id, { k, routes, lang, scope: request.user!.areaCode }) : undefined;
