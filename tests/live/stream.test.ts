@@ -62,7 +62,8 @@ describe('GET /api/live', () => {
     expect(c.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(c.headers['content-encoding']).toBeUndefined();
     expect(c.headers['cache-control']).toBe('no-cache, no-transform');
-    await c.waitFor(() => c.lastEventId !== '', 'the position');
+    await c.waitForLive();
+    expect(c.lastEventId).toMatch(/^[0-9]+$/);
     expect(c.retry).toBe(3000);
     const ids = await send(GRID1, GRID2, GRID1);
     const more = await send(GRID2);

@@ -151,6 +151,11 @@ export class SseClient {
     return this.waitFor(() => this.events.some((e) => Number(e.id) >= Number(id)), `event id ${id}`, ms);
   }
 
+  /** Waits for the `: live` comment that ends the replay (or the stream's end). */
+  waitForLive(ms?: number): Promise<void> {
+    return this.waitFor(() => this.comments.includes('live') || this.ended, 'the end of the replay', ms);
+  }
+
   waitForEnd(ms?: number): Promise<void> {
     return this.waitFor(() => this.ended, 'the stream to end', ms);
   }

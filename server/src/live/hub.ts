@@ -264,16 +264,17 @@ export class LiveHub implements LiveBus {
    * Starts a registered stream: with `lastEventId`, replays the in-scope events after it from the
    * table (or sends `event: reset` when that id is no longer retained, or is unknown, or the
    * replay would be too long); without, sends the current position as `id:` so that a reconnect
-   * resumes exactly from here.
+   * resumes exactly from here. A `: live` comment marks the end of the replay.
    */
   async attach(stream: LiveStream, lastEventId: number | undefined): Promise<void> {
-    const head = `retry: ${this.settings.retryMs}\n`;
+    const head = `retry: ${this.settings.retryMs}\n\n`;
+    const live = ': live\n\n';
     if (lastEventId === undefined) {
-      stream.go(`${head}id: ${stream.position}\n\n`, stream.position);
+      stream.go(`${head}id: ${stream.position}\n\n${live}`, stream.position);
       return;
     }
     const reset = (reason: string) =>
-      stream.go(`${head}id: ${stream.position}\nevent: reset\ndata: ${JSON.stringify({ type: 'reset', reason, lastEventId: String(lastEventId) })}\n\n`, stream.position);
+      stream.go(`${head}id: ${stream.position}\nevent: reset\ndata: ${JSON.stringify({ type: 'reset', reason, lastEventId: String(lastEventId) })}\n\n${live}`, stream.position);
     const { rows: [bounds] } = await this.opts.pool.query<{ min: number | null; max: number | null }>(
       'SELECT min(id) AS min, max(id) AS max FROM live_events',
     );
@@ -300,7 +301,7 @@ export class LiveHub implements LiveBus {
       frames += eventFrame(ev);
       last = ev.id;
     }
-    stream.go(frames, last);
+    stream.go(frames + live, last);
   }
 
   private async heartbeat(): Promise<void> {
