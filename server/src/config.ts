@@ -10,6 +10,11 @@ export interface Config {
   dataDir: string;
   /** Seed the demo district when the database has no areas (always on for embedded). */
   seedDemo: boolean;
+  /**
+   * Keep the demo's generated responders (no account) online by moving them a few metres every
+   * 30 s (server/src/demo/simulator.ts). On by default for the embedded demo only.
+   */
+  simulateDemo: boolean;
   /** Folder of the built SPA, served at /. */
   webDist: string;
   logLevel: string;
@@ -94,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     dataDir: path.resolve(env.DATA_DIR || path.join(repoRoot, '.data')),
     seedDemo: bool(env, 'SEED_DEMO', !databaseUrl),
+    simulateDemo: bool(env, 'DEMO_SIMULATE', !databaseUrl),
     webDist: path.resolve(env.WEB_DIST || path.join(repoRoot, 'web', 'dist')),
     logLevel: env.LOG_LEVEL || 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),

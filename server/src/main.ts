@@ -6,6 +6,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { seedDemoIfEmpty } from './seed.js';
 import { isDatabaseUnavailable } from './plugins/errors.js';
+import { startDemoSimulator } from './demo/simulator.js';
 
 /** At start an external database may still be coming up: retry with backoff for up to a minute. */
 async function waitForDatabase<T>(fn: () => Promise<T>): Promise<T> {
@@ -38,9 +39,14 @@ async function main() {
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   console.log(`[wangge] ready in ${((Date.now() - started) / 1000).toFixed(1)} s — open http://localhost:${port}/`);
+  const simulator = config.simulateDemo
+    ? startDemoSimulator({ pool: database.pool, wake: () => app.live.wake(), log: (m) => app.log.warn(m) })
+    : undefined;
+  if (simulator) console.log('[wangge] demo simulator: generated responders report a position every 30 s (DEMO_SIMULATE=false to stop)');
 
   const shutdown = async (signal: string) => {
     console.log(`[wangge] ${signal}: shutting down`);
+    await simulator?.stop();
     await app.close();
     await database.close();
     process.exit(0);
