@@ -25,6 +25,12 @@ interface Point {
   lat: number;
 }
 
+/** A real 2×2 PNG (red, green, blue, white): the photo a handler attaches as proof. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4nGP4z8DAAMIM/4EAAB/uBfsL2WiLAAAAAElFTkSuQmCC',
+  'base64',
+);
+
 /** Waits until the map has loaded and gone idle. */
 async function waitForMapIdle(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid="map"][data-map-idle="true"]', { timeout: 60_000 });
@@ -250,6 +256,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
         method: 'POST', url: `/api/incidents/${urgent.id}/dispatch`, headers: { cookie: rivalCookie }, payload: { responderId: taken.responderId },
       });
       expect(rivalDispatch.statusCode).toBe(200);
+      // The top candidate is the worker on duty (online, own grid, nearest); it turns busy on the map, live (responder.status).
+      expect(taken.responderId).toBe(workerResponderId);
+      await expect.poll(async () => (await sourceFeatures(page, 'responders')).find((f) => f.id === workerResponderId)?.status, { timeout: 20_000 })
+        .toBe('busy');
       await shown.first().locator('[data-testid="candidate-dispatch"]').click();
       await page.waitForSelector('.cc-unavailable', { timeout: 15_000 });
       expect(await page.textContent('.cc-unavailable')).toContain(taken.name);
@@ -273,6 +283,34 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await expect.poll(() => page.locator('[data-testid="timeline-entry"]').count()).toBe(3);
       expect(await page.locator('[data-testid="timeline-entry"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
         .toEqual(['dispatch', 'accept', 'report']);
+
+      // The handler's steps recorded through the API by another dispatcher arrive live; the commander
+      // verifies with a photo as proof (uploaded from the dialog, then attached to the step).
+      for (const action of ['start', 'resolve']) {
+        const res = await app.inject({
+          method: 'POST', url: `/api/incidents/${normal.id}/transitions`, headers: { cookie: rivalCookie }, payload: { action },
+        });
+        expect(res.statusCode).toBe(200);
+      }
+      await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.resolved);
+      await expect.poll(() => page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
+        .toEqual(['verify', 'reopen']);
+      await page.click('[data-testid="action-verify"]');
+      await page.waitForSelector('[data-testid="action-dialog"]');
+      await page.setInputFiles('[data-testid="action-photos"]', { name: 'proof.png', mimeType: 'image/png', buffer: PNG });
+      await page.waitForSelector('.thumbs__item img');
+      await page.click('[data-testid="action-confirm"]');
+      await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.verified);
+      const proof = (await database.pool.query<{ photos: number }>(
+        `SELECT (SELECT count(*)::int FROM incident_photos p WHERE p.transition_id = t.id) AS photos
+           FROM incident_transitions t WHERE t.incident_id = $1 AND t.action = 'verify'`, [normal.id],
+      )).rows;
+      expect(proof).toEqual([{ photos: 1 }]);
+      // The drawer shows the photo (loaded from the API) and links it from the verify step.
+      const thumb = page.locator('[data-testid="incident-photos"] img');
+      await thumb.waitFor();
+      await expect.poll(() => thumb.evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth)).toBe(2);
+      expect(await page.locator('[data-testid="timeline-entry"][data-action="verify"] a').count()).toBe(1);
       await page.locator('[data-testid="timeline"]').scrollIntoViewIfNeeded();
       await page.locator('[data-testid="side-panel"]').screenshot({ path: path.join(artifacts, 'incident-drawer.png') });
 

@@ -89,7 +89,7 @@ export const TIER_TAG: Record<'own_grid' | 'neighbour_grid' | 'other', 'success'
 };
 
 /** Candidate routes on the map: the top one highlighted, the others quieter. */
-export const ROUTE_COLOURS = { top: '#facc15', other: '#38bdf8', straight: '#94a3b8' };
+export const ROUTE_COLOURS = { top: '#facc15', other: '#c084fc', straight: '#94a3b8' };
 /** The pulsing ring of an incident that just arrived or changed. */
 export const FLASH_COLOUR = '#fde047';
 
