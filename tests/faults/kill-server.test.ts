@@ -103,7 +103,7 @@ describe('kill -9 of the embedded server after acknowledged writes', { timeout: 
     const second = await api(env);
     for (const id of acknowledged) {
       const res = await fetch(`${second.base}/api/incidents/${id}`, { headers: { cookie } });
-      expect(res.status, id).toBe(200);
+      expect(res.status, `${id}: ${res.status === 200 ? '' : await res.text()}`).toBe(200);
     }
     const after = await stream(second.base, cookie, before.lastEventId);
     const live = await post(second.base, cookie, 6);

@@ -62,6 +62,8 @@ describe('GET /api/live', () => {
     expect(c.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(c.headers['content-encoding']).toBeUndefined();
     expect(c.headers['cache-control']).toBe('no-cache, no-transform');
+    // The security headers of every response (helmet) are kept on the hijacked reply.
+    expect(c.headers['x-content-type-options']).toBe('nosniff');
     await c.waitForLive();
     expect(c.lastEventId).toMatch(/^[0-9]+$/);
     expect(c.retry).toBe(3000);
@@ -227,9 +229,16 @@ describe('GET /api/live', () => {
     }
   });
 
-  it('without a session: 401; beyond the per-user limit: 429', async () => {
+  it('every role may open the stream (map.read); without a session: 401; beyond the per-user limit: 429', async () => {
     const anon = await connect({ cookie: '' });
     expect(anon.status).toBe(401);
+    expect(JSON.parse(anon.body).code).toBe('UNAUTHENTICATED');
+    for (const role of ['commander', 'planner', 'grid_worker', 'department', 'viewer'] as const) {
+      const u = await addUser(database.pool, role, '310101002001');
+      const s = await connect({ cookie: await signIn(app, u.username, u.password) });
+      expect(s.status, role).toBe(200);
+      s.close();
+    }
     app.liveHub.configure({ maxStreamsPerUser: 2 });
     try {
       const v = await addUser(database.pool, 'viewer', '310101002001');

@@ -168,13 +168,17 @@ export class LiveHub implements LiveBus {
     every(this.settings.pollMs, () => this.wake());
     every(this.settings.heartbeatMs, () => void this.heartbeat());
     every(this.settings.retentionIntervalMs, () => void this.prune());
+    // Also once soon after start, so that short-lived processes prune too.
+    const first = setTimeout(() => void this.prune(), Math.min(60_000, this.settings.retentionIntervalMs));
+    first.unref();
+    this.timers.push(first);
   }
 
   /** Changes timings (tests use short heartbeats); restarts the timers of a started hub. */
   configure(changes: Partial<LiveSettings>): void {
     Object.assign(this.settings, changes);
     if (!this.timers.length || this.closed) return;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     this.startTimers();
   }
@@ -390,7 +394,7 @@ export class LiveHub implements LiveBus {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     clearTimeout(this.reconnectTimer);
     this.closeStreams();
