@@ -41,6 +41,8 @@ export function usePositionReporting(responderId: string) {
   const lastAccepted = ref(0);
   const rejected = shallowRef<RejectedPoint[]>([]);
   const lastError = ref<string | null>(null);
+  /** Fixes taken into the buffer since the page opened. */
+  const buffered = ref(0);
   let watchId: number | null = null;
   let timer: number | undefined;
   let flushing: Promise<void> | null = null;
@@ -82,7 +84,10 @@ export function usePositionReporting(responderId: string) {
     });
     if (!point) return;
     lastFixAt.value = point.recordedAt;
-    if (buffer.add(point)) pending.value = buffer.pending;
+    if (buffer.add(point)) {
+      pending.value = buffer.pending;
+      buffered.value += 1;
+    }
     // The first fix of a shift goes at once: the command centre sees the worker come on duty.
     if (!sentSinceStart) void flush();
   }
@@ -129,7 +134,7 @@ export function usePositionReporting(responderId: string) {
   return {
     active: readonly(active), permission: readonly(permission), pending: readonly(pending), sending: readonly(sending),
     lastFixAt: readonly(lastFixAt), lastSentAt: readonly(lastSentAt), lastAccepted: readonly(lastAccepted),
-    rejected, lastError: readonly(lastError),
+    rejected, lastError: readonly(lastError), buffered: readonly(buffered),
     start, stop, flush,
   };
 }
