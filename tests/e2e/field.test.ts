@@ -266,6 +266,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       // English on switch.
       await page.click('[data-testid="lang-switch"]');
       await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title')).toContain('Department queue');
+      await page.screenshot({ path: path.join(artifacts, 'department-queue-en.png') });
       await page.click('[data-testid="lang-switch"]');
       await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title')).toContain('本部门工单');
 

@@ -2,7 +2,7 @@ import type { FieldMessages } from './field.zh-CN';
 
 /** English texts of the field views; the same keys as field.zh-CN.ts (checked by the type). */
 const fieldEn: FieldMessages = {
-  nav: { field: 'Field', department: 'Department queue' },
+  nav: { field: 'Field', department: 'Queue' },
   tabs: { label: 'Grid worker', tasks: 'My tasks', report: 'Report', me: 'My status' },
   status: {
     reported: 'Reported', accepted: 'Accepted', dispatched: 'Dispatched', in_progress: 'In progress', resolved: 'Resolved',
