@@ -144,7 +144,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
     }
   });
 
-  it('reports: outside every grid is explained; a lost answer and an offline submit are resent with the same Idempotency-Key, one incident each', async () => {
+  it('reports: outside every grid explained; a lost answer and an offline submit resent with the same Idempotency-Key (one incident each); duplicates linked; near-border flagged with the neighbour', async () => {
     const { context, page, errors } = await phone(inGrid);
     // Off duty (whatever the test before left): the device's position is read only on request here.
     await database.pool.query(`UPDATE responders SET status = 'off_duty' WHERE id = $1`, [worker.responderId]);
@@ -224,6 +224,46 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       // One key row per submission on the server.
       const stored = await database.pool.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE user_id = $1 ORDER BY created_at`, [worker.id]);
       expect(stored.rows.map((r) => r.key).sort()).toEqual([keys[0], keys[2]].sort());
+      await page.unroute('**/api/incidents');
+
+      // The same problem reported again at the same place: the answer links the possible duplicate.
+      await page.click('[data-testid="report-queued"] button');
+      await page.selectOption('[data-testid="report-category"]', 'public_facility');
+      await page.fill('[data-testid="report-description"]', `井盖缺失（再次） ${Date.now()}`);
+      await page.click('[data-testid="report-use-location"]');
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(inGrid.lat.toFixed(6));
+      await page.click('[data-testid="report-submit"]');
+      await page.waitForSelector('[data-testid="report-result"]');
+      expect(await page.textContent('[data-testid="report-grid"]')).toContain(gridCode);
+      expect(await page.locator('[data-testid="report-near-border"]').count()).toBe(0);
+      await expect.poll(() => page.locator('[data-testid="report-duplicate"]').allTextContents()).toContain(offline);
+      await page.click(`[data-testid="report-duplicate"]:has-text("${offline}")`);
+      await expect.poll(() => page.textContent('[data-testid="sheet-description"]')).toBe(offline);
+      await page.click('[data-testid="sheet-close"]');
+
+      // A point 5 m inside the grid from its border with a neighbour: flagged, with the neighbour named.
+      const near = (await database.pool.query<{ lon: number; lat: number; neighbour: string; inside: boolean; within: boolean }>(
+        `WITH a AS (SELECT id, geom FROM grids WHERE code = $1),
+              b AS (SELECT g.code, g.geom FROM grids g, a WHERE g.id <> a.id AND ST_Intersects(g.geom, a.geom)
+                     AND ST_Length(ST_Intersection(ST_Boundary(g.geom), ST_Boundary(a.geom))::geography) > 40 ORDER BY g.code LIMIT 1),
+              m AS (SELECT ST_LineInterpolatePoint(ST_LineMerge(ST_CollectionExtract(ST_Intersection(ST_Boundary(b.geom), ST_Boundary(a.geom)), 2)), 0.5) AS m
+                      FROM a, b),
+              p AS (SELECT ST_Project(m.m::geography, 5, ST_Azimuth(m.m, ST_ClosestPoint(a.geom, ST_Centroid(a.geom))))::geometry AS p FROM m, a)
+         SELECT ST_X(p) AS lon, ST_Y(p) AS lat, b.code AS neighbour, ST_Contains(a.geom, p) AS inside,
+                ST_DWithin(p::geography, b.geom::geography, 30) AS within
+           FROM p, a, b`,
+        [gridCode],
+      )).rows[0];
+      expect(near).toMatchObject({ inside: true, within: true });
+      await page.click('[data-testid="report-again"]');
+      await context.setGeolocation({ longitude: near.lon, latitude: near.lat, accuracy: 5 });
+      await page.selectOption('[data-testid="report-category"]', 'dispute');
+      await page.fill('[data-testid="report-description"]', '邻里噪音纠纷（网格交界处）');
+      await page.click('[data-testid="report-use-location"]');
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(near.lat.toFixed(6));
+      await page.click('[data-testid="report-submit"]');
+      await page.waitForSelector('[data-testid="report-near-border"]');
+      expect(await page.textContent('[data-testid="report-near-border"]')).toContain(near.neighbour);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
