@@ -270,9 +270,17 @@ describe('GET /api/live', () => {
     const otherBase = `http://127.0.0.1:${(other.server.address() as AddressInfo).port}`;
     const s = await SseClient.connect(`${otherBase}/api/live`, { cookie: admin });
     await s.waitFor(() => s.lastEventId !== '', 'the position');
+    // On an external database the hub holds one LISTEN connection; it goes with the app.
+    if (usesExternalDatabase) await expect.poll(() => other.liveHub.listening).toBe(true);
     await other.close();
     await s.waitForEnd();
     expect(other.liveHub.streamCount).toBe(0);
+    expect(other.liveHub.listening).toBe(false);
+    if (usesExternalDatabase) {
+      const listeners = async () => (await database.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'wangge-live' AND datname = current_database()`)).rows[0].n;
+      await expect.poll(listeners).toBe(1); // this file's app only
+    }
     expect(c.ended).toBe(false);
   });
 });
