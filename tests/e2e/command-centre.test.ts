@@ -110,6 +110,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       `UPDATE incidents SET status_since = now() - interval '5 days'
         WHERE id IN (SELECT id FROM incidents WHERE status <> 'closed' ORDER BY id LIMIT 5)`,
     );
+    // The generated force reported their positions a few minutes ago: stale (drawn faded, penalised)
+    // but dispatchable for the whole run, whatever time the generator gave them.
+    await database.pool.query(`UPDATE responders SET position_at = now() - interval '4 minutes' WHERE position IS NOT NULL`);
     commander = await addUser(database.pool, 'commander', district);
     // A community's worker reports (both grids are theirs); the worker of grid A is the one on duty.
     const reporter = await addUser(database.pool, 'grid_worker', gridA.code.slice(0, 12));
