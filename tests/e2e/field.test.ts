@@ -270,7 +270,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
     }
   });
 
-  it('the department queue lists only the incidents dispatched to that department, and its staff can start one', async () => {
+  it('the department queue lists only the incidents dispatched to that department, and its staff can start one and reject another with a reason', async () => {
     const housing = await addUser(database.pool, 'department', district);
     const urban = await addUser(database.pool, 'department', district);
     await database.pool.query(`UPDATE users SET department_code = 'housing' WHERE id = $1`, [housing.id]);
@@ -317,6 +317,22 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.waitForSelector('[data-testid="incident-sheet"][data-status="in_progress"]');
       const status = await database.pool.query<{ status: string }>(`SELECT status FROM incidents WHERE id = $1`, [housingIds[0]]);
       expect(status.rows[0].status).toBe('in_progress');
+      await page.click('[data-testid="sheet-close"]');
+
+      // Reject (退单) the other one: a reason is required, then it goes back to the command centre.
+      await page.click(`[data-testid="assignment"][data-id="${housingIds[1]}"]`);
+      await page.waitForSelector('[data-testid="incident-sheet"][data-status="dispatched"]');
+      await page.click('[data-testid="action-reject"]');
+      await page.click('[data-testid="reject-confirm"]');
+      await page.waitForSelector('[data-testid="sheet-error"]');
+      expect((await database.pool.query(`SELECT status FROM incidents WHERE id = $1`, [housingIds[1]])).rows[0].status).toBe('dispatched');
+      await page.fill('[data-testid="reject-note"]', '不属于房管办职责，请改派城管');
+      await page.click('[data-testid="reject-confirm"]');
+      await page.waitForSelector('[data-testid="incident-sheet"][data-status="rejected"]');
+      const rejected = await database.pool.query<{ status: string; note: string }>(
+        `SELECT i.status, t.note FROM incidents i JOIN incident_transitions t ON t.incident_id = i.id AND t.action = 'reject' WHERE i.id = $1`, [housingIds[1]],
+      );
+      expect(rejected.rows).toEqual([{ status: 'rejected', note: '不属于房管办职责，请改派城管' }]);
       await page.click('[data-testid="sheet-close"]');
 
       // The other department sees its own incident only.

@@ -127,6 +127,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.click('[data-testid="report-priority-high"]');
       await field.page.fill('[data-testid="report-description"]', description);
       await field.page.fill('[data-testid="report-address"]', '幸福小区 3 号楼北侧');
+      await field.page.setInputFiles('[data-testid="report-photos"]', { name: 'scene.png', mimeType: 'image/png', buffer: generatedPng() });
+      await field.page.waitForSelector('[data-testid="report-form"] .photos__item img');
       await field.page.click('[data-testid="report-use-location"]');
       await field.page.waitForSelector('[data-testid="location-pin"]');
       await field.page.locator('[data-testid="location-picker"]').scrollIntoViewIfNeeded();
@@ -141,6 +143,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       expect(row).toHaveLength(1);
       expect(row[0]).toMatchObject({ status: 'reported', code: gridCode });
       const incidentId = row[0].id;
+      // The photo of the report follows the incident (not attached to any step).
+      const reportPhotos = await database.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM incident_photos WHERE incident_id = $1 AND transition_id IS NULL AND content_type = 'image/png'`, [incidentId],
+      );
+      expect(reportPhotos.rows[0].n).toBe(1);
 
       // It reaches the commander's feed live (no reload), and opens in the drawer.
       const feedItem = cc.page.locator(`[data-testid="feed-item"][data-incident-id="${incidentId}"][data-type="incident.created"]`);
