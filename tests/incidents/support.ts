@@ -33,21 +33,12 @@ export async function setupEnv(): Promise<Env> {
     INSERT INTO areas (code, name, geom) VALUES ('${COMMUNITY2}', '第二社区', ST_Multi(ST_MakeEnvelope(121.49, 31.23, 121.495, 31.24, 4326)));
     INSERT INTO grids (code, name, community_id, geom)
       SELECT '${GRID3}', '第3网格', id, ST_Multi(ST_MakeEnvelope(121.49, 31.23, 121.495, 31.24, 4326)) FROM areas WHERE code = '${COMMUNITY2}';`);
-  // PGlite behind pglite-socket runs every connection in one session and interleaves the
-  // extended-protocol messages (Parse/Bind/Execute) of concurrent connections outside a
-  // transaction (electric-sql/pglite#1046, open): concurrent statements then bind to each other's
-  // statements. On the embedded database the app is therefore served through one connection
-  // (transactions there are serialised by PGlite anyway); parallel requests still queue and race
-  // through the same code paths.
-  const single = usesExternalDatabase ? undefined : await openDatabase({ databaseUrl: db.app.url, dataDir: '', poolSize: 1 });
-  if (single) db.app = { ...single, mode: 'embedded' };
   const app = await buildTestApp(db);
   return {
     db,
     app,
     async close() {
       await app.close();
-      await single?.close();
       await db.drop();
     },
   };
