@@ -359,7 +359,16 @@ export const useIncidentsStore = defineStore('incidents', () => {
     liveVersion.value += 1;
   }
 
-  /** After a sign-out or a `reset`: nothing of the previous stream is kept. */
+  /**
+   * After a `reset` (events were missed): the incidents drawn from the stream may be out of date,
+   * so the map goes back to the tiles for them; the feed and the alarms stay (what they say happened).
+   */
+  function forgetLiveIncidents(): void {
+    liveIncidents.value = new Map();
+    liveVersion.value += 1;
+  }
+
+  /** When the view closes (sign-out, another view): nothing of the previous stream is kept. */
   function clearLive(): void {
     feed.value = [];
     liveIncidents.value = new Map();
@@ -376,6 +385,6 @@ export const useIncidentsStore = defineStore('incidents', () => {
     focus,
     loadVocabularies, refreshStats, loadList, applyFilters, resetFilters,
     openDetail, closeDetail, reloadDetail, loadCandidates, clearCandidates, transition, dispatch,
-    flyTo, applyLive, setLiveCategory, dismissAlarm, setMuted, clearLive,
+    flyTo, applyLive, setLiveCategory, dismissAlarm, setMuted, clearLive, forgetLiveIncidents,
   };
 });
