@@ -20,6 +20,19 @@ export type ProblemCode =
   | 'INVALID_CREDENTIALS'
   | 'RATE_LIMITED'
   | 'CONFLICT'
+  | 'VALIDATION_FAILED'
+  | 'OUTSIDE_ALL_GRIDS'
+  | 'UNKNOWN_CATEGORY'
+  | 'UNKNOWN_DEPARTMENT'
+  | 'OUT_OF_SCOPE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'INVALID_TRANSITION'
+  | 'NOTE_REQUIRED'
+  | 'VERSION_CONFLICT'
+  | 'RESPONDER_UNAVAILABLE'
+  | 'TOO_MANY_PHOTOS'
+  | 'INVALID_PHOTOS'
+  | 'NO_RESPONDER'
   | 'INTERNAL_ERROR';
 
 const TITLES: Record<ProblemCode, string> = {
@@ -40,6 +53,19 @@ const TITLES: Record<ProblemCode, string> = {
   INVALID_CREDENTIALS: 'Invalid credentials',
   RATE_LIMITED: 'Too many requests',
   CONFLICT: 'Conflict',
+  VALIDATION_FAILED: 'Validation failed',
+  OUTSIDE_ALL_GRIDS: 'Location outside every grid',
+  UNKNOWN_CATEGORY: 'Unknown category',
+  UNKNOWN_DEPARTMENT: 'Unknown department',
+  OUT_OF_SCOPE: 'Outside your area',
+  IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused',
+  INVALID_TRANSITION: 'Invalid transition',
+  NOTE_REQUIRED: 'Note required',
+  VERSION_CONFLICT: 'Version conflict',
+  RESPONDER_UNAVAILABLE: 'Responder unavailable',
+  TOO_MANY_PHOTOS: 'Too many photos',
+  INVALID_PHOTOS: 'Invalid photos',
+  NO_RESPONDER: 'No responder record',
   INTERNAL_ERROR: 'Internal server error',
 };
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig } from '../../config.js';
-import { ApiError, type ProblemCode } from '../../plugins/errors.js';
+import { ApiError } from '../../plugins/errors.js';
 import { getSelf, listResponders, recordPositions, setStatus } from './responders.repository.js';
 import { CandidatesService } from './candidates.service.js';
 import {
@@ -10,11 +10,7 @@ import {
 } from './responders.schemas.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Codes of the command-centre contract (docs/command-centre-api.md) not yet in plugins/errors.ts's
-// union: cast, with their title given alongside (as the incidents module does).
-const NO_RESPONDER = 'NO_RESPONDER' as ProblemCode;
-const VALIDATION_FAILED = 'VALIDATION_FAILED' as ProblemCode;
-const noResponder = (detail: string) => new ApiError(403, NO_RESPONDER, detail, { title: 'No responder record' });
+const noResponder = (detail: string) => new ApiError(403, 'NO_RESPONDER', detail);
 
 /**
  * Responders (the signed-in worker's own record, status and positions; the scoped list) and the
@@ -118,7 +114,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
     },
     async (request, reply) => {
       const { k, routes } = request.query;
-      if (!Number.isInteger(k) || k < 1 || k > 20) throw new ApiError(400, VALIDATION_FAILED, `k must be an integer from 1 to 20, got ${k}`, { title: 'Validation failed' });
+      if (!Number.isInteger(k) || k < 1 || k > 20) throw new ApiError(400, 'VALIDATION_FAILED', `k must be an integer from 1 to 20, got ${k}`);
       const id = request.params.id;
       const lang = /^en/i.test(request.headers['accept-language'] ?? '') ? 'en' : 'zh';
       const answer = UUID.test(id) ? await service.candidates(id, { k, routes, lang, scope: request.user!.areaCode }) : undefined;
