@@ -13,6 +13,7 @@ import { benchEmbeddedStart } from './embedded-start.bench.js';
 import { benchLoginWork } from './login.bench.js';
 import { benchCandidates } from './candidates.bench.js';
 import { benchIntake } from './intake.bench.js';
+import { benchSse } from './sse.bench.js';
 import { fmt, printTable, type Row } from './stats.js';
 import { consoleProgress } from '../../server/src/seed.js';
 
@@ -102,6 +103,11 @@ async function main() {
     } finally {
       await demo.database.close();
     }
+  }
+  if (only.has('sse')) {
+    const sseUrl = new URL(baseUrl);
+    sseUrl.pathname = `${sseUrl.pathname}_sse`;
+    printTable('Live stream fan-out (1,000 SSE clients)', await benchSse(sseUrl.toString(), { clients: 1000, rounds: 20 }));
   }
   if (only.has('login')) printTable('Sign-in', await benchLoginWork());
   if (only.has('embedded')) startupRows.push(...(await benchEmbeddedStart()));
