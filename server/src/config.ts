@@ -48,6 +48,8 @@ export interface CommandConfig {
   /** Largest accepted photo (bytes) and folder for photos (unset: stored in the database). */
   photoMaxBytes: number;
   photoDir?: string;
+  /** Build the road graph in the background once the server is ready (so the first dispatch does not wait). */
+  warmGraphOnStart: boolean;
 }
 
 export const DEFAULT_COMMAND_CONFIG: CommandConfig = {
@@ -63,6 +65,7 @@ export const DEFAULT_COMMAND_CONFIG: CommandConfig = {
   ownGridExtraSeconds: 300,
   neighbourExtraSeconds: 120,
   photoMaxBytes: 5 * 1024 * 1024,
+  warmGraphOnStart: false,
 };
 
 export class ConfigError extends Error {}
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stalePenaltySeconds: int(env, 'DISPATCH_STALE_PENALTY_SECONDS', DEFAULT_COMMAND_CONFIG.stalePenaltySeconds, 0, 7200),
       photoMaxBytes: int(env, 'PHOTO_MAX_BYTES', DEFAULT_COMMAND_CONFIG.photoMaxBytes, 1024, 20 * 1024 * 1024),
       photoDir: env.PHOTO_DIR ? path.resolve(env.PHOTO_DIR) : undefined,
+      warmGraphOnStart: bool(env, 'WARM_ROUTING_GRAPH', true),
     },
   };
 }

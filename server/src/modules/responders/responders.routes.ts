@@ -20,6 +20,12 @@ const noResponder = (detail: string) => new ApiError(403, 'NO_RESPONDER', detail
 const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConfig> }> = async (app, opts) => {
   const cfg: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
   const service = new CandidatesService(app.pool, cfg);
+  if (cfg.warmGraphOnStart) {
+    // The city's graph takes seconds to build: start it now rather than in the first dispatcher's request.
+    app.addHook('onReady', async () => {
+      void service.graphs.get().catch((err: Error) => app.log.warn({ err }, 'road graph warm-up failed; built on first use'));
+    });
+  }
 
   function myResponder(request: FastifyRequest): string {
     const id = request.user!.responderId;
