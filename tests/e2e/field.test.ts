@@ -75,7 +75,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await signIn(page, worker);
       await page.waitForSelector('[data-testid="field-view"]');
       // A new worker starts off duty: nothing is sent.
-      await expect.poll(() => page.textContent('[data-testid="my-status"]')).toContain('离岗');
+      await expect.poll(() => page.textContent('[data-testid="my-status"]'), { timeout: 15_000 }).toContain('离岗');
       expect(await page.getAttribute('[data-testid="position-state"]', 'data-state')).toBe('off');
       expect(await positionsStored()).toBe(0);
 
@@ -83,7 +83,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       const moveTo = async (p: { lon: number; lat: number }) => {
         const before = Number(await page.getAttribute('[data-testid="position-panel"]', 'data-fixes'));
         await context.setGeolocation({ ...toGeo(p), accuracy: 8 });
-        await expect.poll(async () => Number(await page.getAttribute('[data-testid="position-panel"]', 'data-fixes'))).toBe(before + 1);
+        await expect.poll(async () => Number(await page.getAttribute('[data-testid="position-panel"]', 'data-fixes')), { timeout: 15_000 }).toBe(before + 1);
         // Disabled when the timer has just sent it: then the click does nothing.
         await page.click('[data-testid="position-send-now"]', { force: true });
       };
@@ -91,9 +91,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       // On duty: the first fix goes at once.
       await page.click('[data-testid="tab-me"]');
       await page.click('[data-testid="status-available"]');
-      await expect.poll(responderStatus).toBe('available');
+      await expect.poll(responderStatus, { timeout: 15_000 }).toBe('available');
       await expect.poll(positionsStored, { timeout: 20_000 }).toBe(1);
-      await expect.poll(() => page.textContent('[data-testid="position-last-sent"]')).not.toBe('—');
+      await expect.poll(() => page.textContent('[data-testid="position-last-sent"]'), { timeout: 15_000 }).not.toBe('—');
       const first = (await database.pool.query<{ lon: number; lat: number }>(
         `SELECT ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions WHERE responder_id = $1`, [worker.responderId],
       )).rows[0];
@@ -105,7 +105,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       // physically possible (the server rejects points implying > 150 km/h).
       await page.waitForTimeout(1200);
       await moveTo(north(inGrid, 15));
-      await expect.poll(positionsStored).toBe(2);
+      await expect.poll(positionsStored, { timeout: 15_000 }).toBe(2);
 
       // A 40 km jump is an impossible speed: rejected by the server, shown, not stored.
       await moveTo({ lon: inGrid.lon + 0.45, lat: inGrid.lat });
@@ -122,7 +122,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(await positionsStored()).toBe(2);
       await context.setOffline(false);
       await expect.poll(positionsStored, { timeout: 30_000 }).toBe(3);
-      await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count')).toBe('0');
+      await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count'), { timeout: 15_000 }).toBe('0');
       const track = (await database.pool.query<{ lat: number }>(
         `SELECT ST_Y(position) AS lat FROM responder_positions WHERE responder_id = $1 ORDER BY recorded_at`, [worker.responderId],
       )).rows.map((r) => r.lat);
@@ -131,10 +131,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
 
       // Busy, then off duty: the server has each, and reporting stops.
       await page.click('[data-testid="status-busy"]');
-      await expect.poll(responderStatus).toBe('busy');
+      await expect.poll(responderStatus, { timeout: 15_000 }).toBe('busy');
       await page.click('[data-testid="status-off_duty"]');
-      await expect.poll(responderStatus).toBe('off_duty');
-      await expect.poll(() => page.getAttribute('[data-testid="position-state"]', 'data-state')).toBe('off');
+      await expect.poll(responderStatus, { timeout: 15_000 }).toBe('off_duty');
+      await expect.poll(() => page.getAttribute('[data-testid="position-state"]', 'data-state'), { timeout: 15_000 }).toBe('off');
       // The same view on a desktop screen.
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.screenshot({ path: path.join(artifacts, 'field-desktop.png') });
@@ -167,7 +167,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.selectOption('[data-testid="report-category"]', 'sanitation');
       await page.fill('[data-testid="report-description"]', '垃圾桶满溢（网格外）');
       await page.click('[data-testid="report-use-location"]');
-      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain((inGrid.lat + 2).toFixed(6));
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]'), { timeout: 15_000 }).toContain((inGrid.lat + 2).toFixed(6));
       await page.click('[data-testid="report-submit"]');
       await page.waitForSelector('[data-testid="report-error"][data-code="OUTSIDE_ALL_GRIDS"]');
       expect(await page.textContent('[data-testid="report-error"]')).toContain('不在任何网格内');
@@ -190,7 +190,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await context.setGeolocation({ longitude: inGrid.lon, latitude: inGrid.lat, accuracy: 10 });
       await page.fill('[data-testid="report-description"]', lost);
       await page.click('[data-testid="report-use-location"]');
-      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(inGrid.lat.toFixed(6));
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]'), { timeout: 15_000 }).toContain(inGrid.lat.toFixed(6));
       await page.click('[data-testid="report-submit"]');
       await page.waitForSelector('[data-testid="report-queued"]');
       await page.waitForSelector('[data-testid="report-queue"][data-count="1"]');
@@ -209,7 +209,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.selectOption('[data-testid="report-category"]', 'public_facility');
       await page.fill('[data-testid="report-description"]', offline);
       await page.click('[data-testid="report-use-location"]');
-      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(inGrid.lat.toFixed(6));
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]'), { timeout: 15_000 }).toContain(inGrid.lat.toFixed(6));
       await context.setOffline(true);
       await page.click('[data-testid="report-submit"]');
       await page.waitForSelector('[data-testid="report-queued"]');
@@ -231,14 +231,14 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.selectOption('[data-testid="report-category"]', 'public_facility');
       await page.fill('[data-testid="report-description"]', `井盖缺失（再次） ${Date.now()}`);
       await page.click('[data-testid="report-use-location"]');
-      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(inGrid.lat.toFixed(6));
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]'), { timeout: 15_000 }).toContain(inGrid.lat.toFixed(6));
       await page.click('[data-testid="report-submit"]');
       await page.waitForSelector('[data-testid="report-result"]');
       expect(await page.textContent('[data-testid="report-grid"]')).toContain(gridCode);
       expect(await page.locator('[data-testid="report-near-border"]').count()).toBe(0);
-      await expect.poll(() => page.locator('[data-testid="report-duplicate"]').allTextContents()).toContain(offline);
+      await expect.poll(() => page.locator('[data-testid="report-duplicate"]').allTextContents(), { timeout: 15_000 }).toContain(offline);
       await page.click(`[data-testid="report-duplicate"]:has-text("${offline}")`);
-      await expect.poll(() => page.textContent('[data-testid="sheet-description"]')).toBe(offline);
+      await expect.poll(() => page.textContent('[data-testid="sheet-description"]'), { timeout: 15_000 }).toBe(offline);
       await page.click('[data-testid="sheet-close"]');
 
       // A point 5 m inside the grid from its border with a neighbour: flagged, with the neighbour named.
@@ -260,7 +260,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.selectOption('[data-testid="report-category"]', 'dispute');
       await page.fill('[data-testid="report-description"]', '邻里噪音纠纷（网格交界处）');
       await page.click('[data-testid="report-use-location"]');
-      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]')).toContain(near.lat.toFixed(6));
+      await expect.poll(() => page.textContent('[data-testid="report-coordinates"]'), { timeout: 15_000 }).toContain(near.lat.toFixed(6));
       await page.click('[data-testid="report-submit"]');
       await page.waitForSelector('[data-testid="report-near-border"]');
       expect(await page.textContent('[data-testid="report-near-border"]')).toContain(near.neighbour);
@@ -295,7 +295,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.goto(`${base}/department`);
       await signIn(page, housing);
       await page.waitForSelector('[data-testid="department-view"]');
-      await expect.poll(() => page.locator('[data-testid="active-list"] [data-testid="assignment"]').count()).toBe(2);
+      await expect.poll(() => page.locator('[data-testid="active-list"] [data-testid="assignment"]').count(), { timeout: 15_000 }).toBe(2);
       const shown = await page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
       expect([...shown].sort()).toEqual([...housingIds].sort());
       expect(shown).not.toContain(urbanId);
@@ -305,10 +305,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.screenshot({ path: path.join(artifacts, 'department-queue.png') });
       // English on switch.
       await page.click('[data-testid="lang-switch"]');
-      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title')).toContain('Department queue');
+      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title'), { timeout: 15_000 }).toContain('Department queue');
       await page.screenshot({ path: path.join(artifacts, 'department-queue-en.png') });
       await page.click('[data-testid="lang-switch"]');
-      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title')).toContain('本部门工单');
+      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title'), { timeout: 15_000 }).toContain('本部门工单');
 
       // Start one from the card.
       await page.click(`[data-testid="assignment"][data-id="${housingIds[0]}"]`);
@@ -340,7 +340,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await context.clearCookies();
       await page.goto(`${base}/department`);
       await signIn(page, urban);
-      await expect.poll(() => page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual([urbanId]);
+      await expect.poll(() => page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))), { timeout: 15_000 }).toEqual([urbanId]);
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -154,7 +154,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await feedItem.waitFor({ timeout: 30_000 });
       await feedItem.locator('button').click();
       await cc.page.waitForSelector('[data-testid="incident-details"]');
-      await expect.poll(() => cc.page.textContent('[data-testid="incident-description"]')).toContain(description);
+      await expect.poll(() => cc.page.textContent('[data-testid="incident-description"]'), { timeout: 15_000 }).toContain(description);
 
       // Dispatch the top candidate: the worker standing at the incident, in its own grid.
       await cc.page.click('[data-testid="recommend"]');
@@ -170,6 +170,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       const card = field.page.locator(`[data-testid="active-list"] [data-testid="assignment"][data-id="${incidentId}"]`);
       await card.waitFor();
       expect(await card.getAttribute('data-status')).toBe('dispatched');
+      // Dispatch made the worker busy: the phone's status strip follows, live.
+      await expect.poll(() => field.page.textContent('[data-testid="my-status"]'), { timeout: 15_000 }).toContain(zhCN.responderStatus.busy);
       await field.page.screenshot({ path: path.join(artifacts, 'field-phone.png') });
 
       // Start, then resolve with a photo from the "camera".
@@ -210,6 +212,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
            FROM incidents i JOIN responders r ON r.id = i.assignee_responder_id WHERE i.id = $1`, [incidentId],
       );
       expect(done.rows[0]).toEqual({ status: 'closed', closed: true, responder: 'available' });
+
+      // Resolving freed the worker: available again on the phone.
+      await expect.poll(() => field.page.textContent('[data-testid="my-status"]'), { timeout: 15_000 }).toContain(zhCN.responderStatus.available);
 
       // The worker's phone shows it closed too (live), out of the to-do list.
       await field.page.click('[data-testid="sheet-close"]');
