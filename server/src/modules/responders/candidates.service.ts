@@ -103,6 +103,12 @@ export class CandidatesService {
   constructor(
     private readonly pool: pg.Pool,
     private readonly cfg: CommandConfig,
+    /**
+     * Use named (per-connection prepared) statements. Not on the embedded database: pglite-socket
+     * serves every connection on PGlite's one session, where a second connection's PREPARE of the
+     * same name fails ("prepared statement already exists").
+     */
+    private readonly namedStatements = true,
   ) {
     this.graphs = new RoadGraphCache(pool, cfg);
   }
@@ -114,7 +120,7 @@ export class CandidatesService {
   ): Promise<{ result: CandidatesResult; timing: CandidatesTiming } | undefined> {
     const t0 = performance.now();
     const incident = (await this.pool.query<IncidentRow>({
-      name: 'candidates-incident',
+      name: this.namedStatements ? 'candidates-incident' : undefined,
       text: `SELECT i.id::text AS id, ST_X(i.location) AS lon, ST_Y(i.location) AS lat, i.grid_id::text AS grid_id,
               i.near_grid_ids::text[] AS near_grid_ids, s.version::text AS version, s.noded_version::text AS noded
          FROM incidents i
@@ -133,7 +139,7 @@ export class CandidatesService {
     const eligible = `r.status = 'available' AND r.position_at + make_interval(secs => $6) > now() AND ${scopeSql('g.code', '$3')}`;
     // Named statements: planned once per connection (planning these costs more than running them).
     const { rows } = await this.pool.query<CandidateRow>({
-      name: 'candidates-responders',
+      name: this.namedStatements ? 'candidates-responders' : undefined,
       text: `WITH nb AS (
          SELECT n.id FROM grids ig JOIN grids n ON n.id <> ig.id AND ST_DWithin(n.geom, ig.geom, ${TOUCH_DEGREES})
           WHERE ig.id = $4::uuid

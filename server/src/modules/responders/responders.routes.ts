@@ -19,7 +19,7 @@ const noResponder = (detail: string) => new ApiError(403, 'NO_RESPONDER', detail
  */
 const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConfig> }> = async (app, opts) => {
   const cfg: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
-  const service = new CandidatesService(app.pool, cfg);
+  const service = new CandidatesService(app.pool, cfg, app.databaseMode === 'external');
   if (cfg.warmGraphOnStart) {
     // The city's graph takes seconds to build: start it now rather than in the first dispatcher's request.
     app.addHook('onReady', async () => {
