@@ -29,9 +29,12 @@ export function classifyQueueError(err: unknown): QueueFailure {
   return { retry: true, code: 'NETWORK_ERROR', error: err };
 }
 
+/** A request that has not answered by then is treated as lost (and sent again later with its key). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 const transport: ReportTransport<IncidentFeature> = {
-  create: (body, key) => createIncident(body, { idempotencyKey: key }),
-  uploadPhoto: (incidentId, photo) => uploadPhoto(incidentId, base64ToBlob(photo)),
+  create: (body, key) => createIncident(body, { idempotencyKey: key, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }),
+  uploadPhoto: (incidentId, photo) => uploadPhoto(incidentId, base64ToBlob(photo), AbortSignal.timeout(REQUEST_TIMEOUT_MS)),
   idOf: (feature) => feature.properties.id ?? feature.id,
   classify: classifyQueueError,
 };
