@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import pg from 'pg';
 import { openDatabase, type Database } from '../../server/src/db/database.js';
 import { migrateToLatest } from '../../server/src/db/migrate.js';
 import { startServerProcess } from '../support/server-process.js';
@@ -16,6 +15,7 @@ import { benchIntake } from './intake.bench.js';
 import { benchSse } from './sse.bench.js';
 import { fmt, printTable, type Row } from './stats.js';
 import { consoleProgress } from '../../server/src/seed.js';
+import { ensureDatabase } from './database.js';
 
 /**
  * `pnpm bench`: side-by-side figures on the city preset (and the demo preset for the browser).
@@ -25,21 +25,6 @@ import { consoleProgress } from '../../server/src/seed.js';
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
 const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,candidates,intake,sse,login,map,embedded').split(','));
 
-async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = target.pathname.slice(1);
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`benchmark database name "${name}" must be a plain identifier`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  try {
-    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await c.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Opens a benchmark database holding `preset`, generating it (timed) when it is not there yet. */
 async function presetDatabase(url: string, preset: 'city' | 'demo', minGrids: number): Promise<{ database: Database; generatedSeconds?: number }> {

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import crypto from 'node:crypto';
-import pg from 'pg';
 import { openDatabase } from '../../server/src/db/database.js';
 import { migrateToLatest } from '../../server/src/db/migrate.js';
 import { createUser } from '../../server/src/auth/users.js';
@@ -10,6 +9,7 @@ import { startServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/database.js';
 import { SseClient, incidentEvent } from '../live/support.js';
 import { fmt, percentile, printTable, type Row } from './stats.js';
+import { ensureDatabase } from './database.js';
 
 /** A bare Node SSE server (no framework, no database): holds the responses and writes what it is sent to all. */
 const BARE_SERVER = `
@@ -27,20 +27,6 @@ process.on('message', (m) => {
   if (m.exit) { for (const res of open) res.end(); server.close(); process.disconnect(); }
 });`;
 
-async function ensureDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`benchmark database name "${name}" must be a plain identifier`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  try {
-    const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await c.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Opens `n` streams, a few at a time (a burst of 1,000 connects would only measure the accept queue). */
 async function connectAll(url: string, n: number, cookie?: string): Promise<SseClient[]> {
