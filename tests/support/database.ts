@@ -35,7 +35,10 @@ async function ensureAppLoginRole(adminUrl: string): Promise<void> {
   }
 }
 
-const DATA_TABLES = ['sessions', 'login_throttle', 'users', 'incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grids', 'areas'];
+const DATA_TABLES = [
+  'sessions', 'login_throttle', 'users', 'incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grids', 'areas',
+  'data_sources', 'live_events',
+];
 
 /** True when tests run against a real PostgreSQL server rather than the embedded database. */
 export const usesExternalDatabase = Boolean(process.env.TEST_DATABASE_URL);
