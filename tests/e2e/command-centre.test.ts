@@ -355,6 +355,98 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     }
   }, 300_000);
 
+  it('flags the overdue incidents on the map, escalated ones more strongly, and follows them live', async () => {
+    // Three reports side by side in grid A (a row ~30 m apart, clear of the earlier reports): one made
+    // overdue, one made overdue and escalated (督办), one left on time.
+    const row = (await database.pool.query<{ lon: number; lat: number }>(
+      `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM grids g,
+              LATERAL (SELECT ST_SetSRID(ST_MakePoint($2::float8, $3::float8 + dy), 4326) AS p FROM unnest($4::float8[]) AS dy) c
+        WHERE g.code = $1
+          AND ST_Contains(g.geom, ST_Translate(p, -0.0005, 0)) AND ST_Contains(g.geom, ST_Translate(p, 0.0005, 0))
+        LIMIT 1`,
+      [gridA.code, gridA.lon, gridA.lat, [0.0004, -0.0004, 0.0008, -0.0008, 0.0002, -0.0002, 0.0012, -0.0012]],
+    )).rows[0];
+    expect(row).toBeDefined();
+    const near = (dx: number) => ({ type: 'Point', coordinates: [row.lon + dx, row.lat] });
+    const late = await report(reporterCookie, { category: 'sanitation', priority: 'normal', description: `垃圾满溢 ${Date.now()}`, location: near(-0.0003) });
+    const escalated = await report(reporterCookie, { category: 'sanitation', priority: 'high', description: `污水外溢 ${Date.now()}`, location: near(0) });
+    const onTime = await report(reporterCookie, { category: 'sanitation', priority: 'normal', description: `落叶堆积 ${Date.now()}`, location: near(0.0003) });
+    await database.pool.query(`UPDATE incidents SET status_since = now() - interval '5 days' WHERE id = ANY($1::uuid[])`, [[late.id, escalated.id]]);
+    await database.pool.query(`UPDATE incidents SET escalation_level = 1, escalated_at = now() WHERE id = $1`, [escalated.id]);
+
+    /** Open overdue incidents (computed here, independently of the API) and whether each is escalated. */
+    const overdueInDatabase = async () => Object.fromEntries((await database.pool.query<{ id: string; escalated: boolean }>(
+      `SELECT i.id::text, i.escalation_level >= 1 AS escalated FROM incidents i
+         JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
+        WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'`,
+    )).rows.map((r) => [r.id, r.escalated]));
+    /** The overdue layer's source as id → escalated (querySourceFeatures repeats a point per tile it falls in). */
+    const overdueOnMap = async () => Object.fromEntries((await sourceFeatures(page, 'incidents-overdue')).map((f) => [String(f.id), f.escalated === true]));
+    const sorted = (o: Record<string, boolean>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const { page, requests, errors } = await watchedPage(context);
+    try {
+      await page.goto(`${base}/?e2e=1`);
+      await signIn(page, commander);
+      await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
+      await waitForMapIdle(page);
+
+      // Every overdue incident of the district is flagged, escalated ones as such; the one on time is not.
+      const expected = await overdueInDatabase();
+      expect(expected[late.id]).toBe(false);
+      expect(expected[escalated.id]).toBe(true);
+      expect(onTime.id in expected).toBe(false);
+      expect(Object.keys(expected).length).toBeLessThanOrEqual(500);
+      // (Polled against the database each time: the minute's escalation round may escalate some meanwhile.)
+      await expect.poll(async () => JSON.stringify(sorted(await overdueOnMap())) === JSON.stringify(sorted(await overdueInDatabase())), { timeout: 20_000 })
+        .toBe(true);
+      const flagged = await overdueOnMap();
+      expect(flagged).toHaveProperty(escalated.id, true);
+      expect(flagged).toHaveProperty(late.id);
+      expect(flagged).not.toHaveProperty(onTime.id);
+      // The rings are drawn over the incident points, and the legend explains them.
+      const order = await page.evaluate(() => window.__wanggeMap!.getStyle().layers.map((l) => l.id));
+      expect(order.indexOf('incidents-overdue-ring')).toBeGreaterThan(order.indexOf('incidents-point'));
+      expect(order.indexOf('incidents-overdue-escalated')).toBeGreaterThan(order.indexOf('incidents-live-point'));
+      expect(await page.textContent('[data-testid="legend-overdue"]')).toContain(zhCN.legend.overdue);
+      expect(await page.textContent('[data-testid="legend-escalated"]')).toContain(zhCN.legend.escalated);
+
+      await page.screenshot({ path: path.join(artifacts, 'overdue-flag-district.png') });
+
+      // Close up: of the three reports, two are ringed (the escalated one twice) and drawn as such.
+      await page.evaluate(([lon, lat]) => window.__wanggeMap!.jumpTo({ center: [lon, lat], zoom: 18 }), [row.lon, row.lat]);
+      await waitForMapIdle(page);
+      const ours = [late.id, escalated.id, onTime.id];
+      await expect.poll(async () => (await page.evaluate(() =>
+        window.__wanggeMap!.queryRenderedFeatures({ layers: ['incidents-overdue-ring', 'incidents-overdue-escalated'] }).map((f) => [f.layer.id, String(f.properties.id)])))
+        .filter(([, id]) => ours.includes(id)).map(([layer, id]) => `${layer}:${id}`).sort())
+        .toEqual([`incidents-overdue-escalated:${escalated.id}`, `incidents-overdue-ring:${escalated.id}`, `incidents-overdue-ring:${late.id}`].sort());
+      await page.screenshot({ path: path.join(artifacts, 'overdue-flag.png') });
+
+      // Hidden with the incidents in the layer switcher, back with them.
+      await page.click('[data-testid="layer-toggle-incidents"]');
+      await expect.poll(() => page.evaluate(() => Boolean(window.__wanggeMap!.getLayer('incidents-overdue-ring') || window.__wanggeMap!.getSource('incidents-overdue'))))
+        .toBe(false);
+      expect(await page.locator('[data-testid="legend-overdue"]').count()).toBe(0);
+      await page.click('[data-testid="layer-toggle-incidents"]');
+      await expect.poll(async () => (await overdueOnMap())[late.id]).toBe(false);
+
+      // A step taken elsewhere restarts the clock: the ring goes without a reload.
+      const accepted = await app.inject({
+        method: 'POST', url: `/api/incidents/${late.id}/transitions`, headers: { cookie: rivalCookie }, payload: { action: 'accept' },
+      });
+      expect(accepted.statusCode).toBe(200);
+      await expect.poll(async () => late.id in (await overdueOnMap()), { timeout: 20_000 }).toBe(false);
+      expect((await overdueOnMap())[escalated.id]).toBe(true);
+
+      expect(errors).toEqual([]);
+      expect(externalRequests(requests)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
   it('works on a phone: the incident panel and the drawer are bottom sheets', async () => {
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',

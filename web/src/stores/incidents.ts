@@ -65,6 +65,8 @@ export interface ListFilters {
 }
 
 const FLASH_MS = 6000;
+/** Overdue incidents the map flags at most (the API's list maximum), most overdue first. */
+export const OVERDUE_MAP_LIMIT = 500;
 const FEED_MAX = 60;
 const MUTE_KEY = 'wangge.alarm.muted';
 
@@ -100,6 +102,14 @@ export const useIncidentsStore = defineStore('incidents', () => {
   const categories = ref<IncidentCategory[]>([]);
   const departments = ref<Department[]>([]);
   const stats = ref<IncidentStats | null>(null);
+
+  /**
+   * The open overdue incidents (most overdue first, up to {@link OVERDUE_MAP_LIMIT}), drawn on the
+   * map as rings by the overdue layer while it is mounted; refreshed with the stats.
+   */
+  const overdue = shallowRef<IncidentFeature[]>([]);
+  let overdueController: AbortController | null = null;
+  let overdueWatchers = 0;
 
   const filters = reactive<ListFilters>(emptyFilters());
   const page = ref(1);
@@ -141,11 +151,46 @@ export const useIncidentsStore = defineStore('incidents', () => {
   }
 
   async function refreshStats(): Promise<void> {
+    if (overdueWatchers > 0) void loadOverdue();
     try {
       stats.value = await fetchIncidentStats();
     } catch {
       // The counter keeps its last value; the next event or minute tries again.
     }
+  }
+
+  async function loadOverdue(): Promise<void> {
+    overdueController?.abort();
+    const mine = new AbortController();
+    overdueController = mine;
+    try {
+      const answer = await listIncidents({ overdue: true, sort: 'dueAt', limit: OVERDUE_MAP_LIMIT }, mine.signal);
+      if (overdueController === mine) overdue.value = answer.features;
+    } catch {
+      // The rings keep their last state; the next refresh of the stats tries again.
+    } finally {
+      if (overdueController === mine) overdueController = null;
+    }
+  }
+
+  /**
+   * Keeps {@link overdue} current: loads it now and with every refresh of the stats (live events,
+   * the minute timer, the drawer's own steps) until the returned function is called.
+   */
+  function watchOverdue(): () => void {
+    overdueWatchers += 1;
+    void loadOverdue();
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      overdueWatchers -= 1;
+      if (overdueWatchers === 0) {
+        overdueController?.abort();
+        overdueController = null;
+        overdue.value = [];
+      }
+    };
   }
 
   async function loadList(): Promise<void> {
@@ -377,13 +422,13 @@ export const useIncidentsStore = defineStore('incidents', () => {
   }
 
   return {
-    categories, departments, stats, categoryByCode,
+    categories, departments, stats, overdue, categoryByCode,
     filters, page, pageSize, list, total, listLoading, listProblem,
     feed, liveIncidents, liveVersion, alarms, muted,
     detail, detailId, detailLoading, detailProblem, duplicates,
     candidates, candidatesFor, candidatesLoading, candidatesProblem,
     focus,
-    loadVocabularies, refreshStats, loadList, applyFilters, resetFilters,
+    loadVocabularies, refreshStats, watchOverdue, loadList, applyFilters, resetFilters,
     openDetail, closeDetail, reloadDetail, loadCandidates, clearCandidates, transition, dispatch,
     flyTo, applyLive, setLiveCategory, dismissAlarm, setMuted, clearLive, forgetLiveIncidents,
   };

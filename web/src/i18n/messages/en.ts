@@ -51,6 +51,8 @@ const en: Messages = {
     street: 'Street boundary',
     community: 'Community boundary',
     flash: 'New or just changed',
+    overdue: 'Overdue',
+    escalated: 'Escalated',
     offline: 'Offline (position older than {minutes} min)',
     staleShort: 'Stale position ({from}–{to} min)',
     routes: 'Recommended routes',

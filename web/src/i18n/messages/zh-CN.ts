@@ -50,6 +50,8 @@ const zhCN = {
     street: '街道边界',
     community: '社区边界',
     flash: '新上报 / 刚更新',
+    overdue: '超时',
+    escalated: '已督办',
     offline: '离线（位置超过 {minutes} 分钟）',
     staleShort: '位置过时（{from}–{to} 分钟）',
     routes: '推荐路线',
