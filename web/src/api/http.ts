@@ -80,55 +80,73 @@ export function retryAfterSeconds(value: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-async function request<T>(
-  method: 'GET' | 'POST' | 'PATCH',
-  path: string,
-  opts: { query?: Query; body?: unknown; signal?: AbortSignal; allowEmpty?: boolean },
-): Promise<T> {
+/** What {@link sendRequest} sends: a query, a JSON or raw body, extra headers. */
+export interface RequestOptions {
+  query?: Query;
+  /** A JSON body. */
+  json?: unknown;
+  /** A raw body (a photo), sent with `contentType` or the blob's own type. */
+  raw?: Blob;
+  contentType?: string;
+  /** Extra headers (Idempotency-Key, Accept-Language). */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** An empty answer (204) resolves to undefined instead of failing. */
+  allowEmpty?: boolean;
+}
+
+/**
+ * The one same-origin request of the web app (so the server's CSRF check passes): every non-2xx
+ * answer or network failure becomes an {@link ApiProblem}, a 401 ends the session client-side.
+ */
+export async function sendRequest<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT', path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = {
+    Accept: 'application/json, application/geo+json, application/problem+json',
+    ...opts.headers,
+  };
+  let body: BodyInit | undefined;
+  if (opts.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.json);
+  } else if (opts.raw) {
+    headers['Content-Type'] = opts.contentType ?? (opts.raw.type || 'application/octet-stream');
+    body = opts.raw;
+  }
   let response: Response;
   try {
-    response = await fetch(absoluteUrl(path, opts.query), {
-      method,
-      headers: {
-        Accept: 'application/json, application/geo+json, application/problem+json',
-        ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      },
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-      signal: opts.signal,
-      credentials: 'same-origin',
-    });
+    response = await fetch(absoluteUrl(path, opts.query), { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiProblem({ type: 'about:blank', title: 'Network error', status: 0, code: 'NETWORK_ERROR', detail: String(err) });
   }
-  const body: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
+  const parsed: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
   if (!response.ok) {
-    const problem = isProblem(body)
-      ? new ApiProblem(body)
+    const problem = isProblem(parsed)
+      ? new ApiProblem(parsed)
       : new ApiProblem({ type: 'about:blank', title: response.statusText || 'HTTP error', status: response.status, code: 'HTTP_ERROR' });
     const wait = retryAfterSeconds(response.headers.get('Retry-After'));
     if (wait !== undefined && typeof problem.problem.retryAfterSeconds !== 'number') problem.problem.retryAfterSeconds = wait;
     reportAuthFailure(problem, path);
     throw problem;
   }
-  if (body === undefined) {
+  if (parsed === undefined) {
     if (opts.allowEmpty) return undefined as T;
     throw new ApiProblem({ type: 'about:blank', title: 'Invalid response', status: response.status, code: 'INVALID_RESPONSE' });
   }
-  return body as T;
+  return parsed as T;
 }
 
 /** GETs JSON from the API; throws {@link ApiProblem} for every non-2xx answer or network failure. */
 export function getJson<T>(path: string, opts: { query?: Query; signal?: AbortSignal } = {}): Promise<T> {
-  return request<T>('GET', path, opts);
+  return sendRequest<T>('GET', path, opts);
 }
 
 /** POSTs JSON (same origin, so the server's CSRF check passes); an empty answer (204) is undefined. */
 export function postJson<T>(path: string, body?: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
-  return request<T>('POST', path, { body, signal: opts.signal, allowEmpty: true });
+  return sendRequest<T>('POST', path, { json: body, signal: opts.signal, allowEmpty: true });
 }
 
 /** PATCHes JSON (same origin, like {@link postJson}). */
 export function patchJson<T>(path: string, body: unknown, opts: { signal?: AbortSignal } = {}): Promise<T> {
-  return request<T>('PATCH', path, { body, signal: opts.signal });
+  return sendRequest<T>('PATCH', path, { json: body, signal: opts.signal });
 }

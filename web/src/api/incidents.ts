@@ -3,7 +3,7 @@
  * departments, intake with idempotency, the filtered list, stats, one incident with its timeline
  * and photos, photo upload, lifecycle transitions, candidates and dispatch.
  */
-import { ApiProblem, absoluteUrl, getJson, reportAuthFailure, retryAfterSeconds, type Problem, type Query } from './http';
+import { getJson, sendRequest, type Query } from './http';
 
 export const INCIDENT_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type IncidentPriority = (typeof INCIDENT_PRIORITIES)[number];
@@ -229,59 +229,7 @@ export interface UploadedPhoto {
   byteSize: number;
 }
 
-type Method = 'GET' | 'POST' | 'PUT';
-
-function networkProblem(err: unknown): ApiProblem {
-  return new ApiProblem({ type: 'about:blank', title: 'Network error', status: 0, code: 'NETWORK_ERROR', detail: String(err) });
-}
-
-function isProblem(body: unknown): body is Problem {
-  return typeof body === 'object' && body !== null && 'status' in body && 'code' in body;
-}
-
-/**
- * A same-origin request with extra headers (Idempotency-Key, Accept-Language) or a raw body
- * (photos); errors become {@link ApiProblem} exactly as in the shared client.
- */
-async function send<T>(
-  method: Method,
-  path: string,
-  opts: { query?: Query; json?: unknown; raw?: Blob; contentType?: string; headers?: Record<string, string>; signal?: AbortSignal } = {},
-): Promise<T> {
-  const headers: Record<string, string> = {
-    Accept: 'application/json, application/geo+json, application/problem+json',
-    ...opts.headers,
-  };
-  let body: BodyInit | undefined;
-  if (opts.json !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(opts.json);
-  } else if (opts.raw) {
-    headers['Content-Type'] = opts.contentType ?? (opts.raw.type || 'application/octet-stream');
-    body = opts.raw;
-  }
-  let response: Response;
-  try {
-    response = await fetch(absoluteUrl(path, opts.query), { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
-  } catch (err) {
-    if (err instanceof DOMException && err.name === 'AbortError') throw err;
-    throw networkProblem(err);
-  }
-  const parsed: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined);
-  if (!response.ok) {
-    const problem = isProblem(parsed)
-      ? new ApiProblem(parsed)
-      : new ApiProblem({ type: 'about:blank', title: response.statusText || 'HTTP error', status: response.status, code: 'HTTP_ERROR' });
-    const wait = retryAfterSeconds(response.headers.get('Retry-After'));
-    if (wait !== undefined && typeof problem.problem.retryAfterSeconds !== 'number') problem.problem.retryAfterSeconds = wait;
-    reportAuthFailure(problem, path);
-    throw problem;
-  }
-  if (parsed === undefined) {
-    throw new ApiProblem({ type: 'about:blank', title: 'Invalid response', status: response.status, code: 'INVALID_RESPONSE' });
-  }
-  return parsed as T;
-}
+const send = sendRequest;
 
 const incidentPath = (id: string) => `/api/incidents/${encodeURIComponent(id)}`;
 
