@@ -174,6 +174,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       expect(await card.getAttribute('data-status')).toBe('dispatched');
       // Dispatch made the worker busy: the phone's status strip follows, live.
       await expect.poll(() => field.page.textContent('[data-testid="my-status"]'), { timeout: 15_000 }).toContain(zhCN.responderStatus.busy);
+      // On the task list the toast closes (the banner says the same): shoot once its fade-out is over.
+      await field.page.waitForSelector('.field-notification', { state: 'detached', timeout: 10_000 });
       await field.page.screenshot({ path: path.join(artifacts, 'field-phone.png') });
 
       // Start, then resolve with a photo from the "camera".
