@@ -24,8 +24,12 @@ export function useDisplay() {
       const { n, unit } = ageParts((now - new Date(iso).getTime()) / 1000);
       return t('panel.positionAge', { age: t(`age.${unit}`, { n }) });
     },
-    /** A message for a failed request: the server's code in words where we have them. */
-    problem(p: ApiProblem): string {
+    /**
+     * A message for a failed request: the server's code in words where we have them — first under
+     * `prefix` (a view's own wording, e.g. 'field.errors'), then the app's.
+     */
+    problem(p: ApiProblem, prefix?: string): string {
+      if (prefix && te(`${prefix}.${p.code}`)) return t(`${prefix}.${p.code}`);
       return te(`errors.${p.code}`) ? t(`errors.${p.code}`) : t('errors.generic', { code: p.code });
     },
     /** A vocabulary term (category, status, ...), or the raw value when unknown. */
