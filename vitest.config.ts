@@ -7,6 +7,9 @@ export default defineConfig({
     include: ['tests/**/*.test.ts', 'web/src/**/*.test.ts', 'geo-data/src/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 60_000,
+    // expect.poll waits up to 10 s (vitest's default is 1 s): browser tests wait for the map, the
+    // live stream or a refetch, which a loaded CI machine can stretch past a second.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 180_000,
     // The embedded database serves one process: its test files share it and run one at a time.
     fileParallelism: external,
