@@ -13,6 +13,8 @@ export interface SessionUser {
   /** '*' or a 6/9/12/15-digit area/grid code: everything the user reads or writes lies under it. */
   areaCode: string;
   responderId: string | null;
+  /** The department a department user works for (its queue; auth/scope.ts), else null. */
+  departmentCode: string | null;
   sessionId: string;
 }
 
@@ -48,7 +50,7 @@ export async function sessionUser(pool: pg.Pool, token: string, policy: SessionP
   const id = sha256(token);
   const { rows } = await pool.query<SessionUser & { stale: boolean }>(
     `SELECT u.id::text AS id, u.username, u.display_name AS "displayName", u.role, u.area_code AS "areaCode",
-            r.id::text AS "responderId", s.id AS "sessionId", s.last_seen_at < now() - interval '60 seconds' AS stale
+            r.id::text AS "responderId", u.department_code AS "departmentCode", s.id AS "sessionId", s.last_seen_at < now() - interval '60 seconds' AS stale
        FROM sessions s
        JOIN users u ON u.id = s.user_id
        LEFT JOIN responders r ON r.user_id = u.id

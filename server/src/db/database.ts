@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { DB } from './types.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded.js';
 
@@ -55,7 +55,7 @@ export async function openDatabase(opts: {
   // A connection cut while a query runs is reported to that query; without a listener the
   // client's own 'error' event would be an uncaught exception and take the process down.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool) }) });
   return {
     mode: embedded ? 'embedded' : 'external',
     pool,
@@ -65,6 +65,34 @@ export async function openDatabase(opts: {
       await db.destroy();
       await embedded?.close();
     },
+  };
+}
+
+/**
+ * The pool as Kysely sees it, except that a connection whose ROLLBACK failed is destroyed when it
+ * is released instead of going back to the pool (Kysely releases it either way): such a connection
+ * is out of step with the server (the PGlite sharp edge in ARCHITECTURE.md, or a dead socket).
+ */
+function discardingBrokenConnections(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      return {
+        async query(text: string, values: unknown[]) {
+          try {
+            return await client.query(text, values);
+          } catch (err) {
+            if (/^\s*rollback\s*$/i.test(text)) broken = err as Error;
+            throw err;
+          }
+        },
+        release() {
+          client.release(broken);
+        },
+      } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
   };
 }
 

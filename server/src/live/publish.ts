@@ -1,3 +1,4 @@
+// TEMPORARY shim while the modules move to runWrite (write/write.ts) and live/live.repository.ts; deleted when none imports it.
 import type pg from 'pg';
 
 /** The event types of the live stream (`/api/live`); the live_events table allows exactly these. */

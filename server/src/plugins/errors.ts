@@ -1,6 +1,27 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * How this route's schema-validation failures are answered where they differ from the default
+     * (INVALID_PARAMETER; INVALID_LIMIT / INVALID_BBOX for those query parameters). The one error
+     * handler below reads it; routes never map validation errors themselves.
+     */
+    validation?: ValidationHints;
+  }
+}
+
+/** Route-specific codes for validation failures (see FastifyContextConfig.validation). */
+export interface ValidationHints {
+  /** The code of a bad body, query or header (default INVALID_PARAMETER). */
+  code?: ProblemCode;
+  /** A malformed path parameter is an unknown resource: 404 NOT_FOUND. */
+  paramsNotFound?: boolean;
+  /** Body paths (JSON pointer prefixes, e.g. '/location') whose failures are INVALID_GEOMETRY. */
+  geometry?: readonly string[];
+}
+
 /** Stable machine codes of the API's problem responses. Later modules add theirs here. */
 export type ProblemCode =
   | 'INVALID_BBOX'
@@ -115,15 +136,18 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
-/** Maps a validation failure to the most specific stable code. */
-function validationProblem(error: FastifyError): Problem {
+/** Maps a validation failure to the most specific stable code, following the route's hints. */
+function validationProblem(error: FastifyError, hints: ValidationHints = {}): Problem {
   const v = error.validation?.[0] as { instancePath?: string; params?: { missingProperty?: string } } | undefined;
-  const where = (v?.instancePath || '').replace(/^\//, '') || v?.params?.missingProperty || '';
+  const path = v?.instancePath ?? '';
+  const where = path.replace(/^\//, '') || v?.params?.missingProperty || '';
   const context = error.validationContext ?? 'request';
   const detail = `${context}${where ? ` "${where}"` : ''}: ${error.message.replace(/^(querystring|params|body|headers)\/?\S*\s/, '')}`;
+  if (context === 'params' && hints.paramsNotFound) return problem(404, 'NOT_FOUND', detail);
   if (context === 'querystring' && where === 'limit') return problem(400, 'INVALID_LIMIT', detail);
   if (context === 'querystring' && where === 'bbox') return problem(400, 'INVALID_BBOX', detail);
-  return problem(400, 'INVALID_PARAMETER', detail);
+  if (context === 'body' && hints.geometry?.some((prefix) => path.startsWith(prefix))) return problem(400, 'INVALID_GEOMETRY', detail);
+  return problem(400, hints.code ?? 'INVALID_PARAMETER', detail);
 }
 
 /** One error shape for the whole API: RFC 9457 problem+json with a stable `code`; 5xx details hidden. */
@@ -133,7 +157,7 @@ export default fp(
       if (error instanceof ApiError) {
         return sendProblem(reply, request, problem(error.status, error.code, error.message, error.extra));
       }
-      if (error.validation) return sendProblem(reply, request, validationProblem(error));
+      if (error.validation) return sendProblem(reply, request, validationProblem(error, request.routeOptions.config?.validation));
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendProblem(reply, request, problem(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${app.initialConfig.bodyLimit} bytes`));
       }
