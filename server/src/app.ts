@@ -6,6 +6,7 @@ import helmet from '@fastify/helmet';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig, type Config } from './config.js';
+import { DEFAULT_LIVE_SETTINGS, type LiveSettings } from './live/settings.js';
 import type { Capabilities, Database } from './db/database.js';
 import errors, { ApiError } from './plugins/errors.js';
 import database from './plugins/database.js';
@@ -20,7 +21,9 @@ import collectionsRoutes from './modules/collections/collections.routes.js';
 import gridsRoutes from './modules/grids/grids.routes.js';
 import tilesRoutes from './modules/tiles/tiles.routes.js';
 import live from './plugins/live.js';
+import timers from './plugins/timers.js';
 import incidentsRoutes from './modules/incidents/incidents.routes.js';
+import metaRoutes from './modules/meta/meta.routes.js';
 import respondersRoutes from './modules/responders/responders.routes.js';
 import liveRoutes from './modules/live/live.routes.js';
 
@@ -32,6 +35,8 @@ export interface AppOptions {
   sessionPolicy?: SessionPolicy;
   /** Command-centre settings; defaults where not given (tests override thresholds). */
   command?: Partial<CommandConfig>;
+  /** Live-stream settings; defaults where not given. */
+  live?: Partial<LiveSettings>;
 }
 
 /** Sessions end after 30 minutes without a request, and 12 hours after sign-in at the latest. */
@@ -47,6 +52,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const command: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
+  const liveSettings: LiveSettings = { ...DEFAULT_LIVE_SETTINGS, ...opts.live };
 
   await app.register(errors);
   await app.register(helmet, {
@@ -101,10 +107,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(collectionsRoutes);
   await app.register(gridsRoutes);
   await app.register(tilesRoutes);
-  await app.register(live);
+  await app.register(live, { settings: liveSettings });
   await app.register(incidentsRoutes, { command });
+  await app.register(metaRoutes, { command });
   await app.register(respondersRoutes, { command });
   await app.register(liveRoutes);
+  await app.register(timers);
   await app.register(web, { root: opts.config.webDist });
   return app;
 }

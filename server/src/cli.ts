@@ -3,10 +3,9 @@ import { loadConfig, ConfigError } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { consoleProgress } from './seed.js';
-import { createUser, UserInputError } from './auth/users.js';
-import { hashPassword, passwordProblem } from './auth/passwords.js';
 import { isAreaCode, isRole, ROLES } from './auth/permissions.js';
-import { appendAudit } from './auth/audit.js';
+import { listAllUsers } from './modules/users/users.repository.js';
+import { createUser, disableByUsername, resetPasswordByUsername, UserInputError } from './modules/users/users.service.js';
 import { generate, importGeoJson, LAYERS, PRESETS, type Layer, type Preset } from '@wangge/geo-data';
 
 const USAGE = `usage: pnpm cli <command> [options]
@@ -136,60 +135,40 @@ async function userCommand(args: string[]): Promise<void> {
       if (areaCode === '*' && role !== 'admin') throw new UsageError('only admins may have the whole installation (*) as their area');
       const password = await readPassword();
       const created = await withDatabase((db) =>
-        createUser(db.pool, { username, password, role, areaCode, displayName: values.name }).catch((err) => {
-          throw err instanceof UserInputError ? new UsageError(err.message) : err;
-        }),
+        createUser(db.db, { username, password, role, areaCode, displayName: values.name }).catch(asUsageError),
       );
       console.log(`user ${username} created (${role}, area ${areaCode})${created.responderId ? `, responder ${created.responderId}` : ''}`);
       return;
     }
     case 'list': {
-      const rows = await withDatabase(async (db) => (await db.pool.query(
-        `SELECT username, role, area_code, disabled, to_char(created_at, 'YYYY-MM-DD') AS created FROM users ORDER BY username`,
-      )).rows);
-      if (!rows.length) console.log('no users');
-      for (const r of rows) console.log(`${r.username.padEnd(24)} ${r.role.padEnd(12)} ${r.area_code.padEnd(16)} ${r.disabled ? 'disabled' : 'active  '} ${r.created}`);
+      const users = await withDatabase((db) => listAllUsers(db.db));
+      if (!users.length) console.log('no users');
+      for (const u of users) console.log(`${u.username.padEnd(24)} ${u.role.padEnd(12)} ${u.areaCode.padEnd(16)} ${u.disabled ? 'disabled' : 'active  '} ${u.createdOn}`);
       return;
     }
     case 'disable': {
       const username = need(values.username, 'username');
-      const n = await withDatabase(async (db) => {
-        const { rows } = await db.pool.query<{ id: string }>(
-          'UPDATE users SET disabled = true, updated_at = now() WHERE username = $1 RETURNING id::text',
-          [username],
-        );
-        if (!rows[0]) return 0;
-        await db.pool.query('DELETE FROM sessions WHERE user_id = $1', [rows[0].id]);
-        await appendAudit(db.pool, {}, { action: 'user.disable', entity: 'user', entityId: rows[0].id, after: { disabled: true, via: 'cli' } });
-        return 1;
-      });
-      if (!n) throw new Error(`no user "${username}"`);
+      const found = await withDatabase((db) => disableByUsername(db.db, username));
+      if (!found) throw new Error(`no user "${username}"`);
       console.log(`user ${username} disabled; its sessions ended`);
       return;
     }
     case 'reset-password': {
       const username = need(values.username, 'username');
       const password = await readPassword();
-      const weak = passwordProblem(password);
-      if (weak) throw new UsageError(weak);
-      const hash = await hashPassword(password);
-      const n = await withDatabase(async (db) => {
-        const { rows } = await db.pool.query<{ id: string }>(
-          'UPDATE users SET password_hash = $2, password_changed_at = now(), updated_at = now() WHERE username = $1 RETURNING id::text',
-          [username, hash],
-        );
-        if (!rows[0]) return 0;
-        await db.pool.query('DELETE FROM sessions WHERE user_id = $1', [rows[0].id]);
-        await appendAudit(db.pool, {}, { action: 'user.reset_password', entity: 'user', entityId: rows[0].id, after: { via: 'cli' } });
-        return 1;
-      });
-      if (!n) throw new Error(`no user "${username}"`);
+      const found = await withDatabase((db) => resetPasswordByUsername(db.db, username, password).catch(asUsageError));
+      if (!found) throw new Error(`no user "${username}"`);
       console.log(`password of ${username} reset; its sessions ended`);
       return;
     }
     default:
       throw new UsageError(`unknown user command "${sub ?? ''}": add, list, disable, reset-password`);
   }
+}
+
+/** A field the user typed wrong (UserInputError) is a usage error. */
+function asUsageError(err: unknown): never {
+  throw err instanceof UserInputError ? new UsageError(err.message) : err;
 }
 
 /** Node's argument parser throws plain errors; they are usage errors to the user. */

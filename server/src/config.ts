@@ -1,4 +1,7 @@
 import path from 'node:path';
+import { Type, type Static, type TSchema } from 'typebox';
+import Value from 'typebox/value';
+import { DEFAULT_LIVE_SETTINGS, type LiveSettings } from './live/settings.js';
 
 /** Validated runtime configuration, read once from the environment. */
 export interface Config {
@@ -27,6 +30,8 @@ export interface Config {
   trustProxy: boolean;
   /** Incidents, responders and dispatch (see CommandConfig). */
   command: CommandConfig;
+  /** The live stream `/api/live` (see LiveSettings). */
+  live: LiveSettings;
 }
 
 /** Settings of the command centre: presence, routing, the responsibility ladder, photos. */
@@ -70,53 +75,142 @@ export const DEFAULT_COMMAND_CONFIG: CommandConfig = {
 
 export class ConfigError extends Error {}
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes)$/i.test(raw)) return true;
-  if (/^(0|false|no)$/i.test(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+
+const int = (minimum: number, maximum: number, fallback: number, description: string) =>
+  Type.Integer({ minimum, maximum, default: fallback, description });
+
+/**
+ * Every environment variable the server reads: name, type, default, bounds and meaning. Values
+ * arrive as strings; integers and flags (1/true/yes, 0/false/no) are converted before the check,
+ * and an empty value counts as unset. Defaults that depend on another variable (SEED_DEMO,
+ * DEMO_SIMULATE) or on the checkout (paths) are optional here and settled in loadConfig.
+ */
+export const EnvSchema = Type.Object({
+  PORT: int(0, 65535, 3000, 'HTTP port of the API and the web app'),
+  HOST: Type.String({ default: '0.0.0.0', description: 'listen address' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      expected: 'start with postgres:// or postgresql://',
+      description: 'external PostgreSQL + PostGIS; when unset the embedded database is used',
+    }),
+  ),
+  DATA_DIR: Type.Optional(Type.String({ description: 'folder of the embedded database (default .data/ in the checkout)' })),
+  SEED_DEMO: Type.Optional(Type.Boolean({ description: 'generate the demo district on an empty database (default: on when DATABASE_URL is unset)' })),
+  DEMO_SIMULATE: Type.Optional(Type.Boolean({ description: "move the demo's generated responders every 30 s (default: on when DATABASE_URL is unset)" })),
+  WEB_DIST: Type.Optional(Type.String({ description: 'folder of the built web app (default web/dist in the checkout)' })),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
+  BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024, 2 * 1024 * 1024, 'largest accepted request body'),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'take client address and scheme from X-Forwarded-* (behind a TLS-terminating proxy)' }),
+
+  RESPONDER_ONLINE_SECONDS: int(10, 86400, DEFAULT_COMMAND_CONFIG.onlineSeconds, 'a responder is online while its last position is younger'),
+  RESPONDER_OFFLINE_SECONDS: int(20, 7 * 86400, DEFAULT_COMMAND_CONFIG.offlineSeconds, 'a responder is stale up to this age of its position, then offline'),
+  DISPATCH_OWN_GRID_EXTRA_SECONDS: int(0, 7200, DEFAULT_COMMAND_CONFIG.ownGridExtraSeconds, 'how much slower an own-grid worker may be and still rank first'),
+  DISPATCH_NEIGHBOUR_EXTRA_SECONDS: int(0, 7200, DEFAULT_COMMAND_CONFIG.neighbourExtraSeconds, 'how much slower a neighbouring-grid worker may be and still rank before others'),
+  DISPATCH_STALE_PENALTY_SECONDS: int(0, 7200, DEFAULT_COMMAND_CONFIG.stalePenaltySeconds, 'added to the ETA of a responder whose position is stale'),
+  PHOTO_MAX_BYTES: int(1024, 20 * 1024 * 1024, DEFAULT_COMMAND_CONFIG.photoMaxBytes, 'largest incident photo'),
+  PHOTO_DIR: Type.Optional(Type.String({ description: 'folder for incident photos (unset: kept in the database)' })),
+  WARM_ROUTING_GRAPH: Type.Boolean({ default: true, description: 'build the road graph in the background at start' }),
+
+  LIVE_HEARTBEAT_MS: int(50, 3_600_000, DEFAULT_LIVE_SETTINGS.heartbeatMs, 'comment line on every stream (and session re-check) this often'),
+  LIVE_POLL_MS: int(50, 3_600_000, DEFAULT_LIVE_SETTINGS.pollMs, 'the hub looks for new events this often without a NOTIFY or wake'),
+  LIVE_RETRY_MS: int(100, 600_000, DEFAULT_LIVE_SETTINGS.retryMs, 'retry: hint sent to EventSource clients'),
+  LIVE_MAX_STREAMS_PER_USER: int(1, 100_000, DEFAULT_LIVE_SETTINGS.maxStreamsPerUser, 'concurrent streams of one user in one process (beyond: 429)'),
+  LIVE_MAX_STREAMS: int(1, 1_000_000, DEFAULT_LIVE_SETTINGS.maxStreams, 'concurrent streams of one process (beyond: 429)'),
+  LIVE_MAX_REPLAY: int(1, 1_000_000, DEFAULT_LIVE_SETTINGS.maxReplay, 'a reconnect that would replay more events gets event: reset'),
+  LIVE_RETENTION_DAYS: int(1, 365, DEFAULT_LIVE_SETTINGS.retentionDays, 'events are kept this many days'),
+  LIVE_RETENTION_INTERVAL_MS: int(1000, 86_400_000, DEFAULT_LIVE_SETTINGS.retentionIntervalMs, 'how often old events are pruned'),
+  LIVE_MAX_BUFFERED_BYTES: int(1024, 1024 * 1024 * 1024, DEFAULT_LIVE_SETTINGS.maxBufferedBytes, 'a client with more unsent bytes is disconnected'),
+});
+
+/** The environment after the check: converted values, defaults filled in. */
+export type Env = Static<typeof EnvSchema>;
+
+type VariableSchema = TSchema & {
+  type?: string;
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+  expected?: string;
+};
+
+const variables = EnvSchema.properties as Record<keyof Env, VariableSchema>;
+
+/** A string from the environment as the schema's type, or the string itself when it is not one (the check then names it). */
+function fromEnvString(schema: VariableSchema, raw: string): unknown {
+  if (schema.type === 'integer') {
+    const value = Number(raw);
+    return Number.isInteger(value) ? value : raw;
+  }
+  if (schema.type === 'boolean') {
+    if (/^(1|true|yes)$/i.test(raw)) return true;
+    if (/^(0|false|no)$/i.test(raw)) return false;
+  }
+  return raw;
+}
+
+function problem(name: string, schema: VariableSchema, raw: string | undefined): string {
+  const got = raw === undefined ? '' : `, got "${raw}"`;
+  if (schema.type === 'integer') return `${name} must be an integer between ${schema.minimum} and ${schema.maximum}${got}`;
+  if (schema.type === 'boolean') return `${name} must be true or false${got}`;
+  if (schema.enum) return `${name} must be one of ${schema.enum.join(', ')}${got}`;
+  // The value is not repeated: a database URL may carry a password.
+  return `${name} must ${schema.expected ?? 'be a valid value'}`;
+}
+
+/** The environment checked against EnvSchema, with defaults filled in; throws ConfigError naming the first bad variable. */
+export function parseEnv(env: NodeJS.ProcessEnv): Env {
+  const given: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(variables)) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') given[name] = fromEnvString(schema, raw);
+  }
+  const value = Value.Default(EnvSchema, given);
+  const [error] = Value.Errors(EnvSchema, value);
+  if (error) {
+    const name = error.instancePath.replace(/^\//, '') as keyof Env;
+    throw new ConfigError(name in variables ? problem(name, variables[name], env[name]) : `environment: ${error.message}`);
+  }
+  return value as Env;
+}
 
 /** Reads and validates the configuration; throws ConfigError with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const databaseUrl = env.DATABASE_URL || undefined;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
-  }
+  const e = parseEnv(env);
+  const databaseUrl = e.DATABASE_URL;
   return {
-    port: int(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST || '0.0.0.0',
+    port: e.PORT,
+    host: e.HOST,
     databaseUrl,
-    dataDir: path.resolve(env.DATA_DIR || path.join(repoRoot, '.data')),
-    seedDemo: bool(env, 'SEED_DEMO', !databaseUrl),
-    simulateDemo: bool(env, 'DEMO_SIMULATE', !databaseUrl),
-    webDist: path.resolve(env.WEB_DIST || path.join(repoRoot, 'web', 'dist')),
-    logLevel: env.LOG_LEVEL || 'info',
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    dataDir: path.resolve(e.DATA_DIR ?? path.join(repoRoot, '.data')),
+    seedDemo: e.SEED_DEMO ?? !databaseUrl,
+    simulateDemo: e.DEMO_SIMULATE ?? !databaseUrl,
+    webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'web', 'dist')),
+    logLevel: e.LOG_LEVEL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    trustProxy: e.TRUST_PROXY,
     command: {
       ...DEFAULT_COMMAND_CONFIG,
-      onlineSeconds: int(env, 'RESPONDER_ONLINE_SECONDS', DEFAULT_COMMAND_CONFIG.onlineSeconds, 10, 86400),
-      offlineSeconds: int(env, 'RESPONDER_OFFLINE_SECONDS', DEFAULT_COMMAND_CONFIG.offlineSeconds, 20, 7 * 86400),
-      ownGridExtraSeconds: int(env, 'DISPATCH_OWN_GRID_EXTRA_SECONDS', DEFAULT_COMMAND_CONFIG.ownGridExtraSeconds, 0, 7200),
-      neighbourExtraSeconds: int(env, 'DISPATCH_NEIGHBOUR_EXTRA_SECONDS', DEFAULT_COMMAND_CONFIG.neighbourExtraSeconds, 0, 7200),
-      stalePenaltySeconds: int(env, 'DISPATCH_STALE_PENALTY_SECONDS', DEFAULT_COMMAND_CONFIG.stalePenaltySeconds, 0, 7200),
-      photoMaxBytes: int(env, 'PHOTO_MAX_BYTES', DEFAULT_COMMAND_CONFIG.photoMaxBytes, 1024, 20 * 1024 * 1024),
-      photoDir: env.PHOTO_DIR ? path.resolve(env.PHOTO_DIR) : undefined,
-      warmGraphOnStart: bool(env, 'WARM_ROUTING_GRAPH', true),
+      onlineSeconds: e.RESPONDER_ONLINE_SECONDS,
+      offlineSeconds: e.RESPONDER_OFFLINE_SECONDS,
+      ownGridExtraSeconds: e.DISPATCH_OWN_GRID_EXTRA_SECONDS,
+      neighbourExtraSeconds: e.DISPATCH_NEIGHBOUR_EXTRA_SECONDS,
+      stalePenaltySeconds: e.DISPATCH_STALE_PENALTY_SECONDS,
+      photoMaxBytes: e.PHOTO_MAX_BYTES,
+      photoDir: e.PHOTO_DIR === undefined ? undefined : path.resolve(e.PHOTO_DIR),
+      warmGraphOnStart: e.WARM_ROUTING_GRAPH,
+    },
+    live: {
+      heartbeatMs: e.LIVE_HEARTBEAT_MS,
+      pollMs: e.LIVE_POLL_MS,
+      retryMs: e.LIVE_RETRY_MS,
+      maxStreamsPerUser: e.LIVE_MAX_STREAMS_PER_USER,
+      maxStreams: e.LIVE_MAX_STREAMS,
+      maxReplay: e.LIVE_MAX_REPLAY,
+      retentionDays: e.LIVE_RETENTION_DAYS,
+      retentionIntervalMs: e.LIVE_RETENTION_INTERVAL_MS,
+      maxBufferedBytes: e.LIVE_MAX_BUFFERED_BYTES,
     },
   };
 }

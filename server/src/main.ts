@@ -32,15 +32,15 @@ async function main() {
   if (config.seedDemo) {
     // Demo accounts only on the embedded demo; an external database gets its first admin from the CLI.
     const demoUsersFile = database.mode === 'embedded' ? path.join(config.dataDir, 'demo-users.txt') : undefined;
-    await seedDemoIfEmpty(database.pool, { demoUsersFile });
+    await seedDemoIfEmpty(database, { demoUsersFile });
   }
   const capabilities = await probeCapabilities(database.db);
-  const app = await buildApp({ config, database, capabilities, command: config.command });
+  const app = await buildApp({ config, database, capabilities, command: config.command, live: config.live });
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   console.log(`[wangge] ready in ${((Date.now() - started) / 1000).toFixed(1)} s — open http://localhost:${port}/`);
   const simulator = config.simulateDemo
-    ? startDemoSimulator({ pool: database.pool, wake: () => app.live.wake(), log: (m) => app.log.warn(m) })
+    ? startDemoSimulator({ db: database.db, wake: () => app.live.wake(), log: (m) => app.log.warn(m) })
     : undefined;
   if (simulator) console.log('[wangge] demo simulator: generated responders report a position every 30 s (DEMO_SIMULATE=false to stop)');
 

@@ -1,47 +1,42 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
 import { generate } from '@wangge/geo-data';
-import { createUser } from './auth/users.js';
+import type { Database } from './db/database.js';
 import type { Role } from './auth/permissions.js';
+import { createUser } from './modules/users/users.service.js';
+import { firstGridCode, hasNoAreas } from './demo/seed.repository.js';
 
 /**
  * Generates the demo district when the database holds no areas yet. With `demoUsersFile`, also
  * creates one account of each role with a random password, printed once and written to that file.
  */
-export async function seedDemoIfEmpty(pool: pg.Pool, opts: { demoUsersFile?: string } = {}): Promise<boolean> {
-  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM areas');
-  if (rows[0].n > 0) return false;
+export async function seedDemoIfEmpty(database: Pick<Database, 'pool' | 'db'>, opts: { demoUsersFile?: string } = {}): Promise<boolean> {
+  if (!(await hasNoAreas(database.db))) return false;
   console.log('[wangge] empty database: generating the demo district (preset demo, seed 1)');
-  await generate(pool, { preset: 'demo', seed: 1, onProgress: consoleProgress('generate') });
-  if (opts.demoUsersFile) await createDemoUsers(pool, opts.demoUsersFile);
+  await generate(database.pool, { preset: 'demo', seed: 1, onProgress: consoleProgress('generate') });
+  if (opts.demoUsersFile) await createDemoUsers(database.db, opts.demoUsersFile);
   return true;
 }
 
 /** One account per role, scoped like real users would be; passwords random, never in the code. */
-async function createDemoUsers(pool: pg.Pool, file: string): Promise<void> {
-  const codes = (
-    await pool.query<{ district: string; street: string; community: string; grid: string }>(
-      `SELECT d.code AS district, s.code AS street, c.code AS community, g.code AS grid
-         FROM grids g JOIN areas c ON c.id = g.community_id JOIN areas s ON s.id = c.parent_id JOIN areas d ON d.id = s.parent_id
-        ORDER BY g.code LIMIT 1`,
-    )
-  ).rows[0];
-  const accounts: { username: string; role: Role; areaCode: string }[] = [
+async function createDemoUsers(db: Database['db'], file: string): Promise<void> {
+  // Codes are prefixes: a grid's code starts with its community's (12), street's (9) and district's (6).
+  const grid = (await firstGridCode(db))!;
+  const district = grid.slice(0, 6);
+  const accounts: { username: string; role: Role; areaCode: string; departmentCode?: string }[] = [
     { username: 'admin', role: 'admin', areaCode: '*' },
-    { username: 'commander', role: 'commander', areaCode: codes.district },
-    { username: 'planner', role: 'planner', areaCode: codes.district },
-    { username: 'department', role: 'department', areaCode: codes.district },
-    { username: 'viewer', role: 'viewer', areaCode: codes.street },
-    { username: 'gridworker', role: 'grid_worker', areaCode: codes.grid },
+    { username: 'commander', role: 'commander', areaCode: district },
+    { username: 'planner', role: 'planner', areaCode: district },
+    // The demo department account works the urban-management queue.
+    { username: 'department', role: 'department', areaCode: district, departmentCode: 'urban_management' },
+    { username: 'viewer', role: 'viewer', areaCode: grid.slice(0, 9) },
+    { username: 'gridworker', role: 'grid_worker', areaCode: grid },
   ];
   const lines = ['# wangge demo accounts (embedded demo only). Passwords are random; keep this file private.', ''];
   for (const a of accounts) {
     const password = crypto.randomBytes(12).toString('base64url');
-    const { id } = await createUser(pool, { ...a, password });
-    // The demo department account works the urban-management queue.
-    if (a.role === 'department') await pool.query(`UPDATE users SET department_code = 'urban_management' WHERE id = $1`, [id]);
+    await createUser(db, { ...a, password });
     lines.push(`${a.username.padEnd(12)} ${password}  role=${a.role} area=${a.areaCode}`);
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -100,7 +100,7 @@ describe('tiles of a generated district', () => {
       for (const t of tilesOver(TILE_LAYERS[layer].maxzoom)) {
         const expected = await scopedIds(layer, t.z, t.x, t.y);
         for (const native of natives) {
-          const ids = (decodeTile(await readTile(database.pool, layer, t.z, t.x, t.y, native, scope))[layer] ?? []).map((f) => String(f.properties.id)).sort();
+          const ids = (decodeTile(await readTile(database.db, layer, t.z, t.x, t.y, native, scope))[layer] ?? []).map((f) => String(f.properties.id)).sort();
           expect(ids, `${layer}/${t.z}/${t.x}/${t.y} native=${native}`).toEqual(expected);
           seen += ids.length;
         }
@@ -117,8 +117,8 @@ describe('tiles of a generated district', () => {
     for (const layer of TILE_LAYER_IDS) {
       for (let z = Math.max(TILE_LAYERS[layer].minzoom, 10); z <= TILE_LAYERS[layer].maxzoom; z++) {
         for (const t of tilesOver(z)) {
-          const native = decodeTile(await readTile(database.pool, layer, t.z, t.x, t.y, true))[layer] ?? [];
-          const node = decodeTile(await readTile(database.pool, layer, t.z, t.x, t.y, false))[layer] ?? [];
+          const native = decodeTile(await readTile(database.db, layer, t.z, t.x, t.y, true))[layer] ?? [];
+          const node = decodeTile(await readTile(database.db, layer, t.z, t.x, t.y, false))[layer] ?? [];
           const key = (f: { properties: object }) => JSON.stringify(Object.entries(f.properties).sort());
           expect(node.map(key).sort(), `${layer}/${t.z}/${t.x}/${t.y}`).toEqual(native.map(key).sort());
         }

@@ -141,8 +141,8 @@ describe('tiles of a dense district', () => {
     for (const layer of TILE_LAYER_IDS) {
       for (const z of zooms(layer)) {
         for (const t of coreTiles(z, z >= 13)) {
-          const native = decodeTile(await readTile(database.pool, layer, t.z, t.x, t.y, true))[layer] ?? [];
-          const node = decodeTile(await readTile(database.pool, layer, t.z, t.x, t.y, false))[layer] ?? [];
+          const native = decodeTile(await readTile(database.db, layer, t.z, t.x, t.y, true))[layer] ?? [];
+          const node = decodeTile(await readTile(database.db, layer, t.z, t.x, t.y, false))[layer] ?? [];
           const key = (f: { properties: object }) => JSON.stringify(Object.entries(f.properties).sort());
           expect(node.map(key).sort(), `${layer}/${t.z}/${t.x}/${t.y}`).toEqual(native.map(key).sort());
         }

@@ -172,6 +172,26 @@ async function freshResponder(lon: number, lat: number, gridCode: string): Promi
   return rows[0].id;
 }
 
+/**
+ * The assignee rule (auth/scope.ts): one incident outside the first community, dispatched to the
+ * principal's responder (grid worker) or department (department user), to nobody for the others.
+ * Each case reassigns it before its request; the last principal (viewer) leaves it unassigned, so
+ * the grid-only counts of the other cases hold.
+ */
+let assignedIncident = '';
+const ASSIGNED_DEPARTMENT = 'urban_management';
+async function assignedOutside(who: Principal): Promise<string> {
+  await database.pool.query(
+    `UPDATE incidents SET status = 'dispatched', status_since = now(),
+            assignee_responder_id = (SELECT id FROM responders WHERE user_id = $2), assignee_department = $3 WHERE id = $1`,
+    [assignedIncident, who === 'grid_worker' ? accounts.grid_worker.id : null, who === 'department' ? ASSIGNED_DEPARTMENT : null],
+  );
+  return assignedIncident;
+}
+/** Whether the assigned incident is among the Features of a list answer. */
+const listsAssigned = (res: Awaited<ReturnType<FastifyInstance['inject']>>) =>
+  res.json().features.some((f: { id: string }) => f.id === assignedIncident);
+
 const CASES: Record<string, Record<string, Case>> = {
   'GET /api/health': { none: { request: get('/api/health'), check: (res) => expect(res.json().status).toBe('ok') } },
   'GET /api/docs': { none: { request: get('/api/docs') } },
@@ -249,6 +269,10 @@ const CASES: Record<string, Record<string, Case>> = {
     'responder in scope': featureCase('responders', 'responderIn'),
     'responder out of scope': featureCase('responders', 'responderOut'),
     'road (not scoped)': featureCase('roads', 'road'),
+    'incident assigned to me outside my area': {
+      request: async (who) => get(`/api/collections/incidents/items/${await assignedOutside(who)}`)('anonymous'),
+      check: (res) => expect(res.json().id).toBe(assignedIncident),
+    },
   },
   'GET /api/grids/:id/summary': {
     'in scope': { request: () => get(`/api/grids/${ids.gridIn}/summary`)('anonymous'), check: (res) => expect(res.json().id).toBe(ids.gridIn) },
@@ -271,6 +295,7 @@ const CASES: Record<string, Record<string, Case>> = {
   },
   'GET /api/incident-categories': { none: { request: get('/api/incident-categories'), check: (res) => expect(res.json().categories).toHaveLength(8) } },
   'GET /api/departments': { none: { request: get('/api/departments'), check: (res) => expect(res.json().departments.length).toBeGreaterThan(0) } },
+  'GET /api/meta': { none: { request: get('/api/meta'), check: (res) => expect(res.json().lifecycle.actions.length).toBeGreaterThan(0) } },
   'POST /api/incidents': {
     'in scope': { request: () => report(121.4855, 31.2352), check: (res) => expect(res.json().properties.gridCode).toMatch(new RegExp(`^${COMMUNITY}`)) },
     'out of scope': { request: () => report(121.5052, 31.2348), forbidden: { admin_c: 'OUT_OF_SCOPE', commander: 'OUT_OF_SCOPE', grid_worker: 'OUT_OF_SCOPE', department: 'OUT_OF_SCOPE' } },
@@ -284,18 +309,36 @@ const CASES: Record<string, Record<string, Case>> = {
         for (const f of res.json().features) expect(visible.has(f.id), `incident ${f.id} visible to ${who}`).toBe(true);
       },
     },
+    'assigned to me outside my area': {
+      request: async (who) => { await assignedOutside(who); return get('/api/incidents?limit=500')(who); },
+      check: (res, who) => expect(listsAssigned(res), `assigned incident listed for ${who}`).toBe(['admin', 'grid_worker', 'department'].includes(who)),
+    },
+    'assignedToMe, outside my area': {
+      request: async (who) => { await assignedOutside(who); return get('/api/incidents?assignedToMe=true&limit=500')(who); },
+      check: (res, who) => expect(listsAssigned(res), `assigned incident listed for ${who}`).toBe(['grid_worker', 'department'].includes(who)),
+    },
   },
   'GET /api/incidents/stats': {
     none: { request: get('/api/incidents/stats'), check: async (res, who) => expect(res.json().open).toBe(await countInScope('incidents', who, "t.status <> 'closed'")) },
+    // Stats describe an area: an assignment outside it is not counted.
+    'with one assigned to me outside my area': {
+      request: async (who) => { await assignedOutside(who); return get('/api/incidents/stats')(who); },
+      check: async (res, who) => expect(res.json().open).toBe(await countInScope('incidents', who, "t.status <> 'closed'")),
+    },
   },
   'GET /api/incidents/:id': {
     'in scope': { request: () => get(`/api/incidents/${ids.incidentIn}`)('anonymous'), check: (res) => expect(res.json().id).toBe(ids.incidentIn) },
     'out of scope': { request: () => get(`/api/incidents/${ids.incidentOut}`)('anonymous'), check: (res) => expect(res.json().id).toBe(ids.incidentOut) },
+    'assigned to me outside my area': {
+      request: async (who) => get(`/api/incidents/${await assignedOutside(who)}`)(who),
+      check: (res) => expect(res.json().id).toBe(assignedIncident),
+    },
   },
   'POST /api/incidents/:id/photos': {
     // Photos of an open incident; only the command centre, its reporter or its assignee may add them.
     'in scope': { request: async () => photoUpload(await freshIncident(121.4856, 31.2353)) },
     'out of scope': { request: async () => photoUpload(await freshIncident(121.5053, 31.2347)) },
+    'assigned to me outside my area': { request: async (who) => photoUpload(await assignedOutside(who)) },
   },
   'GET /api/incidents/:id/photos/:photoId': {
     'in scope': { request: () => get(`/api/incidents/${ids.incidentIn}/photos/${ids.photoIn}`)('anonymous') },
@@ -304,6 +347,8 @@ const CASES: Record<string, Record<string, Case>> = {
   'POST /api/incidents/:id/transitions': {
     'accept, in scope': { request: async () => transition(await freshIncident(121.4856, 31.2353), 'accept') },
     'accept, out of scope': { request: async () => transition(await freshIncident(121.5053, 31.2347), 'accept') },
+    // A handler's action; the command centre may take it on the handler's behalf.
+    'start, assigned to me outside my area': { request: async (who) => transition(await assignedOutside(who), 'start') },
   },
   'POST /api/incidents/:id/dispatch': {
     'in scope': { request: async () => dispatch(await freshIncident(121.4856, 31.2353), await freshResponder(121.4857, 31.2354, `${COMMUNITY}001`)) },
@@ -390,6 +435,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'responder in scope': '                   401  200   200    200  200  200   200  200',
     'responder out of scope': '               401  200   404    404  404  404   404  404',
     'road (not scoped)': '                    401  200   200    200  200  200   200  200',
+    'incident assigned to me outside my area': '  401  200   404    404  404  404   404  404',
   },
   'GET /api/grids/:id/summary': {
     'in scope': '                             401  200   200    200  200  200   200  200',
@@ -413,19 +459,29 @@ const EXPECTED: Record<string, Record<string, string>> = {
   //                                                 anon admin admin_c cmdr plan  gw   dept view
   'GET /api/incident-categories': { none: '        401  200   200    200  200  200   200  200' },
   'GET /api/departments': { none: '                401  200   200    200  200  200   200  200' },
+  'GET /api/meta': { none: '                       401  200   200    200  200  200   200  200' },
   'POST /api/incidents': {
     'in scope': '                                  401  201   201    201  403  201   201  403',
     'out of scope': '                              401  201   403    403  403  403   403  403',
   },
-  'GET /api/incidents': { none: '                  401  200   200    200  200  200   200  200' },
-  'GET /api/incidents/stats': { none: '            401  200   200    200  200  200   200  200' },
+  'GET /api/incidents': {
+    none: '                                        401  200   200    200  200  200   200  200',
+    'assigned to me outside my area': '        401  200   200    200  200  200   200  200',
+    'assignedToMe, outside my area': '         401  200   200    200  200  200   200  200',
+  },
+  'GET /api/incidents/stats': {
+    none: '                                        401  200   200    200  200  200   200  200',
+    'with one assigned to me outside my area': '401 200   200    200  200  200   200  200',
+  },
   'GET /api/incidents/:id': {
     'in scope': '                                  401  200   200    200  200  200   200  200',
     'out of scope': '                              401  200   404    404  404  404   404  404',
+    'assigned to me outside my area': '            401  200   404    404  404  200   200  404',
   },
   'POST /api/incidents/:id/photos': {
     'in scope': '                                  401  201   201    201  403  403   403  403',
     'out of scope': '                              401  201   404    404  403  404   404  403',
+    'assigned to me outside my area': '            401  201   404    404  403  201   201  403',
   },
   'GET /api/incidents/:id/photos/:photoId': {
     'in scope': '                                  401  200   200    200  200  200   200  200',
@@ -434,6 +490,7 @@ const EXPECTED: Record<string, Record<string, string>> = {
   'POST /api/incidents/:id/transitions': {
     'accept, in scope': '                          401  200   200    200  403  403   403  403',
     'accept, out of scope': '                      401  200   404    404  403  404   404  403',
+    'start, assigned to me outside my area': '     401  200   404    404  403  200   200  403',
   },
   'POST /api/incidents/:id/dispatch': {
     'in scope': '                                  401  200   200    200  403  403   403  403',
@@ -508,6 +565,8 @@ beforeAll(async () => {
   }
   targets.in = (await addUser(database.pool, 'viewer', COMMUNITY, 'target-in')).id;
   targets.out = (await addUser(database.pool, 'viewer', OTHER_COMMUNITY, 'target-out')).id;
+  await database.pool.query('UPDATE users SET department_code = $2 WHERE id = $1', [accounts.department.id, ASSIGNED_DEPARTMENT]);
+  assignedIncident = await freshIncident(121.5058, 31.2353);
 });
 
 afterAll(async () => {

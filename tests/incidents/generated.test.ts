@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
 import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
 import { seedDemoIfEmpty } from '../../server/src/seed.js';
-import { escalateOverdue } from '../../server/src/modules/incidents/incidents.escalation.js';
+import { escalateOverdue } from './support.js';
 
 let db: TestDatabase;
 const NOW = new Date();
@@ -79,7 +79,7 @@ describe('generated incidents follow the lifecycle semantics', () => {
     );
     expect(r.escalated).toBe(r.overdue);
     // Only incidents whose next limit elapsed between generation and now can be escalated, each justified.
-    const round = await escalateOverdue(db.pool);
+    const round = await escalateOverdue(db);
     if (round.escalated.length) {
       const justified = await one<{ n: number }>(
         `SELECT count(*)::int AS n FROM incidents i JOIN incident_time_limits tl ON tl.category = i.category AND tl.status = i.status
@@ -97,7 +97,7 @@ describe('the embedded demo', () => {
     await db.pool.query('TRUNCATE incidents, responders, road_edges, road_nodes, roads, buildings, grids, areas, sessions, users CASCADE');
     const dir = tempDir('demo-users');
     try {
-      expect(await seedDemoIfEmpty(db.pool, { demoUsersFile: path.join(dir, 'demo-users.txt') })).toBe(true);
+      expect(await seedDemoIfEmpty(db, { demoUsersFile: path.join(dir, 'demo-users.txt') })).toBe(true);
       const { rows } = await db.pool.query('SELECT username, role, department_code FROM users WHERE department_code IS NOT NULL');
       expect(rows).toEqual([{ username: 'department', role: 'department', department_code: 'urban_management' }]);
     } finally {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { purgeExpiredKeys } from '../../server/src/modules/incidents/incidents.idempotency.js';
+import { purgeExpiredKeys } from '../../server/src/write/idempotency.repository.js';
 import { act, call, COMMUNITY1, GRID1, GRID2, IN1, IN2, newIncident, report, session, setupEnv, type Env, type Session } from './support.js';
 
 let env: Env;
@@ -245,7 +245,7 @@ describe('Idempotency-Key', () => {
     expect(second.json().id).not.toBe(first.json().id);
     await report(env, IN1, { key: 'old-key-2', description: 'idem-old-2' });
     await env.db.pool.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-key-2'`);
-    expect(await purgeExpiredKeys(env.db.pool)).toBeGreaterThanOrEqual(1);
+    expect(await purgeExpiredKeys(env.db.db)).toBeGreaterThanOrEqual(1);
     expect(await count(`SELECT count(*)::int AS n FROM idempotency_keys WHERE created_at <= now() - interval '24 hours'`)).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'old-key'`)).toBe(1);
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escalateOverdue } from '../../server/src/modules/incidents/incidents.escalation.js';
-import { act, call, COMMUNITY1, COMMUNITY2, GRID1, GRID2, GRID3, IN1, IN2, IN3, newIncident, session, setupEnv, type Env, type Session } from './support.js';
+import { act, call, escalateOverdue, COMMUNITY1, COMMUNITY2, GRID1, GRID2, GRID3, IN1, IN2, IN3, newIncident, session, setupEnv, type Env, type Session } from './support.js';
 
 let env: Env;
 let commander: Session; // community 1
@@ -173,7 +172,7 @@ describe('overdue and escalation (督办)', () => {
     expect(ids(await list('?overdue=true&limit=500'))).not.toContain(fresh);
     expect(ids(await list('?escalated=true&limit=500'))).not.toContain(id);
 
-    await escalateOverdue(env.db.app.pool);
+    await escalateOverdue(env.db.app);
     p = (await call(env, 'GET', `/api/incidents/${id}`)).json().properties;
     expect(p.escalationLevel).toBe(1);
     const step = p.timeline.at(-1);
@@ -188,17 +187,17 @@ describe('overdue and escalation (督办)', () => {
     }
 
     // A second round before another limit has elapsed does nothing more.
-    await escalateOverdue(env.db.app.pool);
+    await escalateOverdue(env.db.app);
     const steps = async () => (await env.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incident_transitions WHERE incident_id = $1 AND action = 'escalate'`, [id])).rows[0].n;
     expect(await steps()).toBe(1);
     expect((await env.db.pool.query('SELECT escalation_level FROM incidents WHERE id = $1', [id])).rows[0].escalation_level).toBe(1);
 
     // Once another limit has passed since the escalation: to the district. Never beyond.
     await env.db.pool.query(`UPDATE incidents SET escalated_at = escalated_at - make_interval(mins => $2 + 1), status_since = status_since - make_interval(mins => $2 + 1) WHERE id = $1`, [id, m]);
-    await escalateOverdue(env.db.app.pool);
+    await escalateOverdue(env.db.app);
     expect((await env.db.pool.query('SELECT escalation_level FROM incidents WHERE id = $1', [id])).rows[0].escalation_level).toBe(2);
     await env.db.pool.query(`UPDATE incidents SET escalated_at = escalated_at - interval '30 days', status_since = status_since - interval '30 days' WHERE id = $1`, [id]);
-    await escalateOverdue(env.db.app.pool);
+    await escalateOverdue(env.db.app);
     expect((await env.db.pool.query('SELECT escalation_level FROM incidents WHERE id = $1', [id])).rows[0].escalation_level).toBe(2);
     expect(await steps()).toBe(2);
   });
@@ -216,7 +215,7 @@ describe('overdue and escalation (督办)', () => {
     const due = await Promise.all([1, 2, 3].map(() => newIncident(env, IN1, { category: 'traffic' })));
     const m = await limit('traffic', 'reported');
     await env.db.pool.query(`UPDATE incidents SET status_since = now() - make_interval(mins => $2 + 1) WHERE id = ANY ($1::uuid[])`, [due, m]);
-    await Promise.all([escalateOverdue(env.db.app.pool), escalateOverdue(env.db.app.pool)]);
+    await Promise.all([escalateOverdue(env.db.app), escalateOverdue(env.db.app)]);
     const { rows } = await env.db.pool.query<{ level: number; steps: number }>(
       `SELECT i.escalation_level AS level, (SELECT count(*)::int FROM incident_transitions t WHERE t.incident_id = i.id AND t.action = 'escalate') AS steps
          FROM incidents i WHERE i.id = ANY ($1::uuid[])`,

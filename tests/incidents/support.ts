@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { openDatabase } from '../../server/src/db/database.js';
+import type { Database } from '../../server/src/db/database.js';
+import { escalateOverdueForSystem } from '../../server/src/modules/incidents/incidents.service.js';
 import { createTestDatabase, usesExternalDatabase, type TestDatabase } from '../support/database.js';
 import { buildTestApp } from '../support/app.js';
 import { insertSmallDistrict } from '../support/fixtures.js';
@@ -114,4 +115,9 @@ export async function forceStatus(pool: pg.Pool, id: string, status: string, ass
     'UPDATE incidents SET status = $2, assignee_responder_id = $3, assignee_department = $4, status_since = now() WHERE id = $1',
     [id, status, assignee, department],
   );
+}
+
+/** One escalation round (督办) as the system's timer runs it, without a live hub to wake. */
+export function escalateOverdue(database: Pick<Database, 'db'>) {
+  return escalateOverdueForSystem({ db: database.db, live: { wake() {} } });
 }

@@ -6,7 +6,7 @@ import { createTestDatabase, usesExternalDatabase, type TestDatabase } from '../
 import { buildTestApp } from '../support/app.js';
 import { addUser, signIn } from '../support/auth.js';
 import { insertSmallDistrict } from '../support/fixtures.js';
-import { pruneLiveEvents, LIVE_RETENTION_LOCK } from '../../server/src/live/hub.js';
+import { pruneLiveEventsForSystem, LIVE_RETENTION_LOCK } from '../../server/src/live/live.repository.js';
 import { SseClient, incidentEvent, publish } from './support.js';
 
 const GRID1 = '310101002001001';
@@ -153,7 +153,7 @@ describe('GET /api/live', () => {
     const [c1] = await send(GRID2);
     // Age everything up to b past the retention and prune: c1 (the newest) stays.
     await database.pool.query(`UPDATE live_events SET created_at = now() - interval '8 days' WHERE id <= $1`, [b]);
-    expect(await pruneLiveEvents(database.pool, 7)).toBeGreaterThanOrEqual(2);
+    expect(await pruneLiveEventsForSystem(database.db, 7)).toBeGreaterThanOrEqual(2);
     expect((await database.pool.query('SELECT min(id) AS min FROM live_events')).rows[0].min).toBe(c1);
 
     const expired = await connect({ lastEventId: String(a) });
@@ -189,19 +189,19 @@ describe('GET /api/live', () => {
     // PGlite serves one session at a time (an open transaction holds the others back), so there is
     // one API process and nothing to exclude on the embedded database; the lock matters on an external one.
     if (!usesExternalDatabase) {
-      expect(await pruneLiveEvents(database.app.pool, 7)).toBe(0);
+      expect(await pruneLiveEventsForSystem(database.app.db, 7)).toBe(0);
       return;
     }
     const holder = await database.pool.connect();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock($1)', [LIVE_RETENTION_LOCK]);
-      expect(await pruneLiveEvents(database.app.pool, 7)).toBeNull();
+      expect(await pruneLiveEventsForSystem(database.app.db, 7)).toBeNull();
       await holder.query('ROLLBACK');
     } finally {
       holder.release();
     }
-    expect(await pruneLiveEvents(database.app.pool, 7)).toBe(0);
+    expect(await pruneLiveEventsForSystem(database.app.db, 7)).toBe(0);
   });
 
   it('heartbeats arrive; the stream ends when the session ends', async () => {

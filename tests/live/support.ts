@@ -2,9 +2,12 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type pg from 'pg';
-import { withTransaction } from '../../server/src/db/transaction.js';
-import { publishEvents, type LiveEventInput } from '../../server/src/live/publish.js';
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { inTransaction } from '../../server/src/db/transaction.js';
+import type { DB } from '../../server/src/db/types.js';
+import type { LiveEventInput } from '../../server/src/live/events.js';
+import { publishEvents } from '../../server/src/live/live.repository.js';
 
 /** One dispatched Server-Sent Event. */
 export interface SseEvent {
@@ -166,9 +169,13 @@ export class SseClient {
   }
 }
 
-/** Publishes events in their own transaction (as a writer would, last statement before COMMIT). */
-export async function publish(pool: pg.Pool, events: LiveEventInput[]): Promise<number[]> {
-  const ids = await withTransaction(pool, (client) => publishEvents(client, events));
+/**
+ * Publishes events in their own transaction (as a writer would, last statement before COMMIT), on
+ * `db` or on a bare pool (a writer outside the API; the Kysely over it is left open with the pool).
+ */
+export async function publish(db: Kysely<DB> | pg.Pool, events: LiveEventInput[]): Promise<number[]> {
+  const kysely = db instanceof pg.Pool ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: db }) }) : db;
+  const ids = await inTransaction(kysely, (trx) => publishEvents(trx, events));
   return ids.map(Number);
 }
 

@@ -29,7 +29,7 @@ describe('demo simulator', () => {
     const before = (await t.pool.query<{ id: string; status: string; user_id: string | null; lon: number; lat: number }>(
       'SELECT id::text, status, user_id::text, ST_X(position) AS lon, ST_Y(position) AS lat FROM responders ORDER BY id')).rows;
     let woken = 0;
-    const sim = startDemoSimulator({ pool: t.app.pool, wake: () => woken++ }, { immediate: false, intervalMs: 3_600_000 });
+    const sim = startDemoSimulator({ db: t.app.db, wake: () => woken++ }, { immediate: false, intervalMs: 3_600_000 });
     const moved = await sim.tick();
     await sim.stop();
     const expected = before.filter((r) => r.status === 'available' && r.user_id === null);

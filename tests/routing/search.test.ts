@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { buildRoadGraph, type EdgeRow } from '../../server/src/routing/graph.js';
 import { boundedDijkstra, edgeSlice, pathTo } from '../../server/src/routing/search.js';
-import { aStarSeconds } from '../../server/src/routing/astar.js';
+import { aStarSeconds } from '../support/astar.js';
 
 const speeds = { speedsKmh: { primary: 36, footway: 3.6 }, defaultKmh: 18 };
 const speedOf = (c: string) => (c === 'primary' ? 10 : c === 'footway' ? 1 : 5); // m/s

@@ -1,13 +1,23 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { createUser } from '../../server/src/auth/users.js';
+import type { DB } from '../../server/src/db/types.js';
 import type { Role } from '../../server/src/auth/permissions.js';
+import { createUser } from '../../server/src/modules/users/users.service.js';
+
+// Tests hand over the pool of their database; the service speaks Kysely. Never destroyed: that would end the pool.
+const kyselyOf = new WeakMap<pg.Pool, Kysely<DB>>();
+function kysely(pool: pg.Pool): Kysely<DB> {
+  let db = kyselyOf.get(pool);
+  if (!db) kyselyOf.set(pool, (db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })));
+  return db;
+}
 
 /** A test account with a random password. */
 export async function addUser(pool: pg.Pool, role: Role, areaCode: string, username = `${role.replace('_', '')}${crypto.randomBytes(3).toString('hex')}`) {
   const password = crypto.randomBytes(12).toString('base64url');
-  const { id, responderId } = await createUser(pool, { username, password, role, areaCode });
+  const { id, responderId } = await createUser(kysely(pool), { username, password, role, areaCode });
   return { id, responderId, username, password };
 }
 

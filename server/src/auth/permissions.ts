@@ -19,7 +19,7 @@
  * the assigned grid worker / department). responder.self acts on the responder linked to the
  * signed-in account (403 NO_RESPONDER without one).
  *
- * Reads and writes are further limited to the user's area (scope), in SQL (lib/scope.ts).
+ * Reads and writes are further limited to the user's area (scope), in SQL (auth/scope.ts).
  */
 export const ROLES = ['admin', 'commander', 'planner', 'grid_worker', 'department', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];

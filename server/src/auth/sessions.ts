@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import type pg from 'pg';
+import type { Db } from '../db/transaction.js';
+import * as repo from '../modules/auth/auth.repository.js';
 import type { Role } from './permissions.js';
 
 export const SESSION_COOKIE = 'wangge_session';
@@ -27,44 +28,29 @@ const sha256 = (token: string) => crypto.createHash('sha256').update(token).dige
 
 /** Creates a session and returns the token for the cookie (only its hash is stored). */
 export async function createSession(
-  pool: pg.Pool,
+  db: Db,
   userId: string,
   policy: SessionPolicy,
   meta: { ip: string; userAgent?: string },
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = crypto.randomBytes(32).toString('base64url');
-  const { rows } = await pool.query<{ expires_at: Date }>(
-    `INSERT INTO sessions (id, user_id, expires_at, ip, user_agent)
-     VALUES ($1, $2, now() + make_interval(secs => $3), $4, left($5, 500)) RETURNING expires_at`,
-    [sha256(token), userId, policy.absoluteSeconds, meta.ip, meta.userAgent ?? null],
-  );
-  return { token, expiresAt: rows[0].expires_at };
+  const expiresAt = await repo.insertSession(db, { id: sha256(token), userId, absoluteSeconds: policy.absoluteSeconds, ...meta });
+  return { token, expiresAt };
 }
 
 /**
- * The user of a live session: not expired (absolute), not idle too long, account enabled. Touches
- * last_seen_at at most once a minute.
+ * The user of a live session: not expired (absolute), not idle too long, account enabled (all
+ * checked in SQL). Touches last_seen_at at most once a minute.
  */
-export async function sessionUser(pool: pg.Pool, token: string, policy: SessionPolicy): Promise<SessionUser | undefined> {
+export async function sessionUser(db: Db, token: string, policy: SessionPolicy): Promise<SessionUser | undefined> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
   const id = sha256(token);
-  const { rows } = await pool.query<SessionUser & { stale: boolean }>(
-    `SELECT u.id::text AS id, u.username, u.display_name AS "displayName", u.role, u.area_code AS "areaCode",
-            r.id::text AS "responderId", u.department_code AS "departmentCode", s.id AS "sessionId", s.last_seen_at < now() - interval '60 seconds' AS stale
-       FROM sessions s
-       JOIN users u ON u.id = s.user_id
-       LEFT JOIN responders r ON r.user_id = u.id
-      WHERE s.id = $1 AND s.expires_at > now()
-        AND s.last_seen_at > now() - make_interval(secs => $2) AND NOT u.disabled`,
-    [id, policy.idleSeconds],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  if (row.stale) await pool.query('UPDATE sessions SET last_seen_at = now() WHERE id = $1', [id]);
-  const { stale: _stale, ...user } = row;
-  return user;
+  const found = await repo.findSessionUser(db, id, policy.idleSeconds);
+  if (!found) return undefined;
+  if (found.stale) await repo.touchSession(db, id);
+  return found.user;
 }
 
-export async function deleteSession(pool: pg.Pool, token: string): Promise<void> {
-  await pool.query('DELETE FROM sessions WHERE id = $1', [sha256(token)]);
+export async function deleteSession(db: Db, token: string): Promise<void> {
+  await repo.deleteSession(db, sha256(token));
 }

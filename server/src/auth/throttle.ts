@@ -1,4 +1,5 @@
-import type pg from 'pg';
+import type { Db } from '../db/transaction.js';
+import { clearFailures, countFailure, currentFailures } from '../modules/auth/auth.repository.js';
 
 export interface ThrottlePolicy {
   windowSeconds: number;
@@ -12,34 +13,21 @@ const keys = (username: string, ip: string) => [`user:${username.toLowerCase().s
  * Seconds until the caller may try again, or 0. Counters live in the database so that every API
  * process sees the same ones.
  */
-export async function loginBlockedFor(pool: pg.Pool, username: string, ip: string, policy: ThrottlePolicy): Promise<number> {
+export async function loginBlockedFor(db: Db, username: string, ip: string, policy: ThrottlePolicy): Promise<number> {
   const [userKey, ipKey] = keys(username, ip);
-  const { rows } = await pool.query<{ key: string; failures: number; retry: number }>(
-    `SELECT key, failures, ceil(extract(epoch FROM window_started_at + make_interval(secs => $2) - now()))::int AS retry
-       FROM login_throttle
-      WHERE key = ANY($1::text[]) AND window_started_at > now() - make_interval(secs => $2)`,
-    [[userKey, ipKey], policy.windowSeconds],
-  );
   let wait = 0;
-  for (const r of rows) {
+  for (const r of await currentFailures(db, [userKey, ipKey], policy.windowSeconds)) {
     const max = r.key === userKey ? policy.maxPerAccount : policy.maxPerAddress;
-    if (r.failures >= max) wait = Math.max(wait, r.retry);
+    if (r.failures >= max) wait = Math.max(wait, r.retrySeconds);
   }
   return wait;
 }
 
 /** Counts a failed login against the account and the address (a new window once the old one ends). */
-export async function recordLoginFailure(pool: pg.Pool, username: string, ip: string, policy: ThrottlePolicy): Promise<void> {
-  await pool.query(
-    `INSERT INTO login_throttle AS t (key, failures, window_started_at)
-     SELECT k, 1, now() FROM unnest($1::text[]) k
-     ON CONFLICT (key) DO UPDATE SET
-       failures = CASE WHEN t.window_started_at > now() - make_interval(secs => $2) THEN t.failures + 1 ELSE 1 END,
-       window_started_at = CASE WHEN t.window_started_at > now() - make_interval(secs => $2) THEN t.window_started_at ELSE now() END`,
-    [keys(username, ip), policy.windowSeconds],
-  );
+export async function recordLoginFailure(db: Db, username: string, ip: string, policy: ThrottlePolicy): Promise<void> {
+  await countFailure(db, keys(username, ip), policy.windowSeconds);
 }
 
-export async function clearAccountFailures(pool: pg.Pool, username: string): Promise<void> {
-  await pool.query('DELETE FROM login_throttle WHERE key = $1', [keys(username, '')[0]]);
+export async function clearAccountFailures(db: Db, username: string): Promise<void> {
+  await clearFailures(db, keys(username, '')[0]);
 }

@@ -1,10 +1,13 @@
 import { ApiError } from '../plugins/errors.js';
 
+/** [minLon, minLat, maxLon, maxLat] in EPSG:4326. */
+export type Bbox = [number, number, number, number];
+
 /**
  * Parses `minLon,minLat,maxLon,maxLat` (EPSG:4326). Rejects anything else with INVALID_BBOX:
  * wrong count, non-numbers, out-of-range values, inverted or empty boxes.
  */
-export function parseBbox(raw: string): [number, number, number, number] {
+export function parseBbox(raw: string): Bbox {
   const parts = raw.split(',');
   if (parts.length !== 4) throw new ApiError(400, 'INVALID_BBOX', 'bbox must be four numbers: minLon,minLat,maxLon,maxLat');
   const n = parts.map((p) => (/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(p) ? Number(p) : NaN));

@@ -1,4 +1,4 @@
-/** What writers need of the live hub: a nudge after they commit events (see publish.ts). */
+/** What writers need of the live hub: a nudge after they commit events (runWrite, write/write.ts). */
 export interface LiveBus {
   /** Deliver newly committed events now (coalesced; safe to call often). */
   wake(): void;

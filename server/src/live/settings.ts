@@ -1,4 +1,4 @@
-/** Tunables of the live stream (`/api/live`), read from the environment with defaults. */
+/** Tunables of the live stream (`/api/live`); the LIVE_* variables of config.ts's EnvSchema set them. */
 export interface LiveSettings {
   /** A comment line is written to every stream this often (ms); the session is re-checked at the same time. */
   heartbeatMs: number;
@@ -31,32 +31,3 @@ export const DEFAULT_LIVE_SETTINGS: LiveSettings = {
   retentionIntervalMs: 3_600_000,
   maxBufferedBytes: 1024 * 1024,
 };
-
-export class LiveSettingsError extends Error {}
-
-const ENV: Record<keyof LiveSettings, [name: string, min: number, max: number]> = {
-  heartbeatMs: ['LIVE_HEARTBEAT_MS', 50, 3_600_000],
-  pollMs: ['LIVE_POLL_MS', 50, 3_600_000],
-  retryMs: ['LIVE_RETRY_MS', 100, 600_000],
-  maxStreamsPerUser: ['LIVE_MAX_STREAMS_PER_USER', 1, 100_000],
-  maxStreams: ['LIVE_MAX_STREAMS', 1, 1_000_000],
-  maxReplay: ['LIVE_MAX_REPLAY', 1, 1_000_000],
-  retentionDays: ['LIVE_RETENTION_DAYS', 1, 365],
-  retentionIntervalMs: ['LIVE_RETENTION_INTERVAL_MS', 1000, 86_400_000],
-  maxBufferedBytes: ['LIVE_MAX_BUFFERED_BYTES', 1024, 1024 * 1024 * 1024],
-};
-
-/** Settings from LIVE_* environment variables (integers within bounds; a bad value fails start-up). */
-export function liveSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): LiveSettings {
-  const settings = { ...DEFAULT_LIVE_SETTINGS };
-  for (const [key, [name, min, max]] of Object.entries(ENV) as [keyof LiveSettings, [string, number, number]][]) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new LiveSettingsError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-    }
-    settings[key] = value;
-  }
-  return settings;
-}

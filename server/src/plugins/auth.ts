@@ -72,10 +72,10 @@ export default fp(
       const token = request.cookies[SESSION_COOKIE];
       if (permission === 'public') {
         // Public routes answer without the database too (health reports it degraded).
-        if (token) request.user = await sessionUser(app.pool, token, opts.sessionPolicy).catch(() => undefined);
+        if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy).catch(() => undefined);
         return;
       }
-      if (token) request.user = await sessionUser(app.pool, token, opts.sessionPolicy);
+      if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy);
       if (!request.user) throw new ApiError(401, 'UNAUTHENTICATED', 'sign in first: no live session');
       if (!can(request.user.role, permission)) {
         throw new ApiError(403, 'FORBIDDEN', `role ${request.user.role} lacks the permission ${permission}`);

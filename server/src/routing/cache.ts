@@ -6,8 +6,10 @@
  * round trip and the next request after a change sees the new roads. Concurrent requests during a
  * rebuild share one build; a failed build is not cached.
  */
-import type pg from 'pg';
-import { loadRoadGraph, readNetworkState, type RoadGraph, type SpeedConfig } from './graph.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/types.js';
+import { loadRoadGraph, type RoadGraph, type SpeedConfig } from './graph.js';
+import { readNetworkState } from './routing.repository.js';
 
 export class RoadGraphCache {
   private current?: RoadGraph;
@@ -16,16 +18,16 @@ export class RoadGraphCache {
   builds = 0;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly db: Kysely<DB>,
     private readonly speeds: SpeedConfig,
   ) {}
 
   /** The graph for the network state `key` ("version:noded"); read from the database when unknown. */
   async get(key?: string): Promise<RoadGraph> {
-    const wanted = key ?? (await readNetworkState(this.pool)).key;
+    const wanted = key ?? (await readNetworkState(this.db)).key;
     if (this.current?.key === wanted) return this.current;
     if (this.building?.key === wanted) return this.building.promise;
-    const promise = loadRoadGraph(this.pool, this.speeds).then(
+    const promise = loadRoadGraph(this.db, this.speeds).then(
       (g) => {
         this.builds++;
         // Keep the newest: a slower build of an older state never replaces a newer graph.

@@ -18,7 +18,9 @@
  * per edge.
  */
 import createGraph, { type Graph } from 'ngraph.graph';
-import type pg from 'pg';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/types.js';
+import { readRoadNetwork } from './routing.repository.js';
 import { buildEdgeIndex, type EdgeIndex } from './snap.js';
 
 export interface SpeedConfig {
@@ -179,51 +181,14 @@ export function buildRoadGraph(
   };
 }
 
-/** The network's change marker: the roads version and the version the network was noded at. */
-export async function readNetworkState(db: pg.Pool | pg.ClientBase): Promise<{ version: number; key: string }> {
-  const { rows } = await db.query<{ version: string; noded: string }>(
-    'SELECT version::text AS version, noded_version::text AS noded FROM road_network_state WHERE singleton',
-  );
-  return networkState(rows[0]?.version ?? '0', rows[0]?.noded ?? '-1');
-}
-
+/** The marker as a graph key ("version:noded"), from the numbers or their text. */
 export function networkState(version: string | number, noded: string | number): { version: number; key: string } {
   return { version: Number(version), key: `${version}:${noded}` };
 }
 
-/**
- * Reads nodes and edges in one read-only REPEATABLE READ snapshot together with the state row,
- * so the graph is exactly the network of the version it is keyed by.
- */
-export async function loadRoadGraph(pool: pg.Pool, speeds: SpeedConfig): Promise<RoadGraph> {
+/** Reads the routable network in one snapshot (routing.repository.ts) and builds its graph. */
+export async function loadRoadGraph(db: Kysely<DB>, speeds: SpeedConfig): Promise<RoadGraph> {
   const startedAt = performance.now();
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const state = await readNetworkState(client);
-    const nodes = await client.query<NodeRow>(
-      'SELECT id::int AS id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM road_nodes',
-    );
-    // Most edges are straight (two points, their ends exactly on the node points): only the others
-    // carry their geometry, as GeoJSON (the cheapest to read: ~3× faster than a float8[] of points).
-    const edges = await client.query<{ id: number; source: number; target: number; length_m: number; class: string; g: string | null }>(
-      `SELECT e.id::float8 AS id, e.source::int AS source, e.target::int AS target, e.length_m, r.class,
-              CASE WHEN ST_NPoints(e.geom) > 2 THEN ST_AsGeoJSON(e.geom, 7) END AS g
-         FROM road_edges e JOIN roads r ON r.id = e.road_id`,
-    );
-    await client.query('COMMIT');
-    return buildRoadGraph(
-      nodes.rows,
-      edges.rows.map((e) => ({ id: e.id, source: e.source, target: e.target, lengthM: e.length_m, roadClass: e.class, coords: e.g ? (JSON.parse(e.g).coordinates as number[][]).flat() : [] })),
-      speeds,
-      state,
-      startedAt,
-    );
-  } catch (err) {
-    await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+  const network = await readRoadNetwork(db);
+  return buildRoadGraph(network.nodes, network.edges, speeds, network.state, startedAt);
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { listAudit } from './audit.repository.js';
 
 const Entry = Type.Object({
   id: Type.Integer(),
@@ -37,23 +38,8 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const q = request.query;
-      const scope = request.user!.areaCode;
-      const params = [q.action ?? null, q.entity ?? null, q.entityId ?? null, q.actor ?? null, q.from ?? null, q.to ?? null, scope];
-      // An admin of an area sees what the accounts of that area did.
-      const where = `WHERE ($1::text IS NULL OR action = $1) AND ($2::text IS NULL OR entity = $2) AND ($3::text IS NULL OR entity_id = $3)
-                       AND ($4::text IS NULL OR actor_username = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
-                       AND ($7 = '*' OR actor_id IN (SELECT id FROM users WHERE area_code LIKE $7 || '%'))`;
-      const [page, count] = await Promise.all([
-        app.pool.query(
-          `SELECT id::int AS id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, actor_id::text AS "actorId",
-                  actor_username AS "actorUsername", actor_role AS "actorRole", action, entity, entity_id AS "entityId", before, after, ip
-             FROM audit_log ${where} ORDER BY id DESC LIMIT $8 OFFSET $9`,
-          [...params, q.limit, q.offset],
-        ),
-        app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log ${where}`, params),
-      ]);
-      return { entries: page.rows, numberMatched: count.rows[0].n };
+      const { limit, offset, ...filter } = request.query;
+      return listAudit(app.db, request.user!.areaCode, filter, { limit, offset });
     },
   );
 };

@@ -1,12 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ApiError } from '../../plugins/errors.js';
-import { verifyPassword } from '../../auth/passwords.js';
-import { createSession, deleteSession, sessionUser, SESSION_COOKIE, type SessionUser } from '../../auth/sessions.js';
-import { clearAccountFailures, loginBlockedFor, recordLoginFailure, type ThrottlePolicy } from '../../auth/throttle.js';
-import { appendAudit } from '../../auth/audit.js';
-
-export const LOGIN_THROTTLE: ThrottlePolicy = { windowSeconds: 15 * 60, maxPerAccount: 5, maxPerAddress: 50 };
+import { SESSION_COOKIE, type SessionUser } from '../../auth/sessions.js';
+import { signIn, signOut } from './auth.service.js';
 
 const Me = Type.Object({
   id: Type.String(),
@@ -39,34 +34,15 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { username, password } = request.body;
-      const name = username.trim().toLowerCase();
-      const wait = await loginBlockedFor(app.pool, name, request.ip, LOGIN_THROTTLE);
-      if (wait > 0) {
-        throw new ApiError(429, 'RATE_LIMITED', 'too many failed sign-ins; try again later', { retryAfterSeconds: wait });
-      }
-      const { rows } = await app.pool.query<{ id: string; password_hash: string; disabled: boolean }>(
-        'SELECT id::text, password_hash, disabled FROM users WHERE username = $1',
-        [name],
-      );
-      const account = rows[0];
-      // Unknown usernames are checked against a decoy hash: same work, same answer.
-      const ok = (await verifyPassword(account?.password_hash, password)) && account !== undefined && !account.disabled;
-      if (!ok) {
-        await recordLoginFailure(app.pool, name, request.ip, LOGIN_THROTTLE);
-        throw new ApiError(401, 'INVALID_CREDENTIALS', 'unknown username or wrong password');
-      }
-      await clearAccountFailures(app.pool, name);
-      // A new session id at every sign-in (no fixation): any session the client presented ends.
-      const presented = request.cookies[SESSION_COOKIE];
-      if (presented) await deleteSession(app.pool, presented);
-      const { token, expiresAt } = await createSession(app.pool, account.id, app.sessionPolicy, {
+      const { token, expiresAt, user } = await signIn(app.db, app.sessionPolicy, {
+        ...request.body,
         ip: request.ip,
         userAgent: request.headers['user-agent'],
+        requestId: request.id,
+        // A new session id at every sign-in (no fixation): any session the client presented ends.
+        presentedToken: request.cookies[SESSION_COOKIE],
       });
       app.setSessionCookie(reply, request, token, expiresAt);
-      const user = (await sessionUser(app.pool, token, app.sessionPolicy))!;
-      await appendAudit(app.pool, { user, ip: request.ip, requestId: request.id }, { action: 'auth.login', entity: 'user', entityId: user.id });
       return { user: publicUser(user) };
     },
   );
@@ -75,11 +51,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/auth/logout',
     { config: { permission: 'public' }, schema: { tags: ['auth'], summary: 'End the session', response: { 204: Type.Null() } } },
     async (request, reply) => {
-      const token = request.cookies[SESSION_COOKIE];
-      if (token) await deleteSession(app.pool, token);
-      if (request.user) {
-        await appendAudit(app.pool, { user: request.user, ip: request.ip, requestId: request.id }, { action: 'auth.logout', entity: 'user', entityId: request.user.id });
-      }
+      await signOut(app.db, request.cookies[SESSION_COOKIE], { user: request.user, ip: request.ip, requestId: request.id });
       app.clearSessionCookie(reply, request);
       return reply.code(204).send(null);
     },

@@ -3,12 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
 import { COLLECTIONS, COLLECTION_IDS, isCollectionId, type CollectionDef } from './collections.registry.js';
-import { collectionExtent, getFeature, listFeatures, type Bbox } from './collections.repository.js';
-import { layerAttributions } from '../../lib/attribution.js';
+import { collectionExtent, getFeature, listFeatures } from './collections.repository.js';
+import { layerAttributions } from './attribution.repository.js';
 import { Collection, CollectionParams, FeatureCollection, Feature, ItemParams, ItemsQuery, Link } from './collections.schemas.js';
-import { parseBbox } from '../../lib/bbox.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { parseBbox, type Bbox } from '../../lib/bbox.js';
 
 function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
@@ -112,12 +110,15 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/collections/:collectionId/items/:featureId',
-    { config: { permission: 'map.read' },
-      schema: { tags: ['features'], summary: 'One feature', params: ItemParams, response: { 200: Feature } } },
+    {
+      // A feature id that is not a uuid names no feature: 404 like an unknown one.
+      config: { permission: 'map.read', validation: { paramsNotFound: true } },
+      schema: { tags: ['features'], summary: 'One feature', params: ItemParams, response: { 200: Feature } },
+    },
     async (request, reply) => {
       const def = collectionOr404(request.params.collectionId);
       const { featureId } = request.params;
-      const row = UUID.test(featureId) ? await getFeature(app.db, def, featureId, request.user!.areaCode) : undefined;
+      const row = await getFeature(app.db, def, featureId, request.user!.areaCode);
       if (!row) throw new ApiError(404, 'NOT_FOUND', `no feature "${featureId}" in collection ${def.id}`);
       return sendJsonText(reply, row.feature);
     },

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Uuid } from '../../lib/schemas.js';
 
 export const MAX_LIMIT = 10_000;
 export const DEFAULT_LIMIT = 100;
@@ -47,4 +48,4 @@ export const ItemsQuery = Type.Object(
 );
 
 export const CollectionParams = Type.Object({ collectionId: Type.String({ maxLength: 100 }) });
-export const ItemParams = Type.Object({ collectionId: Type.String({ maxLength: 100 }), featureId: Type.String({ maxLength: 100 }) });
+export const ItemParams = Type.Object({ collectionId: Type.String({ maxLength: 100 }), featureId: Uuid });

@@ -1,9 +1,8 @@
-import { sql, type Kysely } from 'kysely';
-import type { DB } from '../../db/types.js';
+import { sql } from 'kysely';
+import { codeInScope, type AreaCode } from '../../auth/scope.js';
+import { geodesicAreaSquareMetres } from '../../db/postgis.js';
+import type { Db } from '../../db/transaction.js';
 import { OPEN_STATUSES } from '../incidents/lifecycle.js';
-
-/** Statuses that count as open: every status but closed (rejected and reopened are back with the command centre). */
-export { OPEN_STATUSES };
 
 export interface GridSummaryRow {
   id: string;
@@ -22,24 +21,61 @@ export interface GridSummaryRow {
   respondersByStatus: Record<string, number>;
 }
 
+/**
+ * `{ status: count }` of the rows of `table` placed in grid `g` by `gridColumn`, `{}` when none.
+ * Written as SQL: json_object_agg over a grouped subquery is one line here and three nested
+ * builder calls there, and the builder would type no more than the result typed here.
+ */
+function countsByStatus(table: 'incidents' | 'responders', gridColumn: 'grid_id' | 'home_grid_id') {
+  return sql<Record<string, number>>`(SELECT coalesce(json_object_agg(x.status, x.n), '{}'::json)
+      FROM (SELECT t.status, count(*)::int AS n FROM ${sql.table(table)} t WHERE ${sql.ref(`t.${gridColumn}`)} = g.id GROUP BY t.status) x)`;
+}
+
 /** The figures of one grid within the caller's scope, computed in one SQL statement. */
-export async function gridSummary(db: Kysely<DB>, gridId: string, scope: string): Promise<GridSummaryRow | undefined> {
-  const { rows } = await sql<GridSummaryRow>`
-    SELECT g.id::text AS "id", g.code AS "code", g.name AS "name",
-           c.code AS "communityCode", c.name AS "communityName", s.code AS "streetCode", s.name AS "streetName",
-           round(ST_Area(g.geom::geography))::float8 AS "areaSquareMetres",
-           (SELECT count(*) FROM buildings b WHERE b.grid_id = g.id)::int AS "buildingCount",
-           (SELECT coalesce(sum(b.households), 0) FROM buildings b WHERE b.grid_id = g.id)::int AS "householdCount",
-           (SELECT count(*) FROM incidents i WHERE i.grid_id = g.id
-               AND i.status IN (${sql.join(OPEN_STATUSES.map((s) => sql.lit(s)))}))::int AS "openIncidentCount",
-           (SELECT coalesce(json_object_agg(status, n), '{}'::json) FROM
-              (SELECT i.status, count(*)::int AS n FROM incidents i WHERE i.grid_id = g.id GROUP BY i.status) x) AS "incidentCountByStatus",
-           (SELECT count(*) FROM responders r WHERE r.home_grid_id = g.id)::int AS "responderCount",
-           (SELECT coalesce(json_object_agg(status, n), '{}'::json) FROM
-              (SELECT r.status, count(*)::int AS n FROM responders r WHERE r.home_grid_id = g.id GROUP BY r.status) y) AS "respondersByStatus"
-      FROM grids g
-      JOIN areas c ON c.id = g.community_id
-      JOIN areas s ON s.id = c.parent_id
-     WHERE g.id = ${gridId}::uuid AND (${scope} = '*' OR g.code LIKE ${scope} || '%')`.execute(db);
-  return rows[0];
+export async function gridSummary(db: Db, gridId: string, scope: AreaCode): Promise<GridSummaryRow | undefined> {
+  return db
+    .selectFrom('grids as g')
+    .innerJoin('areas as c', 'c.id', 'g.community_id')
+    .innerJoin('areas as s', 's.id', 'c.parent_id')
+    .where('g.id', '=', gridId)
+    .where((eb) => codeInScope(eb.ref('g.code'), scope))
+    .select((eb) => [
+      eb.cast<string>('g.id', 'text').as('id'),
+      'g.code as code',
+      'g.name as name',
+      'c.code as communityCode',
+      'c.name as communityName',
+      's.code as streetCode',
+      's.name as streetName',
+      eb.cast<number>(eb.fn('round', [geodesicAreaSquareMetres(eb.ref('g.geom'))]), 'float8').as('areaSquareMetres'),
+      // Scalar subqueries, one row each (aggregates); bigint counts and sums are read as numbers (db/database.ts).
+      eb
+        .selectFrom('buildings as b')
+        .whereRef('b.grid_id', '=', 'g.id')
+        .select(eb.fn.countAll<number>().as('n'))
+        .$asScalar()
+        .as('buildingCount'),
+      eb
+        .selectFrom('buildings as b')
+        .whereRef('b.grid_id', '=', 'g.id')
+        .select((b) => b.fn.coalesce(b.fn.sum<number>('b.households'), b.lit(0)).as('n'))
+        .$asScalar()
+        .as('householdCount'),
+      eb
+        .selectFrom('incidents as i')
+        .whereRef('i.grid_id', '=', 'g.id')
+        .where('i.status', 'in', OPEN_STATUSES)
+        .select(eb.fn.countAll<number>().as('n'))
+        .$asScalar()
+        .as('openIncidentCount'),
+      countsByStatus('incidents', 'grid_id').as('incidentCountByStatus'),
+      eb
+        .selectFrom('responders as r')
+        .whereRef('r.home_grid_id', '=', 'g.id')
+        .select(eb.fn.countAll<number>().as('n'))
+        .$asScalar()
+        .as('responderCount'),
+      countsByStatus('responders', 'home_grid_id').as('respondersByStatus'),
+    ])
+    .executeTakeFirst();
 }

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
+import { IdParams } from '../../lib/schemas.js';
 import { gridSummary } from './grids.repository.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const GridSummary = Type.Object({
   id: Type.String(),
@@ -26,17 +25,18 @@ const gridsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/grids/:id/summary',
     {
-      config: { permission: 'map.read' },
+      // An id that is not a uuid names no grid: 404 like an unknown one.
+      config: { permission: 'map.read', validation: { paramsNotFound: true } },
       schema: {
         tags: ['grids'],
         summary: 'Buildings, households, open incidents and responders of one grid',
-        params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
+        params: IdParams,
         response: { 200: GridSummary },
       },
     },
     async (request) => {
       const { id } = request.params;
-      const summary = UUID.test(id) ? await gridSummary(app.db, id, request.user!.areaCode) : undefined;
+      const summary = await gridSummary(app.db, id, request.user!.areaCode);
       if (!summary) throw new ApiError(404, 'NOT_FOUND', `no grid "${id}"`);
       return summary;
     },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { sql } from 'kysely';
+import { databaseReachable } from './health.repository.js';
 
 const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
@@ -18,12 +18,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/health',
     { config: { permission: 'public' }, schema: { tags: ['system'], summary: 'Service and database status', response: { 200: Health, 503: Health } } },
     async (_request, reply) => {
-      let reachable = true;
-      try {
-        await sql`SELECT 1`.execute(app.db);
-      } catch {
-        reachable = false;
-      }
+      const reachable = await databaseReachable(app.db);
       const body = {
         status: reachable ? ('ok' as const) : ('degraded' as const),
         database: { mode: app.databaseMode, ...app.capabilities, reachable },

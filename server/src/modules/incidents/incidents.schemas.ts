@@ -1,5 +1,10 @@
-import { Type, type TSchema } from 'typebox';
-import { INCIDENT_ACTIONS, INCIDENT_STATUSES } from './lifecycle.js';
+import { Type } from 'typebox';
+import { Nullable, Uuid } from '../../lib/schemas.js';
+import type { ValidationHints } from '../../plugins/errors.js';
+import { INCIDENT_ACTIONS, INCIDENT_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
+
+/** How this module answers bad input (the contract's codes): a malformed id is an unknown incident (route config `validation`). */
+export const INCIDENT_VALIDATION: ValidationHints = { code: 'VALIDATION_FAILED', paramsNotFound: true };
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -11,11 +16,11 @@ export const MAX_PENDING_PHOTOS = 6;
 export const MAX_PHOTOS_PER_INCIDENT = 24;
 export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const Status = Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s)));
-const Action = Type.Union(INCIDENT_ACTIONS.map((a) => Type.Literal(a)));
-const PriorityT = Type.Union(PRIORITIES.map((p) => Type.Literal(p)));
-const Uuid = Type.String({ maxLength: 36, pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+// Unions built from the lifecycle's lists; Unsafe gives them their static type (a union mapped from
+// an array is `never` to TypeBox) without changing the JSON schema.
+const Status = Type.Unsafe<IncidentStatus>(Type.Union(INCIDENT_STATUSES.map((s) => Type.Literal(s))));
+const Action = Type.Unsafe<IncidentAction>(Type.Union(INCIDENT_ACTIONS.map((a) => Type.Literal(a))));
+const PriorityT = Type.Unsafe<Priority>(Type.Union(PRIORITIES.map((p) => Type.Literal(p))));
 
 export const PointGeometry = Type.Object(
   {
@@ -174,8 +179,8 @@ export const Category = Type.Object({
 
 export const Department = Type.Object({ code: Type.String(), nameZh: Type.String(), nameEn: Type.String() });
 
-export const IdParams = Type.Object({ id: Type.String({ maxLength: 100 }) });
-export const PhotoParams = Type.Object({ id: Type.String({ maxLength: 100 }), photoId: Type.String({ maxLength: 100 }) });
+/** `{ id, photoId }` of a photo of an incident. */
+export const PhotoParams = Type.Object({ id: Uuid, photoId: Uuid });
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { StreamOwner } from '../../live/stream.js';
 import { ApiError } from '../../plugins/errors.js';
 
 const EVENT_ID = /^[0-9]{1,15}$/;
 
 /**
- * GET /api/live: Server-Sent Events of the user's area (hub: server/src/live/hub.ts). The reply is
- * hijacked and written on the raw response, so no onSend hook (compression) buffers it.
+ * GET /api/live: Server-Sent Events of the user's area, and of the incidents assigned to the user's
+ * responder or department (hub: server/src/live/hub.ts; the rule: auth/scope.ts eventVisible). The
+ * reply is hijacked and written on the raw response, so no onSend hook (compression) buffers it.
  */
 const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app) => {
   app.get(
@@ -20,7 +22,8 @@ const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app)
           'text/event-stream. Each event: `id` (live event id), `event` (incident.created, incident.updated, responder.moved, ' +
           'responder.status), `data` (JSON: the event data plus type, entityId, at). Reconnect with the Last-Event-ID header ' +
           '(or ?lastEventId=) to replay what was missed, in order, then continue live; an id no longer kept (7 days) gets ' +
-          '`event: reset`. A heartbeat comment every 15 s; only events of the user\'s area; the stream ends when the session does.',
+          '`event: reset`. A heartbeat comment every 15 s; only events of the user\'s area, and of the incidents assigned to the ' +
+          'user\'s responder or department (a responder who loses an assignment gets that one event); the stream ends when the session does.',
         querystring: Type.Object({
           lastEventId: Type.Optional(Type.String({ maxLength: 40, description: 'for clients that cannot send the Last-Event-ID header' })),
         }),
@@ -44,7 +47,10 @@ const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app)
         lastEventId = Number(raw);
       }
       const user = request.user!;
-      const owner = { userId: user.id, sessionId: user.sessionId, role: user.role, areaCode: user.areaCode };
+      const owner: StreamOwner = {
+        id: user.id, sessionId: user.sessionId, role: user.role, areaCode: user.areaCode,
+        responderId: user.responderId, departmentCode: user.departmentCode,
+      };
       const hub = app.liveHub;
       await hub.position();
       const refusal = hub.refusal(owner);

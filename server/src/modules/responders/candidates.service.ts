@@ -24,14 +24,16 @@
  * them within MAX_SEARCH_SECONDS — the geodesic straight-line distance (ST_Distance on geography)
  * at offNetworkKmh.
  */
+import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { CommandConfig } from '../../config.js';
+import type { DB } from '../../db/types.js';
 import { RoadGraphCache } from '../../routing/cache.js';
 import { networkState, type RoadGraph } from '../../routing/graph.js';
 import { boundedDijkstra, edgeCoords, edgeSlice, pathTo, type SearchSource } from '../../routing/search.js';
 import { snapToGraph } from '../../routing/snap.js';
-import { rankCandidates, type CandidateInput, type Fallback, type Lang, type RankedCandidate, type Tier } from './ranking.js';
-import { presenceSql, scopeSql } from './responders.repository.js';
+import { candidateResponders, candidatesIncident, type CandidateRow, type CandidatesIncident, type StatementMode } from './candidates.query.js';
+import { rankCandidates, type CandidateInput, type Fallback, type Lang, type RankedCandidate } from './ranking.js';
 
 export const MAX_SNAP_METRES = 300;
 /** The search stops at this travel time; a responder farther away is estimated by the straight line. */
@@ -39,8 +41,6 @@ export const MAX_SEARCH_SECONDS = 3 * 3600;
 /** KNN prefilter: this many times k nearest (at least MIN_PREFILTER), before the own/neighbour grids' workers are added. */
 export const PREFILTER_FACTOR = 4;
 export const MIN_PREFILTER = 20;
-/** Grids whose outlines come this close (degrees, ~1 m) count as touching: neighbours. */
-const TOUCH_DEGREES = 0.00001;
 
 export interface CandidatesResult {
   incidentId: string;
@@ -59,31 +59,6 @@ export interface CandidatesTiming {
   graphBuilt: boolean;
 }
 
-interface IncidentRow {
-  id: string;
-  lon: number;
-  lat: number;
-  grid_id: string | null;
-  near_grid_ids: string[];
-  version: string;
-  noded: string;
-}
-
-interface CandidateRow {
-  id: string;
-  name: string;
-  kind: string;
-  status: string;
-  presence: 'online' | 'stale';
-  age: number;
-  home_grid_id: string | null;
-  home_grid_code: string | null;
-  tier: Tier;
-  lon: number;
-  lat: number;
-  straight_m: number;
-}
-
 /** A point's way onto the graph: edge index, metres from the edge's source, snap distance. */
 interface Entry {
   edge: number;
@@ -97,20 +72,24 @@ function entryOf(g: RoadGraph, lon: number, lat: number): Entry | undefined {
   return s && { edge: s.edge, partial: s.partialM, snap: s.snapM, frac: s.frac };
 }
 
+/** What the candidates need of the database: the pool for the named statements, Kysely for the road graph. */
+export interface CandidatesDeps {
+  pool: pg.Pool;
+  db: Kysely<DB>;
+}
+
 export class CandidatesService {
   readonly graphs: RoadGraphCache;
+  private readonly mode: StatementMode;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly deps: CandidatesDeps,
     private readonly cfg: CommandConfig,
-    /**
-     * Use named (per-connection prepared) statements. Not on the embedded database: pglite-socket
-     * serves every connection on PGlite's one session, where a second connection's PREPARE of the
-     * same name fails ("prepared statement already exists").
-     */
-    private readonly namedStatements = true,
+    /** Use named (per-connection prepared) statements: on an external database only (candidates.query.ts). */
+    namedStatements = true,
   ) {
-    this.graphs = new RoadGraphCache(pool, cfg);
+    this.graphs = new RoadGraphCache(deps.db, cfg);
+    this.mode = { named: namedStatements };
   }
 
   /** The ranked candidates, or undefined when the incident does not exist in the user's scope. */
@@ -119,57 +98,16 @@ export class CandidatesService {
     opts: { k: number; routes: boolean; lang: Lang; scope: string },
   ): Promise<{ result: CandidatesResult; timing: CandidatesTiming } | undefined> {
     const t0 = performance.now();
-    const incident = (await this.pool.query<IncidentRow>({
-      name: this.namedStatements ? 'candidates-incident' : undefined,
-      text: `SELECT i.id::text AS id, ST_X(i.location) AS lon, ST_Y(i.location) AS lat, i.grid_id::text AS grid_id,
-              i.near_grid_ids::text[] AS near_grid_ids, s.version::text AS version, s.noded_version::text AS noded
-         FROM incidents i
-         LEFT JOIN grids g ON g.id = i.grid_id
-         CROSS JOIN road_network_state s
-        WHERE i.id = $1 AND ${scopeSql('g.code', '$2')}`,
-      values: [incidentId, opts.scope],
-    })).rows[0];
+    const incident = await candidatesIncident(this.deps.pool, this.mode, incidentId, opts.scope);
     if (!incident) return undefined;
-    const limit = Math.max(MIN_PREFILTER, PREFILTER_FACTOR * opts.k);
-    const point = 'ST_SetSRID(ST_MakePoint($1, $2), 4326)';
-    // Presence "not offline" written as position_at + interval > now(): the column's statistics always
-    // lag behind live positions, so "position_at > now() - interval" is estimated at a handful of rows
-    // and the planner sorts every responder instead of walking the KNN index (13 ms vs 0.2 ms on the
-    // city preset); an expression has no statistics and gets the default estimate.
-    const eligible = `r.status = 'available' AND r.position_at + make_interval(secs => $6) > now() AND ${scopeSql('g.code', '$3')}`;
-    // Named statements: planned once per connection (planning these costs more than running them).
-    const { rows } = await this.pool.query<CandidateRow>({
-      name: this.namedStatements ? 'candidates-responders' : undefined,
-      text: `WITH nb AS (
-         SELECT n.id FROM grids ig JOIN grids n ON n.id <> ig.id AND ST_DWithin(n.geom, ig.geom, ${TOUCH_DEGREES})
-          WHERE ig.id = $4::uuid
-         UNION
-         SELECT unnest($5::uuid[])
-       ), home AS (
-         SELECT $4::uuid AS id WHERE $4::uuid IS NOT NULL
-         UNION
-         SELECT id FROM nb
-       ), picked AS (
-         (SELECT r.id FROM responders r LEFT JOIN grids g ON g.id = r.home_grid_id
-           WHERE ${eligible} ORDER BY r.position <-> ${point} LIMIT $8)
-         UNION
-         (SELECT r.id FROM home h JOIN responders r ON r.home_grid_id = h.id LEFT JOIN grids g ON g.id = r.home_grid_id
-           WHERE ${eligible})
-       )
-       SELECT r.id::text AS id, r.name, r.kind, r.status, ${presenceSql('r', '$7', '$6')} AS presence,
-              greatest(0, extract(epoch FROM now() - r.position_at))::float8 AS age,
-              r.home_grid_id::text AS home_grid_id, g.code AS home_grid_code,
-              CASE WHEN r.home_grid_id = $4::uuid THEN 'own_grid'
-                   WHEN r.home_grid_id IN (SELECT id FROM nb) THEN 'neighbour_grid' ELSE 'other' END AS tier,
-              ST_X(r.position) AS lon, ST_Y(r.position) AS lat,
-              ST_Distance(r.position::geography, ${point}::geography) AS straight_m
-         FROM picked JOIN responders r ON r.id = picked.id
-         LEFT JOIN grids g ON g.id = r.home_grid_id`,
-      values: [incident.lon, incident.lat, opts.scope, incident.grid_id, incident.near_grid_ids ?? [],
-        this.cfg.offlineSeconds, this.cfg.onlineSeconds, limit],
+    const rows = await candidateResponders(this.deps.pool, this.mode, incident, {
+      areaCode: opts.scope,
+      limit: Math.max(MIN_PREFILTER, PREFILTER_FACTOR * opts.k),
+      onlineSeconds: this.cfg.onlineSeconds,
+      offlineSeconds: this.cfg.offlineSeconds,
     });
     const t1 = performance.now();
-    const state = networkState(incident.version, incident.noded);
+    const state = networkState(incident.networkVersion, incident.nodedVersion);
     const before = this.graphs.builds;
     const g = await this.graphs.get(state.key);
     const t2 = performance.now();
@@ -183,14 +121,14 @@ export class CandidatesService {
   }
 
   /** Travel time, distance and route of every candidate (one search from the incident). */
-  travel(g: RoadGraph, incident: IncidentRow, rows: CandidateRow[], routes: boolean): CandidateInput[] {
+  travel(g: RoadGraph, incident: CandidatesIncident, rows: CandidateRow[], routes: boolean): CandidateInput[] {
     const mps = this.cfg.offNetworkKmh / 3.6;
     const base = (r: CandidateRow) => ({
       responderId: r.id, name: r.name, kind: r.kind, status: r.status, presence: r.presence,
-      positionAgeSeconds: Math.round(r.age), homeGridId: r.home_grid_id, homeGridCode: r.home_grid_code, tier: r.tier,
+      positionAgeSeconds: Math.round(r.ageSeconds), homeGridId: r.homeGridId, homeGridCode: r.homeGridCode, tier: r.tier,
     });
     const straight = (r: CandidateRow, fallback: Fallback): CandidateInput => ({
-      ...base(r), travelSeconds: r.straight_m / mps, distanceMetres: r.straight_m, routed: false, fallback, route: null,
+      ...base(r), travelSeconds: r.straightMetres / mps, distanceMetres: r.straightMetres, routed: false, fallback, route: null,
     });
     if (g.edgeCount === 0) return rows.map((r) => straight(r, 'no_network'));
     const from = entryOf(g, incident.lon, incident.lat);
@@ -239,7 +177,7 @@ export class CandidatesService {
 
   /** The route from the responder to the incident: off-network leg, partial edge, network path, partial edge, leg. */
   private route(
-    g: RoadGraph, search: ReturnType<typeof boundedDijkstra>, incident: IncidentRow, from: Entry,
+    g: RoadGraph, search: ReturnType<typeof boundedDijkstra>, incident: CandidatesIncident, from: Entry,
     r: CandidateRow, en: Entry, via: 'source' | 'target' | 'same',
   ): [number, number][] {
     const line: [number, number][] = [[incident.lon, incident.lat]];

@@ -1,32 +1,42 @@
 /**
- * Responders: the signed-in worker's own record, status, position batches (the track), and the
- * scoped list. All SQL of the module except the candidates query (candidates.service.ts).
+ * All SQL of responders except the candidates statements (candidates.query.ts): the worker's own
+ * record, status and position writes (called by responders.service.ts inside runWrite), the scoped
+ * list, and the demo simulator's step. Rows are mapped to API objects here.
  */
-import type pg from 'pg';
-import { withTransaction } from '../../db/transaction.js';
-import { publishEvents, type LiveEventInput } from '../../live/publish.js';
-import { checkBatch, parseTime, type BatchVerdict, type PositionInput, type TrackPoint } from './positions.js';
+import { sql, type Expression, type RawBuilder } from 'kysely';
+import { codeInScope, type AreaCode } from '../../auth/scope.js';
+import { asGeoJson, pointLonLat, stX, stY } from '../../db/postgis.js';
+import type { Db } from '../../db/transaction.js';
+import type { AcceptedPoint, TrackPoint } from './positions.js';
+import type { ResponderPlacement } from './responders.events.js';
 
 export const RESPONDER_STATUSES = ['available', 'busy', 'off_duty'] as const;
 export type ResponderStatus = (typeof RESPONDER_STATUSES)[number];
 export const PRESENCES = ['online', 'stale', 'offline'] as const;
+export type Presence = (typeof PRESENCES)[number];
+
+/** Incident statuses that keep a responder busy with the incident. */
+const ACTIVE = ['dispatched', 'in_progress'];
 
 export interface PresenceConfig {
   onlineSeconds: number;
   offlineSeconds: number;
 }
 
-/** Presence of `r` from its last position's age, in SQL ($on / $off are parameter placeholders). */
-export function presenceSql(alias: string, on: string, off: string): string {
-  return `CASE WHEN ${alias}.position_at IS NULL THEN 'offline'
-               WHEN ${alias}.position_at > now() - make_interval(secs => ${on}) THEN 'online'
-               WHEN ${alias}.position_at > now() - make_interval(secs => ${off}) THEN 'stale'
-               ELSE 'offline' END`;
+/** Presence from the age of the last position (the rule; presenceText is the same for hand-written SQL). */
+export function presence(positionAt: Expression<Date | null>, cfg: PresenceConfig): RawBuilder<Presence> {
+  return sql<Presence>`CASE WHEN ${positionAt} IS NULL THEN 'offline'
+    WHEN ${positionAt} > now() - make_interval(secs => ${cfg.onlineSeconds}) THEN 'online'
+    WHEN ${positionAt} > now() - make_interval(secs => ${cfg.offlineSeconds}) THEN 'stale'
+    ELSE 'offline' END`;
 }
 
-/** A user sees rows whose grid code extends their area code ('*': everything). */
-export function scopeSql(codeColumn: string, scope: string): string {
-  return `(${scope} = '*' OR ${codeColumn} LIKE ${scope} || '%')`;
+/** `presence` as SQL text: `positionAt` a column, `on`/`off` placeholders of the seconds (e.g. '$7'). */
+export function presenceText(positionAt: string, on: string, off: string): string {
+  return `CASE WHEN ${positionAt} IS NULL THEN 'offline'
+    WHEN ${positionAt} > now() - make_interval(secs => ${on}) THEN 'online'
+    WHEN ${positionAt} > now() - make_interval(secs => ${off}) THEN 'stale'
+    ELSE 'offline' END`;
 }
 
 export interface Position {
@@ -42,197 +52,243 @@ export interface ResponderSelf {
   kind: string;
   status: string;
   statusAt: string;
-  presence: string;
+  presence: Presence;
   position: Position | null;
   homeGridCode: string | null;
   activeIncidentCount: number;
 }
 
-const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-export async function getSelf(db: pg.Pool | pg.ClientBase, responderId: string, cfg: PresenceConfig): Promise<ResponderSelf | undefined> {
-  const { rows } = await db.query<ResponderSelf>(
-    `SELECT r.id::text AS id, r.name, r.kind, r.status, ${ISO('r.status_at')} AS "statusAt",
-            ${presenceSql('r', '$2', '$3')} AS presence,
-            CASE WHEN r.position IS NULL THEN NULL ELSE json_build_object(
-              'lon', ST_X(r.position), 'lat', ST_Y(r.position), 'recordedAt', ${ISO('r.position_at')},
-              'accuracyMetres', r.position_accuracy_m) END AS position,
-            g.code AS "homeGridCode",
-            (SELECT count(*) FROM incidents i WHERE i.assignee_responder_id = r.id
-                AND i.status IN ('dispatched', 'in_progress'))::int AS "activeIncidentCount"
-       FROM responders r LEFT JOIN grids g ON g.id = r.home_grid_id
-      WHERE r.id = $1`,
-    [responderId, cfg.onlineSeconds, cfg.offlineSeconds],
-  );
-  return rows[0];
+interface PositionColumns {
+  lon: number | null;
+  lat: number | null;
+  position_at: Date | null;
+  position_accuracy_m: number | null;
 }
 
-/** The scope code of a responder's live events: its home grid's code, else its district's. */
-const EVENT_SCOPE = `coalesce((SELECT code FROM grids WHERE id = r.home_grid_id), (SELECT code FROM areas WHERE id = r.district_id), '')`;
+/** A responder's current position (the columns are written together: recordPositions). */
+function positionOf(r: PositionColumns): Position | null {
+  if (r.lon === null || r.lat === null || r.position_at === null) return null;
+  return { lon: r.lon, lat: r.lat, recordedAt: r.position_at.toISOString(), accuracyMetres: r.position_accuracy_m };
+}
+
+/** The responder's own record, or undefined when it does not exist. */
+export async function getSelf(db: Db, responderId: string, cfg: PresenceConfig): Promise<ResponderSelf | undefined> {
+  const row = await db
+    .selectFrom('responders as r')
+    .leftJoin('grids as g', 'g.id', 'r.home_grid_id')
+    .select((eb) => [
+      'r.id', 'r.name', 'r.kind', 'r.status', 'r.status_at', 'r.position_at', 'r.position_accuracy_m', 'g.code as home_grid_code',
+      presence(eb.ref('r.position_at'), cfg).as('presence'),
+      stX(eb.ref('r.position')).$castTo<number | null>().as('lon'),
+      stY(eb.ref('r.position')).$castTo<number | null>().as('lat'),
+      eb.selectFrom('incidents as i')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .whereRef('i.assignee_responder_id', '=', 'r.id')
+        .where('i.status', 'in', ACTIVE)
+        .as('active_incident_count'),
+    ])
+    .where('r.id', '=', responderId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    id: row.id, name: row.name, kind: row.kind, status: row.status, statusAt: row.status_at.toISOString(),
+    presence: row.presence, position: positionOf(row), homeGridCode: row.home_grid_code, activeIncidentCount: row.active_incident_count ?? 0,
+  };
+}
+
+/** A responder locked for a write: where its events belong, its status, current position, and the database's clock. */
+export interface LockedResponder {
+  placement: ResponderPlacement;
+  status: string;
+  current: TrackPoint | null;
+  now: Date;
+}
+
+/** Locks the responder's row until the transaction ends (its writes are serialised); undefined when it does not exist. */
+export async function lockResponder(trx: Db, responderId: string): Promise<LockedResponder | undefined> {
+  const row = await trx
+    .selectFrom('responders as r')
+    .select((eb) => [
+      'r.status', 'r.district_id', 'r.position_at',
+      // Events belong to the home grid's code, else the district's.
+      eb.fn.coalesce(
+        eb.selectFrom('grids').select('code').whereRef('grids.id', '=', 'r.home_grid_id'),
+        eb.selectFrom('areas').select('code').whereRef('areas.id', '=', 'r.district_id'),
+        sql.lit(''),
+      ).$castTo<string>().as('scope_code'),
+      stX(eb.ref('r.position')).$castTo<number | null>().as('lon'),
+      stY(eb.ref('r.position')).$castTo<number | null>().as('lat'),
+      sql<Date>`now()`.as('now'),
+    ])
+    .where('r.id', '=', responderId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    placement: { responderId, scopeCode: row.scope_code, districtId: row.district_id },
+    status: row.status,
+    current: row.position_at && row.lon !== null && row.lat !== null ? { t: row.position_at.getTime(), lon: row.lon, lat: row.lat } : null,
+    now: row.now,
+  };
+}
+
+export async function updateStatus(trx: Db, responderId: string, status: ResponderStatus): Promise<void> {
+  await trx.updateTable('responders').set({ status, status_at: sql`now()`, updated_at: sql`now()` }).where('id', '=', responderId).execute();
+}
 
 /**
- * Sets the status; publishes responder.status when it changed. Returns the previous status, or
- * undefined when the responder does not exist.
+ * For each of `times`, the stored track point at or before it and the one after it: all the stored
+ * neighbours a batch check can need (at most two index probes per time, however long the track).
  */
-export async function setStatus(pool: pg.Pool, responderId: string, status: ResponderStatus): Promise<{ from: string; changed: boolean } | undefined> {
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ from: string; scope: string; district: string | null }>(
-      `SELECT r.status AS "from", ${EVENT_SCOPE} AS scope, r.district_id::text AS district
-         FROM responders r WHERE r.id = $1 FOR UPDATE`,
-      [responderId],
-    );
-    const before = rows[0];
-    if (!before) return undefined;
-    if (before.from === status) return { from: before.from, changed: false };
-    await client.query('UPDATE responders SET status = $2, status_at = now(), updated_at = now() WHERE id = $1', [responderId, status]);
-    await publishEvents(client, [{
-      type: 'responder.status', entityId: responderId, scopeCode: before.scope, districtId: before.district,
-      data: { responderId, status, from: before.from },
-    }]);
-    return { from: before.from, changed: true };
-  });
+export async function storedNeighbours(trx: Db, responderId: string, times: readonly number[]): Promise<TrackPoint[]> {
+  if (!times.length) return [];
+  // A LATERAL UNION ALL of two ordered, limited probes per time: the query builder cannot say it.
+  const { rows } = await sql<{ t: Date; lon: number; lat: number }>`
+    SELECT DISTINCT s.t, s.lon, s.lat
+      FROM unnest(${times.map((t) => new Date(t).toISOString())}::timestamptz[]) AS q (t)
+      CROSS JOIN LATERAL (
+        (SELECT recorded_at AS t, ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions
+          WHERE responder_id = ${responderId} AND recorded_at <= q.t ORDER BY recorded_at DESC LIMIT 1)
+        UNION ALL
+        (SELECT recorded_at, ST_X(position), ST_Y(position) FROM responder_positions
+          WHERE responder_id = ${responderId} AND recorded_at > q.t ORDER BY recorded_at LIMIT 1)) s`.execute(trx);
+  return rows.map((r) => ({ t: r.t.getTime(), lon: r.lon, lat: r.lat }));
 }
 
-export interface PositionsResult extends Omit<BatchVerdict, 'accepted'> {
-  accepted: number;
-  moved: boolean;
-  position: Position | null;
+/** Appends accepted points to the track; a point already stored (same responder and time) is skipped. */
+export async function insertTrack(trx: Db, r: ResponderPlacement, points: readonly AcceptedPoint[]): Promise<void> {
+  if (!points.length) return;
+  await trx
+    .insertInto('responder_positions')
+    .values(points.map((p) => ({
+      responder_id: r.responderId, recorded_at: new Date(p.t), district_id: r.districtId,
+      position: pointLonLat(p.lon, p.lat), accuracy_m: p.accuracyMetres,
+    })))
+    .onConflict((oc) => oc.columns(['responder_id', 'recorded_at']).doNothing())
+    .execute();
 }
 
-/**
- * Stores a batch of positions in one transaction: locks the responder (batches of one responder
- * are checked one after another), reads the stored points around the batch's time range (and the
- * current position), checks the batch (positions.ts), inserts the accepted points, moves the current
- * position only to a point newer than it, and publishes one responder.moved with the newest position
- * when it moved.
- */
-export async function recordPositions(pool: pg.Pool, responderId: string, points: PositionInput[]): Promise<PositionsResult | undefined> {
-  return withTransaction(pool, async (client) => {
-    const { rows: locked } = await client.query<{
-      scope: string; district: string | null; lon: number | null; lat: number | null; at: Date | null; now: Date;
-    }>(
-      `SELECT ${EVENT_SCOPE} AS scope, r.district_id::text AS district, ST_X(r.position) AS lon, ST_Y(r.position) AS lat,
-              r.position_at AS at, now() AS now
-         FROM responders r WHERE r.id = $1 FOR UPDATE`,
-      [responderId],
-    );
-    const me = locked[0];
-    if (!me) return undefined;
-    // Server time: the database's clock (now() is the transaction's start, good enough for 2 min).
-    const nowMs = me.now.getTime();
-    const times = [...new Set(points.map((p) => parseTime(p.recordedAt)).filter((t) => Number.isFinite(t)))];
-    const stored: TrackPoint[] = [];
-    if (times.length) {
-      // For each point of the batch, the stored point at or before its time and the one after it:
-      // all the stored neighbours the check can need (at most two index probes per point, however
-      // long the stored track is).
-      const { rows } = await client.query<{ t: Date; lon: number; lat: number }>(
-        `SELECT DISTINCT s.t, s.lon, s.lat
-           FROM unnest($2::timestamptz[]) AS q (t)
-           CROSS JOIN LATERAL (
-             (SELECT recorded_at AS t, ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions
-               WHERE responder_id = $1 AND recorded_at <= q.t ORDER BY recorded_at DESC LIMIT 1)
-             UNION ALL
-             (SELECT recorded_at, ST_X(position), ST_Y(position) FROM responder_positions
-               WHERE responder_id = $1 AND recorded_at > q.t ORDER BY recorded_at LIMIT 1)) s`,
-        [responderId, times.map((t) => new Date(t).toISOString())],
-      );
-      for (const r of rows) stored.push({ t: r.t.getTime(), lon: r.lon, lat: r.lat });
-      // The current position counts as a stored point too (it may predate the track table).
-      if (me.at && me.lon !== null && me.lat !== null && !stored.some((s) => s.t === me.at!.getTime())) {
-        stored.push({ t: me.at.getTime(), lon: me.lon, lat: me.lat });
-      }
-    }
-    const verdict = checkBatch(points, stored, nowMs);
-    let moved = false;
-    if (verdict.accepted.length) {
-      await client.query(
-        `INSERT INTO responder_positions (responder_id, recorded_at, district_id, position, accuracy_m)
-         SELECT $1, p.t, $2::uuid, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.acc
-           FROM jsonb_to_recordset($3::jsonb) AS p (t timestamptz, lon float8, lat float8, acc real)
-         ON CONFLICT (responder_id, recorded_at) DO NOTHING`,
-        [responderId, me.district, JSON.stringify(verdict.accepted.map((a) => ({
-          t: new Date(a.t).toISOString(), lon: a.lon, lat: a.lat, acc: a.accuracyMetres,
-        })))],
-      );
-      const newest = verdict.accepted.reduce((a, b) => (b.t > a.t ? b : a));
-      const upd = await client.query(
-        `UPDATE responders SET position = ST_SetSRID(ST_MakePoint($2, $3), 4326), position_at = $4,
-                position_accuracy_m = $5, updated_at = now()
-          WHERE id = $1 AND (position_at IS NULL OR position_at < $4)`,
-        [responderId, newest.lon, newest.lat, new Date(newest.t).toISOString(), newest.accuracyMetres],
-      );
-      moved = (upd.rowCount ?? 0) > 0;
-      if (moved) {
-        const event: LiveEventInput = {
-          type: 'responder.moved', entityId: responderId, scopeCode: me.scope, districtId: me.district,
-          data: { responderId, lon: newest.lon, lat: newest.lat, recordedAt: new Date(newest.t).toISOString(), accuracyMetres: newest.accuracyMetres },
-        };
-        await publishEvents(client, [event]);
-      }
-    }
-    const { rows: pos } = await client.query<{ position: Position | null }>(
-      `SELECT CASE WHEN position IS NULL THEN NULL ELSE json_build_object('lon', ST_X(position), 'lat', ST_Y(position),
-              'recordedAt', ${ISO('position_at')}, 'accuracyMetres', position_accuracy_m) END AS position
-         FROM responders WHERE id = $1`,
-      [responderId],
-    );
-    return { accepted: verdict.accepted.length, duplicates: verdict.duplicates, rejected: verdict.rejected, moved, position: pos[0].position };
-  });
+/** Moves the current position to `p` unless the current one is as new or newer; true when it moved. */
+export async function moveCurrentPosition(trx: Db, responderId: string, p: AcceptedPoint): Promise<boolean> {
+  const at = new Date(p.t);
+  const res = await trx
+    .updateTable('responders')
+    .set({ position: pointLonLat(p.lon, p.lat), position_at: at, position_accuracy_m: p.accuracyMetres, updated_at: sql`now()` })
+    .where('id', '=', responderId)
+    .where((eb) => eb.or([eb('position_at', 'is', null), eb('position_at', '<', at)]))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** The responder's current position. */
+export async function currentPosition(db: Db, responderId: string): Promise<Position | null> {
+  const row = await db
+    .selectFrom('responders as r')
+    .select((eb) => [
+      'r.position_at', 'r.position_accuracy_m',
+      stX(eb.ref('r.position')).$castTo<number | null>().as('lon'),
+      stY(eb.ref('r.position')).$castTo<number | null>().as('lat'),
+    ])
+    .where('r.id', '=', responderId)
+    .executeTakeFirst();
+  return row ? positionOf(row) : null;
+}
+
+/** A responder's position as GeoJSON (the column is a Point). */
+export interface PointGeometry {
+  type: 'Point';
+  coordinates: number[];
 }
 
 export interface ResponderFeature {
   type: 'Feature';
   id: string;
-  geometry: { type: 'Point'; coordinates: number[] } | null;
+  geometry: PointGeometry | null;
   properties: {
-    id: string; name: string; kind: string; status: string; statusAt: string; presence: string; positionAt: string | null;
+    id: string; name: string; kind: string; status: string; statusAt: string; presence: Presence; positionAt: string | null;
     accuracyMetres: number | null; homeGridId: string | null; homeGridCode: string | null; activeIncidentId: string | null;
   };
 }
 
 export interface ListQuery {
-  scope: string;
+  areaCode: AreaCode;
   status?: string[];
-  presence?: string[];
+  presence?: Presence[];
   limit: number;
   offset: number;
 }
 
-/** The responders of the user's area as a FeatureCollection (presence computed in SQL). */
-export async function listResponders(pool: pg.Pool, q: ListQuery, cfg: PresenceConfig) {
-  const where = `${scopeSql('g.code', '$1')}
-      AND ($2::text[] IS NULL OR r.status = ANY($2))
-      AND ($3::text[] IS NULL OR ${presenceSql('r', '$4', '$5')} = ANY($3))`;
-  const params = [q.scope, q.status ?? null, q.presence ?? null, cfg.onlineSeconds, cfg.offlineSeconds];
-  const [page, count] = await Promise.all([
-    pool.query<{ feature: ResponderFeature }>(
-      `SELECT json_build_object(
-                'type', 'Feature', 'id', r.id::text,
-                'geometry', CASE WHEN r.position IS NULL THEN NULL ELSE ST_AsGeoJSON(r.position, 7)::json END,
-                'properties', json_build_object(
-                  'id', r.id::text, 'name', r.name, 'kind', r.kind, 'status', r.status,
-                  'statusAt', ${ISO('r.status_at')},
-                  'presence', ${presenceSql('r', '$4', '$5')},
-                  'positionAt', ${ISO('r.position_at')}, 'accuracyMetres', r.position_accuracy_m,
-                  'homeGridId', r.home_grid_id::text, 'homeGridCode', g.code,
-                  'activeIncidentId', (SELECT i.id::text FROM incidents i WHERE i.assignee_responder_id = r.id
-                                          AND i.status IN ('dispatched', 'in_progress')
-                                        ORDER BY i.assigned_at DESC NULLS LAST LIMIT 1))) AS feature
-         FROM responders r LEFT JOIN grids g ON g.id = r.home_grid_id
-        WHERE ${where}
-        ORDER BY r.id LIMIT $6 OFFSET $7`,
-      [...params, q.limit, q.offset],
-    ),
-    pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM responders r LEFT JOIN grids g ON g.id = r.home_grid_id WHERE ${where}`,
-      params,
-    ),
+/** The responders of the user's area (by home grid) as a FeatureCollection page. */
+export async function listResponders(db: Db, q: ListQuery, cfg: PresenceConfig) {
+  const base = db
+    .selectFrom('responders as r')
+    .leftJoin('grids as g', 'g.id', 'r.home_grid_id')
+    .where((eb) => codeInScope(eb.ref('g.code'), q.areaCode))
+    .$if(Boolean(q.status), (qb) => qb.where('r.status', 'in', q.status!))
+    .$if(Boolean(q.presence), (qb) => qb.where((eb) => eb(presence(eb.ref('r.position_at'), cfg), 'in', q.presence!)));
+  const [rows, count] = await Promise.all([
+    base
+      .select((eb) => [
+        'r.id', 'r.name', 'r.kind', 'r.status', 'r.status_at', 'r.position_at', 'r.position_accuracy_m', 'r.home_grid_id',
+        'g.code as home_grid_code',
+        presence(eb.ref('r.position_at'), cfg).as('presence'),
+        asGeoJson(eb.ref('r.position'), 7).$castTo<PointGeometry | null>().as('geometry'),
+        eb.selectFrom('incidents as i')
+          .select('i.id')
+          .whereRef('i.assignee_responder_id', '=', 'r.id')
+          .where('i.status', 'in', ACTIVE)
+          .orderBy('i.assigned_at', (ob) => ob.desc().nullsLast())
+          .limit(1)
+          .as('active_incident_id'),
+      ])
+      .orderBy('r.id')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
-  return {
-    type: 'FeatureCollection' as const,
-    features: page.rows.map((r) => r.feature),
-    numberMatched: count.rows[0].n,
-    numberReturned: page.rowCount ?? page.rows.length,
-  };
+  const features: ResponderFeature[] = rows.map((r) => ({
+    type: 'Feature',
+    id: r.id,
+    geometry: r.geometry,
+    properties: {
+      id: r.id, name: r.name, kind: r.kind, status: r.status, statusAt: r.status_at.toISOString(), presence: r.presence,
+      positionAt: r.position_at?.toISOString() ?? null, accuracyMetres: r.position_accuracy_m,
+      homeGridId: r.home_grid_id, homeGridCode: r.home_grid_code, activeIncidentId: r.active_incident_id,
+    },
+  }));
+  return { type: 'FeatureCollection' as const, features, numberMatched: count.n, numberReturned: features.length };
+}
+
+/**
+ * System work for the demo simulator (all generated responders, no viewer): the next position of
+ * each available responder without an account, `stepMetres` along its nearest road edge (within
+ * 300 m), forwards or — at the edge's end — backwards; without a road nearby, a small step east or
+ * west so that it still reports. At most `max`, the longest silent first.
+ */
+export async function nextDemoPositionsUnscoped(db: Db, stepMetres: number, max: number): Promise<{ id: string; lon: number; lat: number }[]> {
+  // Two LATERAL joins and a CASE over the edge's fraction: clearer as the SQL it is.
+  const step = sql`${stepMetres}::float8`;
+  const { rows } = await sql<{ id: string; lon: number; lat: number }>`
+    SELECT r.id::text AS id, ST_X(coalesce(m.p, j.p)) AS lon, ST_Y(coalesce(m.p, j.p)) AS lat
+      FROM responders r
+      LEFT JOIN LATERAL (
+        SELECT e.geom, e.length_m FROM road_edges e
+         WHERE ST_DWithin(e.geom, r.position, 0.003)
+         ORDER BY e.geom <-> r.position LIMIT 1) e ON e.length_m > 0
+      LEFT JOIN LATERAL (
+        SELECT ST_LineInterpolatePoint(e.geom,
+                 CASE WHEN f + ${step} / e.length_m <= 1
+                           AND (extract(epoch FROM now())::bigint / 300 + (hashtext(r.id::text) & 1)) % 2 = 0
+                      THEN f + ${step} / e.length_m
+                      WHEN f - ${step} / e.length_m >= 0 THEN f - ${step} / e.length_m
+                      ELSE least(1, f + ${step} / e.length_m) END) AS p
+          FROM (SELECT ST_LineLocatePoint(e.geom, r.position) AS f) x) m ON e.geom IS NOT NULL
+      CROSS JOIN LATERAL (
+        SELECT ST_Translate(r.position, CASE WHEN hashtext(r.id::text) & 1 = 0 THEN 1 ELSE -1 END
+                                        * ${step} / (111320 * cos(radians(ST_Y(r.position)))), 0) AS p) j
+     WHERE r.user_id IS NULL AND r.status = 'available' AND r.position IS NOT NULL
+     ORDER BY r.position_at NULLS FIRST, r.id
+     LIMIT ${max}`.execute(db);
+  return rows;
 }

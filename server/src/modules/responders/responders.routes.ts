@@ -1,16 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig } from '../../config.js';
+import { IdParams } from '../../lib/schemas.js';
 import { ApiError } from '../../plugins/errors.js';
-import { getSelf, listResponders, recordPositions, setStatus } from './responders.repository.js';
+import type { WriteDeps } from '../../write/write.js';
 import { CandidatesService } from './candidates.service.js';
+import { listResponders, type Presence } from './responders.repository.js';
+import { recordPositions, responderSelf, setStatus } from './responders.service.js';
 import {
   CandidatesQuery, CandidatesResult, ListQuery, PositionsBody, PositionsResult, ResponderCollection, ResponderSelf, StatusBody,
 } from './responders.schemas.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const noResponder = (detail: string) => new ApiError(403, 'NO_RESPONDER', detail);
 
 /**
  * Responders (the signed-in worker's own record, status and positions; the scoped list) and the
@@ -19,7 +18,8 @@ const noResponder = (detail: string) => new ApiError(403, 'NO_RESPONDER', detail
  */
 const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConfig> }> = async (app, opts) => {
   const cfg: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
-  const service = new CandidatesService(app.pool, cfg, app.databaseMode === 'external');
+  const writes: WriteDeps = { db: app.db, live: app.live };
+  const service = new CandidatesService({ pool: app.pool, db: app.db }, cfg, app.databaseMode === 'external');
   if (cfg.warmGraphOnStart) {
     // The city's graph takes seconds to build: start it now rather than in the first dispatcher's request.
     app.addHook('onReady', async () => {
@@ -29,14 +29,8 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
 
   function myResponder(request: FastifyRequest): string {
     const id = request.user!.responderId;
-    if (!id) throw noResponder('this account has no responder record (only grid workers and accounts linked to one have)');
+    if (!id) throw new ApiError(403, 'NO_RESPONDER', 'this account has no responder record (only grid workers and accounts linked to one have)');
     return id;
-  }
-
-  async function self(responderId: string) {
-    const me = await getSelf(app.pool, responderId, cfg);
-    if (!me) throw noResponder('this account\'s responder record no longer exists');
-    return me;
   }
 
   app.get(
@@ -45,7 +39,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
       config: { permission: 'responder.self' },
       schema: { tags: ['responders'], summary: 'My responder record: status, presence, position', response: { 200: ResponderSelf } },
     },
-    async (request) => self(myResponder(request)),
+    async (request) => responderSelf(writes, myResponder(request), cfg),
   );
 
   app.put(
@@ -54,13 +48,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
       config: { permission: 'responder.self' },
       schema: { tags: ['responders'], summary: 'Set my status (available, busy, off duty)', body: StatusBody, response: { 200: ResponderSelf } },
     },
-    async (request) => {
-      const id = myResponder(request);
-      const r = await setStatus(app.pool, id, request.body.status);
-      if (!r) throw noResponder('this account\'s responder record no longer exists');
-      if (r.changed) app.live.wake();
-      return self(id);
-    },
+    async (request) => setStatus(writes, myResponder(request), request.body.status, cfg),
   );
 
   app.post(
@@ -74,13 +62,7 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
         response: { 200: PositionsResult },
       },
     },
-    async (request) => {
-      const id = myResponder(request);
-      const r = await recordPositions(app.pool, id, request.body.positions);
-      if (!r) throw noResponder('this account\'s responder record no longer exists');
-      if (r.moved) app.live.wake();
-      return { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, position: r.position };
-    },
+    async (request) => (await recordPositions(writes, myResponder(request), request.body.positions)).body,
   );
 
   app.get(
@@ -96,10 +78,11 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
     },
     async (request) => {
       const q = request.query;
-      return listResponders(app.pool, {
-        scope: request.user!.areaCode,
+      return listResponders(app.db, {
+        areaCode: request.user!.areaCode,
         status: q.status?.split(','),
-        presence: q.presence?.split(','),
+        // The schema's pattern admits only presences.
+        presence: q.presence?.split(',') as Presence[] | undefined,
         limit: q.limit,
         offset: q.offset,
       }, cfg);
@@ -109,21 +92,22 @@ const respondersRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandCon
   app.get(
     '/api/incidents/:id/candidates',
     {
-      config: { permission: 'incident.dispatch' },
+      config: { permission: 'incident.dispatch', validation: { paramsNotFound: true } },
       schema: {
         tags: ['incidents'],
         summary: 'Available responders ranked by travel time with the responsibility ladder',
-        params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
+        params: IdParams,
         querystring: CandidatesQuery,
         response: { 200: CandidatesResult },
       },
     },
     async (request, reply) => {
       const { k, routes } = request.query;
+      // The range here, not in the schema: out of range is VALIDATION_FAILED, a non-integer (schema) INVALID_PARAMETER.
       if (!Number.isInteger(k) || k < 1 || k > 20) throw new ApiError(400, 'VALIDATION_FAILED', `k must be an integer from 1 to 20, got ${k}`);
       const id = request.params.id;
       const lang = /^en/i.test(request.headers['accept-language'] ?? '') ? 'en' : 'zh';
-      const answer = UUID.test(id) ? await service.candidates(id, { k, routes, lang, scope: request.user!.areaCode }) : undefined;
+      const answer = await service.candidates(id, { k, routes, lang, scope: request.user!.areaCode });
       if (!answer) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
       const t = answer.timing;
       reply.header('Server-Timing', `sql;dur=${t.sqlMs.toFixed(2)}, graph;dur=${t.graphMs.toFixed(2)}${t.graphBuilt ? ';desc="built"' : ''}, rank;dur=${t.rankMs.toFixed(2)}`);

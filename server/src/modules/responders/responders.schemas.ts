@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+import { Nullable } from '../../lib/schemas.js';
 
 export const Position = Type.Object({
   lon: Type.Number(),

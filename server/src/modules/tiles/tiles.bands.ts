@@ -1,3 +1,4 @@
+import { codeInScopeText } from '../../auth/scope.js';
 import { OPEN_STATUSES } from '../incidents/lifecycle.js';
 
 /**
@@ -22,13 +23,14 @@ function shaped(geom: string, units: number): string {
 const meets = (col = 't.geom_3857') => `ST_Intersects(${col}, b.benv)`;
 
 /**
- * What the caller may see: `b.scope` (bound as $4) is '*' or an area/grid code; a row is in scope
- * when its own code, or the code of the grid holding it, extends that code. Roads are basemap
- * geography and not scoped.
+ * What the caller may see (the one rule, auth/scope.ts): `b.scope` (bound as $4) is '*' or an
+ * area/grid code; a row is in scope when its own code, or the code of the grid holding it, extends
+ * that code. Incidents are placed by their grid only (tiles are cached per scope, not per
+ * assignee). Roads are basemap geography and not scoped.
  */
 const IN_SCOPE = {
-  byCode: `(b.scope = '*' OR t.code LIKE b.scope || '%')`,
-  byGrid: (col: string) => `(b.scope = '*' OR EXISTS (SELECT 1 FROM grids sg WHERE sg.id = ${col} AND sg.code LIKE b.scope || '%'))`,
+  byCode: codeInScopeText('t.code', 'b.scope'),
+  byGrid: (col: string) => codeInScopeText(`(SELECT sg.code FROM grids sg WHERE sg.id = ${col})`, 'b.scope'),
 };
 const SCOPE_OF_TABLE = { incidents: IN_SCOPE.byGrid('t.grid_id'), responders: IN_SCOPE.byGrid('t.home_grid_id') };
 

@@ -1,6 +1,10 @@
 import { CLIP_MARGIN_UNITS, TILE_EXTENT, TILE_LAYERS, bandAt, type TileLayerDef, type TileLayerId } from './tiles.layers.js';
 
-/** The SQL of one tile, ready for `pool.query(text, values)`. */
+/**
+ * The SQL of one tile: text with numbered parameters ($1–$3 z/x/y, $4 the scope), not built with
+ * Kysely, because one statement serves both encoders (wrapped in ST_AsMVT or not) and the
+ * benchmark runs it as is; every spliced part comes from the layer table, never from a request.
+ */
 export interface TileQuery {
   text: string;
   values: [z: number, x: number, y: number, scope: string];

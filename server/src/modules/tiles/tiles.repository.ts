@@ -1,14 +1,17 @@
-import type pg from 'pg';
+import { CompiledQuery } from 'kysely';
+import type { Db } from '../../db/transaction.js';
 import { TILE_LAYERS, type TileLayerId } from './tiles.layers.js';
 import { tileQuery } from './tiles.query.js';
 import { encodeTile, type TileRow } from './tiles.encode.js';
+
+// Tile SQL is hand-written text (why: tiles.query.ts), so it goes through Kysely as compiled text.
 
 /**
  * Reads one tile: encoded by PostGIS when `native`, else from rows in tile units encoded in Node.
  * An empty buffer means no feature (also outside the layer's zoom range).
  */
 export async function readTile(
-  pool: pg.Pool,
+  db: Db,
   layer: TileLayerId,
   z: number,
   x: number,
@@ -19,10 +22,10 @@ export async function readTile(
   const query = tileQuery(layer, z, x, y, { native, scope });
   if (!query) return Buffer.alloc(0);
   if (query.output === 'native') {
-    const { rows } = await pool.query<{ mvt: Buffer | null }>(query.text, query.values);
+    const { rows } = await db.executeQuery<{ mvt: Buffer | null }>(CompiledQuery.raw(query.text, query.values));
     return rows[0]?.mvt ?? Buffer.alloc(0);
   }
-  const { rows } = await pool.query<TileRow>(query.text, query.values);
+  const { rows } = await db.executeQuery<TileRow>(CompiledQuery.raw(query.text, query.values));
   if (rows.length === 0) return Buffer.alloc(0);
   const bytes = encodeTile(TILE_LAYERS[layer], rows);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -31,8 +34,10 @@ export async function readTile(
 export type LonLatBounds = [number, number, number, number];
 
 /** Extent of a layer's data (EPSG:4326), or null when it holds none. */
-export async function layerBounds(pool: pg.Pool, layer: TileLayerId): Promise<LonLatBounds | null> {
-  const { rows } = await pool.query<{ x1: number | null; y1: number; x2: number; y2: number }>(TILE_LAYERS[layer].extentSql);
+export async function layerBounds(db: Db, layer: TileLayerId): Promise<LonLatBounds | null> {
+  const { rows } = await db.executeQuery<{ x1: number | null; y1: number; x2: number; y2: number }>(
+    CompiledQuery.raw(TILE_LAYERS[layer].extentSql),
+  );
   const r = rows[0];
   return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
 }

@@ -32,7 +32,7 @@ function matchesIfNoneMatch(request: FastifyRequest, etags: Array<string | undef
 
 // Vector tiles: /tiles/{layer}.json (TileJSON) and /tiles/{layer}/{z}/{x}/{y} (MVT).
 const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const tiles = createTileService({ pool: app.pool, db: app.db, nativeMvt: app.capabilities.nativeMvt });
+  const tiles = createTileService({ db: app.db, nativeMvt: app.capabilities.nativeMvt });
 
   app.get(
     '/tiles/:layer.json',

@@ -1,10 +1,8 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Kysely } from 'kysely';
-import type pg from 'pg';
-import type { DB } from '../../db/types.js';
-import { layerAttributions } from '../../lib/attribution.js';
+import type { Db } from '../../db/transaction.js';
+import { layerAttributions } from '../collections/attribution.repository.js';
 import { TileCache, type CachedTile } from './tiles.cache.js';
 import { TILE_LAYERS, type TileLayerId } from './tiles.layers.js';
 import { layerBounds, readTile, type LonLatBounds } from './tiles.repository.js';
@@ -25,8 +23,7 @@ export function tileCacheControl(): string {
 }
 
 export interface TileServiceOptions {
-  pool: pg.Pool;
-  db: Kysely<DB>;
+  db: Db;
   /** PostGIS encodes tiles (ST_AsMVT); otherwise Node does. */
   nativeMvt: boolean;
   cacheBytes?: number;
@@ -48,7 +45,7 @@ export function createTileService(opts: TileServiceOptions) {
     const address = `${layer}/${z}/${x}/${y}`;
     return cache.getOrFill(`${address}|${scope}`, async () => {
       try {
-        return await prepare(await readTile(opts.pool, layer, z, x, y, opts.nativeMvt, scope));
+        return await prepare(await readTile(opts.db, layer, z, x, y, opts.nativeMvt, scope));
       } catch (err) {
         throw whileReading(address, err);
       }
@@ -59,7 +56,7 @@ export function createTileService(opts: TileServiceOptions) {
     const def = TILE_LAYERS[layer];
     let facts = described.get(layer);
     if (!facts || Date.now() - facts.at > 60_000) {
-      const [bounds, attribution] = await Promise.all([layerBounds(opts.pool, layer), layerAttributions(opts.db, layer)]);
+      const [bounds, attribution] = await Promise.all([layerBounds(opts.db, layer), layerAttributions(opts.db, layer)]);
       facts = { at: Date.now(), bounds, attribution };
       described.set(layer, facts);
     }

@@ -1,12 +1,12 @@
 /**
  * Point-to-point travel time with ngraph.path's A* on the same graph — the alternative to the one
- * bounded Dijkstra per request (search.ts). Used to check the search and, in the candidates
- * benchmark, to measure "one A* per responder" against "one Dijkstra from the incident".
+ * bounded Dijkstra per request (server/src/routing/search.ts). Used to check the search and, in
+ * the candidates benchmark, to measure "one A* per responder" against "one Dijkstra from the incident".
  * Heuristic: straight-line (equirectangular) distance at the fastest speed in the graph, which
  * never overestimates, so A* stays exact.
  */
 import ngraphPath from 'ngraph.path';
-import type { RoadGraph } from './graph.js';
+import type { RoadGraph } from '../../server/src/routing/graph.js';
 
 export function aStarSeconds(g: RoadGraph): (from: number, to: number) => number {
   let maxMps = 0;

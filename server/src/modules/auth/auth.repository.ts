@@ -1,0 +1,133 @@
+/**
+ * All SQL of signing in: sessions (stored by the SHA-256 of their token), the sign-in failure
+ * counters shared by every API process, and the account lookup by username.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../db/transaction.js';
+import type { Role } from '../../auth/permissions.js';
+import type { SessionUser } from '../../auth/sessions.js';
+
+// Interval arithmetic on the database clock: the builder has no interval values.
+const secondsAgo = (seconds: number) => sql<Date>`now() - make_interval(secs => ${seconds})`;
+const secondsFromNow = (seconds: number) => sql<Date>`now() + make_interval(secs => ${seconds})`;
+
+/** Stores a session that ends `absoluteSeconds` from now; returns that moment. */
+export async function insertSession(
+  db: Db,
+  s: { id: string; userId: string; absoluteSeconds: number; ip: string; userAgent?: string },
+): Promise<Date> {
+  const row = await db
+    .insertInto('sessions')
+    .values((eb) => ({
+      id: s.id,
+      user_id: s.userId,
+      expires_at: secondsFromNow(s.absoluteSeconds),
+      ip: s.ip,
+      // Cut in SQL, where the limit counts characters rather than UTF-16 units.
+      user_agent: eb.fn<string>('left', [eb.val(s.userAgent ?? null), eb.lit(500)]),
+    }))
+    .returning('expires_at')
+    .executeTakeFirstOrThrow();
+  return row.expires_at;
+}
+
+/**
+ * The user of a live session: not past its absolute end, not idle longer than `idleSeconds`,
+ * account enabled. `stale` says its last_seen_at is over a minute old (time to touch it).
+ */
+export async function findSessionUser(
+  db: Db,
+  id: string,
+  idleSeconds: number,
+): Promise<{ user: SessionUser; stale: boolean } | undefined> {
+  const row = await db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .leftJoin('responders as r', 'r.user_id', 'u.id')
+    .select((eb) => [
+      'u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code', 'u.department_code',
+      'r.id as responder_id', 's.id as session_id',
+      eb('s.last_seen_at', '<', secondsAgo(60)).as('stale'),
+    ])
+    .where('s.id', '=', id)
+    .where('s.expires_at', '>', (eb) => eb.fn<Date>('now'))
+    .where('s.last_seen_at', '>', secondsAgo(idleSeconds))
+    .where('u.disabled', '=', false)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    stale: Boolean(row.stale),
+    user: {
+      id: row.id,
+      username: row.username,
+      displayName: row.display_name,
+      role: row.role as Role,
+      areaCode: row.area_code,
+      responderId: row.responder_id,
+      departmentCode: row.department_code,
+      sessionId: row.session_id,
+    },
+  };
+}
+
+/** Marks a session as used now (the idle clock restarts). */
+export async function touchSession(db: Db, id: string): Promise<void> {
+  await db.updateTable('sessions').set((eb) => ({ last_seen_at: eb.fn('now') })).where('id', '=', id).execute();
+}
+
+export async function deleteSession(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', id).execute();
+}
+
+/** The account a sign-in names, with what checking it needs. */
+export async function findAccount(
+  db: Db,
+  username: string,
+): Promise<{ id: string; passwordHash: string; disabled: boolean } | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'password_hash', 'disabled'])
+    .where('username', '=', username)
+    .executeTakeFirst();
+  return row && { id: row.id, passwordHash: row.password_hash, disabled: row.disabled };
+}
+
+/** Failures counted under `keys` in a window that started less than `windowSeconds` ago, with the seconds left of it. */
+export async function currentFailures(
+  db: Db,
+  keys: readonly string[],
+  windowSeconds: number,
+): Promise<{ key: string; failures: number; retrySeconds: number }[]> {
+  return db
+    .selectFrom('login_throttle')
+    .select([
+      'key',
+      'failures',
+      // Seconds (rounded up) until the window ends: epoch arithmetic the builder cannot say.
+      sql<number>`ceil(extract(epoch FROM window_started_at + make_interval(secs => ${windowSeconds}) - now()))::int`.as('retrySeconds'),
+    ])
+    .where('key', 'in', keys)
+    .where('window_started_at', '>', secondsAgo(windowSeconds))
+    .execute();
+}
+
+/** Counts one failure under each key, in one statement; a key whose window has ended starts a new one. */
+export async function countFailure(db: Db, keys: readonly string[], windowSeconds: number): Promise<void> {
+  await db
+    .insertInto('login_throttle')
+    .values(keys.map((key) => ({ key, failures: 1 }))) // window_started_at defaults to now()
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet((eb) => {
+        const windowOpen = eb('login_throttle.window_started_at', '>', secondsAgo(windowSeconds));
+        return {
+          failures: eb.case().when(windowOpen).then(eb('login_throttle.failures', '+', 1)).else(1).end(),
+          window_started_at: eb.case().when(windowOpen).then(eb.ref('login_throttle.window_started_at')).else(eb.fn<Date>('now')).end(),
+        };
+      }),
+    )
+    .execute();
+}
+
+export async function clearFailures(db: Db, key: string): Promise<void> {
+  await db.deleteFrom('login_throttle').where('key', '=', key).execute();
+}

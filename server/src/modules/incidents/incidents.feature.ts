@@ -1,0 +1,97 @@
+/**
+ * The incident as the API answers it: a GeoJSON Feature built from one row of the feature query
+ * (incidents.repository.ts), with the actions the caller may take now (lifecycle.ts).
+ */
+import type { Viewer } from '../../auth/scope.js';
+import type { SessionUser } from '../../auth/sessions.js';
+import { allowedActions, type IncidentStatus } from './lifecycle.js';
+
+/** Who is asking: the scope rule's viewer, plus the role (lifecycle) and the name (timeline). */
+export type Caller = Viewer & Pick<SessionUser, 'role' | 'username' | 'displayName'>;
+
+/** The name written on the timeline for a step the caller takes. */
+export const actorName = (c: Caller) => c.displayName ?? c.username;
+
+/** One row of the feature query (snake_case, as PostgreSQL answers it). */
+export interface IncidentRow {
+  id: string;
+  lon: number;
+  lat: number;
+  category: string;
+  priority: string;
+  status: string;
+  status_since: Date;
+  description: string;
+  address: string | null;
+  grid_id: string | null;
+  grid_code: string | null;
+  grid_name: string | null;
+  community_name: string | null;
+  near_border: boolean;
+  near_grids: { id: string; code: string; name: string }[];
+  reported_at: Date;
+  reported_by: string | null;
+  reported_by_name: string | null;
+  assignee_id: string | null;
+  assignee_name: string | null;
+  assignee_department: string | null;
+  assigned_at: Date | null;
+  escalation_level: number;
+  due_at: Date | null;
+  overdue: boolean;
+  closed_at: Date | null;
+  version: number;
+  photo_count: number | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The actions this caller may take on an incident in this state now (lifecycle.ts). */
+export function actionsFor(row: { status: string; assignee_id: string | null; assignee_department: string | null }, c: Caller) {
+  return allowedActions(row.status as IncidentStatus, {
+    role: c.role,
+    isAssignee: c.responderId !== null && row.assignee_id === c.responderId,
+    isAssignedDepartment: c.departmentCode !== null && row.assignee_department === c.departmentCode,
+  });
+}
+
+/** The Feature of a row, as the caller sees it (no reporter contact: that is added by the detail only). */
+export function toFeature(row: IncidentRow, c: Caller) {
+  return {
+    type: 'Feature' as const,
+    id: row.id,
+    geometry: { type: 'Point' as const, coordinates: [row.lon, row.lat] },
+    properties: {
+      id: row.id,
+      category: row.category,
+      priority: row.priority,
+      status: row.status,
+      statusSince: row.status_since.toISOString(),
+      description: row.description,
+      address: row.address,
+      gridId: row.grid_id,
+      gridCode: row.grid_code,
+      gridName: row.grid_name,
+      communityName: row.community_name,
+      nearBorder: row.near_border,
+      nearGrids: row.near_grids,
+      reportedAt: row.reported_at.toISOString(),
+      reportedBy: row.reported_by ? { id: row.reported_by, name: row.reported_by_name ?? '' } : null,
+      assignee: row.assignee_id ? { responderId: row.assignee_id, name: row.assignee_name ?? '' } : null,
+      assigneeDepartment: row.assignee_department,
+      assignedAt: iso(row.assigned_at),
+      escalationLevel: row.escalation_level,
+      overdue: row.overdue,
+      dueAt: iso(row.due_at),
+      closedAt: iso(row.closed_at),
+      version: row.version,
+      photoCount: row.photo_count ?? 0,
+      allowedActions: actionsFor(row, c) as string[],
+    },
+  };
+}
+
+/** An incident Feature, with the optional detail properties (timeline, photos, duplicates, contact). */
+export type IncidentFeatureValue = ReturnType<typeof toFeature> & {
+  properties: ReturnType<typeof toFeature>['properties'] & Record<string, unknown>;
+};

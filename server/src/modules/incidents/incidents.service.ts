@@ -1,0 +1,256 @@
+/**
+ * The incident writes — report (intake), lifecycle steps and dispatch, photos, and the system's
+ * escalation round — each run through runWrite (write/write.ts): one transaction, the client's
+ * Idempotency-Key, the live events as its last statements. And the reads that span repositories:
+ * the detail (timeline, photos, the audited reporter contact), the list's parameters, a photo's bytes.
+ */
+import type { Static } from 'typebox';
+import type { CommandConfig } from '../../config.js';
+import type { Db } from '../../db/transaction.js';
+import { inScope, type Viewer } from '../../auth/scope.js';
+import { can } from '../../auth/permissions.js';
+import { ApiError } from '../../plugins/errors.js';
+import { runWrite, type Answer, type WriteDeps } from '../../write/write.js';
+import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
+import { INCIDENT_STATUSES, isCommand } from './lifecycle.js';
+import { actorName, toFeature, type Caller, type IncidentFeatureValue, type IncidentRow } from './incidents.feature.js';
+import { incidentCreated, incidentUpdated } from './incidents.events.js';
+import { getIncidentRow, getIncidentRowUnscoped, getReporterContact, listIncidents } from './incidents.repository.js';
+import { photoList, photoUrl, timeline } from './incidents.timeline.repository.js';
+import { checkPlace, possibleDuplicates } from './incidents.intake.query.js';
+import { insertIncident, insertTransition, lockIncident } from './incidents.writes.repository.js';
+import { findPhoto, insertPhoto, photoCounts } from './incidents.photos.repository.js';
+import { escalateBatchForSystem, tryEscalationLock, type EscalatedRow } from './incidents.escalation.query.js';
+import { applyTransition, type TransitionInput } from './incidents.transitions.js';
+import { readPhotoFile, sha256Of, sniffImage, writePhotoFile } from './photos.store.js';
+import {
+  MAX_PENDING_PHOTOS, MAX_PHOTOS_PER_INCIDENT, PRIORITIES, type CreateIncidentBody, type ListQuery, type PhotoCreated,
+} from './incidents.schemas.js';
+
+/** What the incident writes need: the database, the live hub, and the command centre's settings. */
+export interface IncidentsDeps extends WriteDeps {
+  command: Pick<CommandConfig, 'offlineSeconds' | 'photoDir' | 'photoMaxBytes'>;
+}
+
+/** The client's identification of a write for Idempotency-Key (the route string as stored keys know it). */
+export interface WriteRequest {
+  key: string | undefined;
+  route: string;
+  body: unknown;
+}
+
+const NUL = /\u0000/;
+
+/** PostgreSQL text cannot hold NUL: refused as bad input rather than failing in the database. */
+function assertText(fields: Record<string, string | undefined>) {
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== undefined && NUL.test(value)) throw new ApiError(400, 'VALIDATION_FAILED', `${name} must not contain NUL characters`);
+  }
+}
+
+async function detailOf(db: Db, c: Caller, row: IncidentRow): Promise<IncidentFeatureValue> {
+  const f = toFeature(row, c);
+  return { ...f, properties: { ...f.properties, timeline: await timeline(db, row.id), photos: await photoList(db, row.id) } };
+}
+
+/** The incident with its timeline and photos, when the caller sees it. */
+export async function incidentDetail(db: Db, c: Caller, id: string): Promise<IncidentFeatureValue | undefined> {
+  const row = await getIncidentRow(db, c, id);
+  return row && detailOf(db, c, row);
+}
+
+/** The answer after a write: the detail even when the step took the incident out of the caller's view. */
+async function detailAfterWrite(db: Db, c: Caller, id: string): Promise<IncidentFeatureValue> {
+  const row = (await getIncidentRow(db, c, id)) ?? (await getIncidentRowUnscoped(db, id));
+  if (!row) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
+  return detailOf(db, c, row);
+}
+
+/** GET /api/incidents/{id}: the detail, with the reporter contact for incident.sensitive roles (each read audited). */
+export async function incidentDetailFor(db: Db, c: Caller, id: string, audit: AuditContext): Promise<IncidentFeatureValue> {
+  const detail = await incidentDetail(db, c, id);
+  if (!detail) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
+  if (!can(c.role, 'incident.sensitive')) return detail;
+  const contact = await getReporterContact(db, id);
+  if (contact !== null) await appendAudit(db, audit, { action: 'incident.read_contact', entity: 'incident', entityId: id });
+  return { ...detail, properties: { ...detail.properties, reporterContact: contact } };
+}
+
+const commaList = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+
+/** A list parameter's values, each one of `allowed`. */
+function oneOf(name: string, value: string | undefined, allowed: readonly string[]): string[] | undefined {
+  const values = commaList(value);
+  const bad = values?.find((x) => !allowed.includes(x));
+  if (bad !== undefined) throw new ApiError(400, 'VALIDATION_FAILED', `unknown ${name} "${bad}"`);
+  return values;
+}
+
+function isoTime(name: string, s: string | undefined): Date | undefined {
+  if (s === undefined) return undefined;
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(s)) throw new ApiError(400, 'VALIDATION_FAILED', `${name} must be an ISO 8601 time`);
+  return d;
+}
+
+/** GET /api/incidents: the query's lists and times checked, then the caller's page. */
+export async function listIncidentsFor(db: Db, c: Caller, q: Static<typeof ListQuery>) {
+  const status = oneOf('status', q.status, INCIDENT_STATUSES);
+  const priority = oneOf('priority', q.priority, PRIORITIES);
+  const from = isoTime('from', q.from);
+  const to = isoTime('to', q.to);
+  assertText({ q: q.q, category: q.category });
+  return listIncidents(db, c, {
+    status, priority, category: q.category, gridCode: q.gridCode, overdue: q.overdue, escalated: q.escalated, from, to, q: q.q,
+    assignedToMe: q.assignedToMe, department: q.department, sort: q.sort, limit: q.limit, offset: q.offset,
+  });
+}
+
+/** Reports an incident at a point of the caller's area: 201 with the Feature and its possible duplicates. */
+export async function reportIncident(
+  deps: IncidentsDeps,
+  c: Caller,
+  b: Static<typeof CreateIncidentBody>,
+  key: string | undefined,
+): Promise<Answer<IncidentFeatureValue>> {
+  const [lon, lat] = b.location.coordinates;
+  if (!Number.isFinite(lon) || !Number.isFinite(lat) || lon < -180 || lon > 180 || lat < -90 || lat > 90) {
+    throw new ApiError(400, 'INVALID_GEOMETRY', 'location: coordinates must be finite [lon, lat] with lon in −180…180 and lat in −90…90');
+  }
+  assertText({ category: b.category, description: b.description, address: b.address, reporterContact: b.reporterContact });
+  if (!b.description.trim()) throw new ApiError(400, 'VALIDATION_FAILED', 'description must not be blank');
+  return runWrite(deps, async (trx) => {
+    const place = await checkPlace(trx, b.category, lon, lat);
+    if (!place.categoryKnown) throw new ApiError(422, 'UNKNOWN_CATEGORY', `no incident category "${b.category}"; see GET /api/incident-categories`);
+    if (!place.gridId || !place.gridCode) throw new ApiError(422, 'OUTSIDE_ALL_GRIDS', `the point ${lon}, ${lat} lies outside every grid`);
+    if (!inScope(c.areaCode, place.gridCode)) {
+      throw new ApiError(403, 'OUT_OF_SCOPE', `the point lies in grid ${place.gridCode}, outside your area ${c.areaCode}`, { gridCode: place.gridCode });
+    }
+    const inc = await insertIncident(trx, {
+      gridId: place.gridId, category: b.category, priority: b.priority ?? 'normal', lon, lat, address: b.address ?? null,
+      description: b.description, reporterContact: b.reporterContact ?? null, nearGridIds: place.nearGridIds, reportedBy: c.id,
+    });
+    await insertTransition(trx, { incidentId: inc.id, districtId: inc.districtId, action: 'report', from: null, to: 'reported', actorId: c.id, actorName: actorName(c) });
+    const f = toFeature((await getIncidentRowUnscoped(trx, inc.id))!, c);
+    const duplicates = await possibleDuplicates(trx, c, inc.id, b.category, lon, lat);
+    const event = incidentCreated({
+      id: inc.id, status: 'reported', priority: f.properties.priority, category: b.category, gridCode: place.gridCode, districtId: inc.districtId,
+      lon, lat, reportedAt: f.properties.reportedAt, assignee: { responderId: null, departmentCode: null },
+    });
+    return { status: 201, body: { ...f, properties: { ...f.properties, possibleDuplicates: duplicates } }, events: [event] };
+  }, { userId: c.id, key, route: 'POST /api/incidents', body: b });
+}
+
+/** A lifecycle step (dispatch included): 200 with the incident's detail. */
+export async function transitionIncident(
+  deps: IncidentsDeps,
+  c: Caller,
+  id: string,
+  input: TransitionInput,
+  request: WriteRequest,
+): Promise<Answer<IncidentFeatureValue>> {
+  assertText({ note: input.note });
+  return runWrite(deps, async (trx) => {
+    const events = await applyTransition(trx, c, id, input, { offlineSeconds: deps.command.offlineSeconds });
+    return { status: 200, body: await detailAfterWrite(trx, c, id), events };
+  }, { userId: c.id, ...request });
+}
+
+/**
+ * A photo for an incident (a raw JPEG, PNG or WebP body): checked by its bytes, written to the
+ * photo folder when there is one (before the transaction: content-addressed, so a rolled-back
+ * upload leaves at worst a file that the same bytes would reuse), then its row. 201.
+ */
+export async function addPhoto(
+  deps: IncidentsDeps,
+  c: Caller,
+  id: string,
+  data: unknown,
+  declaredType: string,
+): Promise<Answer<Static<typeof PhotoCreated>>> {
+  const { photoMaxBytes, photoDir } = deps.command;
+  if (!Buffer.isBuffer(data) || data.length === 0) {
+    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as the raw body with Content-Type image/jpeg, image/png or image/webp');
+  }
+  if (data.length > photoMaxBytes) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `a photo may have at most ${photoMaxBytes} bytes`);
+  const declared = declaredType.split(';')[0].trim().toLowerCase();
+  const sniffed = sniffImage(data);
+  if (!sniffed || sniffed !== declared) {
+    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `the bytes are not a ${declared || 'supported image'} (JPEG, PNG or WebP, checked by content)`);
+  }
+  const sha256 = sha256Of(data);
+  if (photoDir) await writePhotoFile(photoDir, sha256, data);
+  return runWrite(deps, async (trx) => {
+    const inc = await lockIncident(trx, c, id);
+    if (!inc) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
+    const mayUpload =
+      isCommand(c.role) || inc.reported_by === c.id || (c.responderId !== null && inc.assignee_id === c.responderId) ||
+      (c.departmentCode !== null && inc.assignee_department === c.departmentCode);
+    if (!mayUpload) throw new ApiError(403, 'FORBIDDEN', 'only the command centre, the reporter or the assignee may add photos');
+    if (inc.status === 'closed') throw new ApiError(409, 'CONFLICT', 'the incident is closed');
+    const counts = await photoCounts(trx, inc.id);
+    if (counts.pending >= MAX_PENDING_PHOTOS) throw new ApiError(409, 'TOO_MANY_PHOTOS', `at most ${MAX_PENDING_PHOTOS} photos may wait to be attached to a step`);
+    if (counts.total >= MAX_PHOTOS_PER_INCIDENT) throw new ApiError(409, 'TOO_MANY_PHOTOS', `at most ${MAX_PHOTOS_PER_INCIDENT} photos per incident`);
+    const photoId = await insertPhoto(trx, {
+      incidentId: inc.id, districtId: inc.district_id, contentType: sniffed, byteSize: data.length, sha256, data: photoDir ? null : data, uploadedBy: c.id,
+    });
+    const event = incidentUpdated(
+      {
+        id: inc.id, status: inc.status, priority: inc.priority, gridCode: inc.grid_code, districtId: inc.district_id, lon: inc.lon, lat: inc.lat,
+        assignee: { responderId: inc.assignee_id, departmentCode: inc.assignee_department },
+      },
+      'photo',
+      { photoCount: { from: counts.total, to: counts.total + 1 } },
+    );
+    return { status: 201, body: { id: photoId, url: photoUrl(inc.id, photoId), contentType: sniffed, byteSize: data.length }, events: [event] };
+  });
+}
+
+/** A photo's bytes, when the viewer sees its incident. */
+export async function readPhoto(db: Db, photoDir: string | undefined, v: Viewer, incidentId: string, photoId: string) {
+  const p = await findPhoto(db, v, incidentId, photoId);
+  if (!p) throw new ApiError(404, 'NOT_FOUND', 'no such photo');
+  const bytes = p.data ?? (photoDir ? await readPhotoFile(photoDir, p.sha256) : null);
+  if (!bytes) throw new ApiError(404, 'NOT_FOUND', 'the photo file is missing');
+  return { contentType: p.content_type, sha256: p.sha256, bytes };
+}
+
+/** Incidents escalated per transaction; a round runs batches until none is left (bounded). */
+const ESCALATION_BATCH = 500;
+const MAX_BATCHES = 20;
+
+export interface EscalationRound {
+  /** False when another process held the lock and this round did nothing. */
+  ran: boolean;
+  escalated: { id: string; level: number }[];
+}
+
+const escalationEvent = (r: EscalatedRow) =>
+  incidentUpdated(
+    {
+      id: r.id, status: r.status, priority: r.priority, gridCode: r.grid_code, districtId: r.district_id, lon: r.lon, lat: r.lat,
+      assignee: { responderId: r.assignee_responder_id, departmentCode: r.assignee_department },
+    },
+    'escalate',
+    { escalationLevel: { from: r.level - 1, to: r.level }, version: { from: r.version - 1, to: r.version } },
+  );
+
+/**
+ * 督办, run by the system's timer (plugins/timers.ts): escalates every open incident whose current
+ * limit has elapsed since its step began or its last escalation, in batches, one API process at a
+ * time (a transaction-scoped advisory lock; the others skip the round).
+ */
+export async function escalateOverdueForSystem(deps: WriteDeps): Promise<EscalationRound> {
+  const escalated: EscalationRound['escalated'] = [];
+  for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    const { body: round } = await runWrite(deps, async (trx) => {
+      if (!(await tryEscalationLock(trx))) return { status: 200, body: undefined, events: [] };
+      const rows = await escalateBatchForSystem(trx, ESCALATION_BATCH);
+      return { status: 200, body: rows.map((r) => ({ id: r.id, level: r.level })), events: rows.map(escalationEvent) };
+    });
+    if (round === undefined) return { ran: batch > 0, escalated };
+    escalated.push(...round);
+    if (round.length < ESCALATION_BATCH) break;
+  }
+  return { ran: true, escalated };
+}

@@ -1,0 +1,197 @@
+/**
+ * The writes of an incident's life inside the caller's transaction: the new report, the locked
+ * row a step starts from, the step itself with its timeline rows and attached photos, and the
+ * responders a step claims or sets free (their status belongs to the incident's write).
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../db/transaction.js';
+import { pointLonLat, stX, stY } from '../../db/postgis.js';
+import { codeInScope, incidentVisible, type AreaCode, type Viewer } from '../../auth/scope.js';
+import type { IncidentAction, IncidentStatus } from './lifecycle.js';
+import { INCIDENT_REFS } from './incidents.repository.js';
+
+/** Statuses in which an assignee is working on an incident (it keeps its responder busy). */
+export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['dispatched', 'in_progress'];
+
+export interface NewIncident {
+  gridId: string;
+  category: string;
+  priority: string;
+  lon: number;
+  lat: number;
+  address: string | null;
+  description: string;
+  reporterContact: string | null;
+  nearGridIds: string[];
+  reportedBy: string;
+}
+
+/** Inserts a reported incident (its grid and district are also derived by the table's trigger). */
+export async function insertIncident(trx: Db, n: NewIncident): Promise<{ id: string; districtId: string | null }> {
+  const row = await trx
+    .insertInto('incidents')
+    .values({
+      grid_id: n.gridId, category: n.category, priority: n.priority, status: 'reported', location: pointLonLat(n.lon, n.lat),
+      address: n.address, description: n.description, reporter_contact: n.reporterContact,
+      near_border: n.nearGridIds.length > 0, near_grid_ids: n.nearGridIds, reported_by: n.reportedBy,
+      status_since: sql`now()`, reported_at: sql`now()`,
+    })
+    .returning(['id', 'district_id'])
+    .executeTakeFirstOrThrow();
+  return { id: row.id, districtId: row.district_id };
+}
+
+/** The incident row a step starts from, locked until the transaction ends. */
+export interface LockedIncident {
+  id: string;
+  status: IncidentStatus;
+  version: number;
+  priority: string;
+  assignee_id: string | null;
+  assignee_department: string | null;
+  reported_by: string | null;
+  district_id: string | null;
+  grid_code: string | null;
+  lon: number;
+  lat: number;
+  escalation_level: number;
+}
+
+/** Locks an incident the viewer sees (FOR UPDATE); undefined when there is none. */
+export async function lockIncident(trx: Db, v: Viewer, id: string): Promise<LockedIncident | undefined> {
+  const row = await trx
+    .selectFrom('incidents as i')
+    .leftJoin('grids as g', 'g.id', 'i.grid_id')
+    .select((eb) => [
+      'i.id', 'i.status', 'i.version', 'i.priority', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
+      'i.reported_by', 'i.district_id', 'g.code as grid_code', stX(eb.ref('i.location')).as('lon'), stY(eb.ref('i.location')).as('lat'),
+      'i.escalation_level',
+    ])
+    .where('i.id', '=', id)
+    .where(incidentVisible(v, INCIDENT_REFS))
+    .forUpdate('i')
+    .executeTakeFirst();
+  return row && { ...row, status: row.status as IncidentStatus };
+}
+
+/** One row of the timeline. */
+export interface TransitionRow {
+  incidentId: string;
+  districtId: string | null;
+  action: IncidentAction | 'report';
+  from: IncidentStatus | null;
+  to: IncidentStatus;
+  actorId: string;
+  actorName: string;
+  note?: string | null;
+  responderId?: string | null;
+  departmentCode?: string | null;
+  escalationLevel?: number | null;
+}
+
+/** Appends a step to the timeline; returns its id. */
+export async function insertTransition(trx: Db, t: TransitionRow): Promise<number> {
+  const row = await trx
+    .insertInto('incident_transitions')
+    .values({
+      incident_id: t.incidentId, district_id: t.districtId, action: t.action, from_status: t.from, to_status: t.to,
+      actor_id: t.actorId, actor_name: t.actorName, note: t.note ?? null, responder_id: t.responderId ?? null,
+      department_code: t.departmentCode ?? null, escalation_level: t.escalationLevel ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * Moves the incident to `to` (a new step: status_since restarts, version + 1); a dispatch also
+ * sets the assignee. Returns the new version.
+ */
+export async function updateIncidentStep(
+  trx: Db,
+  id: string,
+  to: IncidentStatus,
+  assign?: { responderId: string | null; departmentCode: string | null },
+): Promise<number> {
+  const row = await trx
+    .updateTable('incidents')
+    .set((eb) => ({
+      status: to,
+      status_since: sql`now()`,
+      version: eb('version', '+', 1),
+      ...(to === 'closed' ? { closed_at: sql`now()` } : to === 'reopened' ? { closed_at: null } : {}),
+      ...(assign ? { assignee_responder_id: assign.responderId, assignee_department: assign.departmentCode, assigned_at: sql`now()` } : {}),
+    }))
+    .where('id', '=', id)
+    .returning('version')
+    .executeTakeFirstOrThrow();
+  return row.version;
+}
+
+export async function departmentExists(trx: Db, code: string): Promise<boolean> {
+  return (await trx.selectFrom('departments').select('code').where('code', '=', code).executeTakeFirst()) !== undefined;
+}
+
+/** How many of `photoIds` are this incident's photos not yet attached to a step. */
+export async function countDetachedPhotos(trx: Db, incidentId: string, photoIds: string[]): Promise<number> {
+  const row = await trx
+    .selectFrom('incident_photos')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('incident_id', '=', incidentId)
+    .where('id', 'in', photoIds)
+    .where('transition_id', 'is', null)
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
+export async function attachPhotos(trx: Db, incidentId: string, transitionId: number, photoIds: string[]): Promise<void> {
+  await trx.updateTable('incident_photos').set({ transition_id: transitionId }).where('incident_id', '=', incidentId).where('id', 'in', photoIds).execute();
+}
+
+/** A responder whose status a step changed, with where its events belong. */
+export interface ResponderChange {
+  id: string;
+  name: string;
+  /** Its home grid's code (null without one). */
+  scope_code: string | null;
+  district_id: string | null;
+}
+
+/**
+ * The dispatch claim: of racing dispatchers exactly one turns an available, online responder of
+ * the dispatcher's area into busy; the others get undefined.
+ */
+export async function claimResponder(trx: Db, responderId: string, opts: { offlineSeconds: number; areaCode: AreaCode }): Promise<ResponderChange | undefined> {
+  return trx
+    .updateTable('responders as r')
+    .set({ status: 'busy', status_at: sql`now()`, updated_at: sql`now()` })
+    .where('r.id', '=', responderId)
+    .where('r.status', '=', 'available')
+    .where('r.position_at', '>', sql<Date>`now() - make_interval(secs => ${opts.offlineSeconds})`)
+    .where((eb) => codeInScope(eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id').$asScalar(), opts.areaCode))
+    .returning((eb) => [
+      'r.id', 'r.name', 'r.district_id',
+      eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id').as('scope_code'),
+    ])
+    .executeTakeFirst();
+}
+
+/** Sets a busy responder free unless it works on another active incident than `incidentId`. */
+export async function freeResponder(trx: Db, responderId: string, incidentId: string): Promise<ResponderChange[]> {
+  return trx
+    .updateTable('responders as r')
+    .set({ status: 'available', status_at: sql`now()`, updated_at: sql`now()` })
+    .where('r.id', '=', responderId)
+    .where('r.status', '=', 'busy')
+    .where(({ not, exists, selectFrom }) => not(exists(
+      selectFrom('incidents as o').select('o.id')
+        .whereRef('o.assignee_responder_id', '=', 'r.id')
+        .where('o.id', '<>', incidentId)
+        .where('o.status', 'in', ACTIVE_STATUSES),
+    )))
+    .returning((eb) => [
+      'r.id', 'r.name', 'r.district_id',
+      eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id').as('scope_code'),
+    ])
+    .execute();
+}
