@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router';
 import type { Role } from './api/auth';
 import { useSessionStore } from './stores/session';
+import { useMetaStore } from './stores/meta';
 import { ApiProblem } from './api/http';
 
 declare module 'vue-router' {
@@ -75,5 +76,8 @@ router.beforeEach(async (to) => {
     }));
     return { name: 'command' };
   }
+  // The lifecycle table, photo limits and categories every view follows (a failure is retried on
+  // the next navigation; the views then show what they can).
+  await useMetaStore().ensureLoaded();
   return true;
 });

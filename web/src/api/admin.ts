@@ -1,68 +1,15 @@
-import { getJson, patchJson, postJson } from './http';
-import type { Role } from './auth';
+import { api, call, type ApiBody, type ApiQuery, type ApiResponse } from './http';
 
 /** An account as `/api/users` lists it (admins only). */
-export interface ManagedUser {
-  id: string;
-  username: string;
-  displayName: string | null;
-  role: Role | string;
-  /** '*' (admins only) or a 6/9/12-digit area code or a 15-digit grid code. */
-  areaCode: string;
-  disabled: boolean;
-  responderId: string | null;
-  createdAt: string;
-}
-
-export interface UserPage {
-  users: ManagedUser[];
-  numberMatched: number;
-}
-
-export interface NewUser {
-  username: string;
-  password: string;
-  role: Role;
-  areaCode: string;
-  displayName?: string;
-}
-
-export interface UserChange {
-  role?: Role;
-  areaCode?: string;
-  displayName?: string;
-  disabled?: boolean;
-}
+export type ManagedUser = ApiResponse<'/api/users'>['users'][number];
+export type UserPage = ApiResponse<'/api/users'>;
+export type NewUser = ApiBody<'/api/users'>;
+export type UserChange = ApiBody<'/api/users/{id}', 'patch'>;
 
 /** One row of the audit log. `before`/`after` are whatever JSON the server recorded. */
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actorId: string | null;
-  actorUsername: string | null;
-  actorRole: string | null;
-  action: string;
-  entity: string;
-  entityId: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-}
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  numberMatched: number;
-}
-
-export interface AuditFilter {
-  action?: string;
-  entity?: string;
-  entityId?: string;
-  actor?: string;
-  /** ISO date-times (UTC). */
-  from?: string;
-  to?: string;
-}
+export type AuditEntry = ApiResponse<'/api/audit'>['entries'][number];
+export type AuditPage = ApiResponse<'/api/audit'>;
+export type AuditFilter = Pick<ApiQuery<'/api/audit'>, 'action' | 'entity' | 'entityId' | 'actor' | 'from' | 'to'>;
 
 /** Minimum password length the server accepts (server/src/auth/passwords.ts). */
 export const MIN_PASSWORD_LENGTH = 10;
@@ -76,33 +23,35 @@ export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{2,39}$/;
 const blankToUndefined = (v: string | undefined) => (v && v.trim() ? v.trim() : undefined);
 
 export function listUsers(opts: { limit: number; offset: number; q?: string }, signal?: AbortSignal): Promise<UserPage> {
-  return getJson<UserPage>('/api/users', { query: { limit: opts.limit, offset: opts.offset, q: blankToUndefined(opts.q) }, signal });
+  return call(api.GET('/api/users', { params: { query: { limit: opts.limit, offset: opts.offset, q: blankToUndefined(opts.q) } }, signal }));
 }
 
 export function createUser(user: NewUser): Promise<ManagedUser> {
-  return postJson<ManagedUser>('/api/users', user);
+  return call(api.POST('/api/users', { body: user }));
 }
 
 export function updateUser(id: string, change: UserChange): Promise<ManagedUser> {
-  return patchJson<ManagedUser>(`/api/users/${encodeURIComponent(id)}`, change);
+  return call(api.PATCH('/api/users/{id}', { params: { path: { id } }, body: change }));
 }
 
 export async function resetPassword(id: string, password: string): Promise<void> {
-  await postJson<void>(`/api/users/${encodeURIComponent(id)}/password`, { password });
+  await call(api.POST('/api/users/{id}/password', { params: { path: { id } }, body: { password } }), { allowEmpty: true });
 }
 
 export function listAudit(filter: AuditFilter & { limit: number; offset: number }, signal?: AbortSignal): Promise<AuditPage> {
-  return getJson<AuditPage>('/api/audit', {
-    query: {
-      limit: filter.limit,
-      offset: filter.offset,
-      action: blankToUndefined(filter.action),
-      entity: blankToUndefined(filter.entity),
-      entityId: blankToUndefined(filter.entityId),
-      actor: blankToUndefined(filter.actor),
-      from: filter.from,
-      to: filter.to,
+  return call(api.GET('/api/audit', {
+    params: {
+      query: {
+        limit: filter.limit,
+        offset: filter.offset,
+        action: blankToUndefined(filter.action),
+        entity: blankToUndefined(filter.entity),
+        entityId: blankToUndefined(filter.entityId),
+        actor: blankToUndefined(filter.actor),
+        from: filter.from,
+        to: filter.to,
+      },
     },
     signal,
-  });
+  }));
 }

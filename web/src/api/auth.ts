@@ -1,29 +1,21 @@
-import { getJson, postJson } from './http';
+import { api, call, type ApiBody, type ApiResponse } from './http';
 
-/** Roles of the API (server/src/auth/permissions.ts). */
-export const ROLES = ['admin', 'commander', 'planner', 'grid_worker', 'department', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
+/** Roles an account may have (the body of `POST /api/users`), in the order the admin view lists them. */
+export type Role = ApiBody<'/api/users'>['role'];
+export const ROLES: readonly Role[] = ['admin', 'commander', 'planner', 'grid_worker', 'department', 'viewer'];
 
 /** The signed-in user as `/api/auth/me` and `/api/auth/login` describe them. */
-export interface SessionUser {
-  id: string;
-  username: string;
-  displayName: string | null;
-  role: Role | string;
-  /** '*' (everything) or a 6/9/12/15-digit area or grid code the user's data is limited to. */
-  areaCode: string;
-  responderId: string | null;
-}
+export type SessionUser = ApiResponse<'/api/auth/me'>;
 
 export async function login(username: string, password: string): Promise<SessionUser> {
-  const body = await postJson<{ user: SessionUser }>('/api/auth/login', { username, password });
+  const body = await call(api.POST('/api/auth/login', { body: { username, password } }));
   return body.user;
 }
 
 export async function logout(): Promise<void> {
-  await postJson<void>('/api/auth/logout');
+  await call(api.POST('/api/auth/logout'), { allowEmpty: true });
 }
 
 export function fetchMe(signal?: AbortSignal): Promise<SessionUser> {
-  return getJson<SessionUser>('/api/auth/me', { signal });
+  return call(api.GET('/api/auth/me', { signal }));
 }

@@ -1,4 +1,4 @@
-import { getJson } from './http';
+import { api, call, type ApiResponse } from './http';
 
 /** A GeoJSON geometry (RFC 7946, lon/lat); the web app reads it only to frame the map. */
 export interface Geometry {
@@ -10,26 +10,18 @@ export interface Geometry {
 /** Collections the API serves (OGC API Features). */
 export type CollectionId = 'areas' | 'grids' | 'buildings' | 'roads' | 'responders' | 'incidents';
 
-export interface Feature<P> {
-  type: 'Feature';
-  id: string;
+/**
+ * A feature of a collection. The API declares the properties of every collection as one open
+ * object, so their shape per collection is {@link PropertiesOf}.
+ */
+export type Feature<P> = Omit<ApiResponse<'/api/collections/{collectionId}/items/{featureId}'>, 'geometry' | 'properties'> & {
   geometry: Geometry | null;
   properties: P;
-}
+};
 
-export interface FeatureCollection<P> {
-  type: 'FeatureCollection';
-  features: Feature<P>[];
-  numberMatched: number;
-  numberReturned: number;
-}
+export type FeatureCollection<P> = Omit<ApiResponse<'/api/collections/{collectionId}/items'>, 'features'> & { features: Feature<P>[] };
 
-export interface CollectionInfo {
-  id: CollectionId;
-  title: string;
-  extent?: { spatial: { bbox: number[][] } };
-  attribution?: string;
-}
+export type CollectionInfo = Omit<ApiResponse<'/api/collections/{collectionId}'>, 'id'> & { id: CollectionId };
 
 export interface GridProperties {
   code: string;
@@ -81,33 +73,40 @@ export interface PropertiesOf {
 
 /** The collections with their extents and attribution. */
 export async function fetchCollections(signal?: AbortSignal): Promise<CollectionInfo[]> {
-  const body = await getJson<{ collections: CollectionInfo[] }>('/api/collections', { signal });
-  return body.collections;
+  const body = await call(api.GET('/api/collections', { signal }));
+  return body.collections as CollectionInfo[];
 }
 
 /** One collection: its extent (cut to the user's area by the API) and attribution. */
-export function fetchCollection(collection: CollectionId, signal?: AbortSignal): Promise<CollectionInfo> {
-  return getJson<CollectionInfo>(`/api/collections/${collection}`, { signal });
+export async function fetchCollection(collection: CollectionId, signal?: AbortSignal): Promise<CollectionInfo> {
+  return (await call(api.GET('/api/collections/{collectionId}', { params: { path: { collectionId: collection } }, signal }))) as CollectionInfo;
 }
 
 /** One feature of a collection. */
-export function fetchFeature<C extends CollectionId>(collection: C, id: string, signal?: AbortSignal): Promise<Feature<PropertiesOf[C]>> {
-  return getJson(`/api/collections/${collection}/items/${encodeURIComponent(id)}`, { signal });
+export async function fetchFeature<C extends CollectionId>(collection: C, id: string, signal?: AbortSignal): Promise<Feature<PropertiesOf[C]>> {
+  const feature = await call(api.GET('/api/collections/{collectionId}/items/{featureId}', {
+    params: { path: { collectionId: collection, featureId: id } }, signal,
+  }));
+  return feature as Feature<PropertiesOf[C]>;
 }
 
 /** How many features a collection holds (one request for one feature, reading `numberMatched`). */
 export async function countFeatures(collection: CollectionId, signal?: AbortSignal): Promise<number> {
-  const body = await getJson<FeatureCollection<unknown>>(`/api/collections/${collection}/items`, { query: { limit: 1 }, signal });
+  const body = await call(api.GET('/api/collections/{collectionId}/items', { params: { path: { collectionId: collection }, query: { limit: 1 } }, signal }));
   return body.numberMatched;
 }
 
 /** One page of a collection's features within a bbox ([minLon, minLat, maxLon, maxLat]). */
-export function fetchItems<C extends CollectionId>(
+export async function fetchItems<C extends CollectionId>(
   collection: C,
   opts: { bbox?: [number, number, number, number]; limit?: number; offset?: number; signal?: AbortSignal } = {},
 ): Promise<FeatureCollection<PropertiesOf[C]>> {
-  return getJson(`/api/collections/${collection}/items`, {
-    query: { bbox: opts.bbox?.map((v) => v.toFixed(6)).join(','), limit: opts.limit, offset: opts.offset },
+  const page = await call(api.GET('/api/collections/{collectionId}/items', {
+    params: {
+      path: { collectionId: collection },
+      query: { bbox: opts.bbox?.map((v) => v.toFixed(6)).join(','), limit: opts.limit, offset: opts.offset },
+    },
     signal: opts.signal,
-  });
+  }));
+  return page as FeatureCollection<PropertiesOf[C]>;
 }

@@ -1,23 +1,8 @@
-import { getJson } from './http';
+import { api, call, type ApiResponse } from './http';
 
 /** The figures of one grid (`GET /api/grids/{id}/summary`). */
-export interface GridSummary {
-  id: string;
-  code: string;
-  name: string;
-  communityCode: string;
-  communityName: string;
-  streetCode: string;
-  streetName: string;
-  areaSquareMetres: number;
-  buildingCount: number;
-  householdCount: number;
-  openIncidentCount: number;
-  incidentCountByStatus: Record<string, number>;
-  responderCount: number;
-  respondersByStatus: Record<string, number>;
-}
+export type GridSummary = ApiResponse<'/api/grids/{id}/summary'>;
 
 export function fetchGridSummary(id: string, signal?: AbortSignal): Promise<GridSummary> {
-  return getJson<GridSummary>(`/api/grids/${encodeURIComponent(id)}/summary`, { signal });
+  return call(api.GET('/api/grids/{id}/summary', { params: { path: { id } }, signal }));
 }

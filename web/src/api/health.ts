@@ -1,17 +1,8 @@
-import { getJson } from './http';
+import { api, call, type ApiResponse } from './http';
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  database: {
-    mode: 'embedded' | 'external';
-    postgres: string;
-    postgis: string;
-    nativeMvt: boolean;
-    reachable?: boolean;
-  };
-}
+export type Health = ApiResponse<'/api/health'>;
 
 /** Service and database status. */
 export function fetchHealth(signal?: AbortSignal): Promise<Health> {
-  return getJson<Health>('/api/health', { signal });
+  return call(api.GET('/api/health', { signal }));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ageParts, areaParts, formatClock, formatDateTime } from './format';
+import { ageParts, areaParts, distanceParts, etaMinutes, formatClock, formatDateTime } from './format';
 
 describe('format', () => {
   it('shows UTC instants in Asia/Shanghai (UTC+8) whatever the viewer zone', () => {
@@ -25,5 +25,25 @@ describe('format', () => {
   it('switches from square metres to square kilometres at 0.1 km²', () => {
     expect(areaParts(61_234, 'en')).toEqual({ n: '61,234', unit: 'squareMetres' });
     expect(areaParts(1_234_567, 'en')).toEqual({ n: '1.23', unit: 'squareKilometres' });
+  });
+});
+
+describe('etaMinutes', () => {
+  it('rounds to whole minutes and has its own case under a minute', () => {
+    expect(etaMinutes(0)).toEqual({ minutes: 0, lessThanMinute: true });
+    expect(etaMinutes(59)).toEqual({ minutes: 0, lessThanMinute: true });
+    expect(etaMinutes(60)).toEqual({ minutes: 1, lessThanMinute: false });
+    expect(etaMinutes(312)).toEqual({ minutes: 5, lessThanMinute: false });
+    expect(etaMinutes(330)).toEqual({ minutes: 6, lessThanMinute: false });
+    expect(etaMinutes(Number.NaN).lessThanMinute).toBe(true);
+  });
+});
+
+describe('distanceParts', () => {
+  it('shows metres below a kilometre and kilometres with one decimal above', () => {
+    expect(distanceParts(42.4)).toEqual({ n: 42, unit: 'metres' });
+    expect(distanceParts(456)).toEqual({ n: 460, unit: 'metres' });
+    expect(distanceParts(1180)).toEqual({ n: 1.2, unit: 'kilometres' });
+    expect(distanceParts(-3)).toEqual({ n: 0, unit: 'metres' });
   });
 });

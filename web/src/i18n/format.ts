@@ -1,5 +1,5 @@
 /**
- * Formatting of times, ages and areas for display. Pure functions: every time is shown in
+ * Formatting of times, ages, areas, distances and ETAs for display. Pure functions: every time is shown in
  * Asia/Shanghai whatever the viewer's own time zone, as the command centre and the field work in it.
  */
 
@@ -64,4 +64,19 @@ export function areaParts(squareMetres: number, locale: string): { n: string; un
     n: new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(squareMetres / 1e6),
     unit: 'squareKilometres',
   };
+}
+
+/** Whole minutes of an ETA for display; under a minute is its own case (`lessThanMinute`). */
+export function etaMinutes(seconds: number): { minutes: number; lessThanMinute: boolean } {
+  if (!Number.isFinite(seconds) || seconds < 0) return { minutes: 0, lessThanMinute: true };
+  if (seconds < 60) return { minutes: 0, lessThanMinute: true };
+  return { minutes: Math.round(seconds / 60), lessThanMinute: false };
+}
+
+/** Metres below a kilometre (rounded to 10 m from 100 m), else kilometres with one decimal. */
+export function distanceParts(metres: number): { n: number; unit: 'metres' | 'kilometres' } {
+  const m = Math.max(0, metres);
+  if (m < 100) return { n: Math.round(m), unit: 'metres' };
+  if (m < 1000) return { n: Math.round(m / 10) * 10, unit: 'metres' };
+  return { n: Math.round(m / 100) / 10, unit: 'kilometres' };
 }

@@ -1,14 +1,12 @@
 /**
- * Colours and vocabularies shared by the map style and the legend, so that the two cannot drift.
- * Tuned for a dark basemap on a wall screen: saturated symbols, muted ground.
+ * Colours shared by the map style and the legend, so that the two cannot drift. Tuned for a dark
+ * basemap on a wall screen: saturated symbols, muted ground. The vocabularies themselves
+ * (categories, statuses, priorities) come from the API (`GET /api/meta`).
  */
+import type { IncidentPriority, IncidentStatus } from '@/api/meta';
 
-export const INCIDENT_CATEGORIES = [
-  'dispute', 'safety_hazard', 'sanitation', 'public_facility', 'appeal', 'fire', 'traffic', 'emergency',
-] as const;
-export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
-
-export const CATEGORY_COLOURS: Record<IncidentCategory, string> = {
+/** Colours by category code; a category without one is drawn in {@link UNKNOWN_CATEGORY_COLOUR}. */
+export const CATEGORY_COLOURS: Readonly<Record<string, string>> = {
   dispute: '#f59e0b',
   safety_hazard: '#ef4444',
   sanitation: '#22c55e',
@@ -19,16 +17,6 @@ export const CATEGORY_COLOURS: Record<IncidentCategory, string> = {
   emergency: '#ec4899',
 };
 export const UNKNOWN_CATEGORY_COLOUR = '#94a3b8';
-
-export const INCIDENT_STATUSES = [
-  'reported', 'accepted', 'dispatched', 'in_progress', 'resolved', 'verified', 'closed', 'rejected', 'reopened',
-] as const;
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-/**
- * Statuses after which an incident needs no more work (the server's OPEN_STATUSES are all the
- * others): rejected and reopened incidents are back with the command centre, so they are open.
- */
-export const CLOSED_STATUSES: readonly IncidentStatus[] = ['closed'];
 
 /** Tag colours of the side panel (element-plus tag types) by lifecycle stage. */
 export const STATUS_TAG: Record<IncidentStatus, 'info' | 'warning' | 'primary' | 'success' | 'danger'> = {
@@ -43,8 +31,7 @@ export const STATUS_TAG: Record<IncidentStatus, 'info' | 'warning' | 'primary' |
   reopened: 'danger',
 };
 
-export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
-export const PRIORITY_TAG: Record<(typeof PRIORITIES)[number], 'info' | 'primary' | 'warning' | 'danger'> = {
+export const PRIORITY_TAG: Record<IncidentPriority, 'info' | 'primary' | 'warning' | 'danger'> = {
   low: 'info',
   normal: 'primary',
   high: 'warning',

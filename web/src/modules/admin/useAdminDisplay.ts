@@ -1,6 +1,6 @@
 import { useI18n } from 'vue-i18n';
 import { ApiProblem } from '@/api/http';
-import { useDisplay } from '@/modules/command/useDisplay';
+import { useDisplay } from '@/i18n/useDisplay';
 
 /** Display helpers of the administration page. */
 export function useAdminDisplay() {

@@ -1,25 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distanceParts, duplicateWindow, etaMinutes, haversineMetres, possibleDuplicates, pushRecent, type DuplicateCandidate } from './commandFormat';
-
-describe('etaMinutes', () => {
-  it('rounds to whole minutes and has its own case under a minute', () => {
-    expect(etaMinutes(0)).toEqual({ minutes: 0, lessThanMinute: true });
-    expect(etaMinutes(59)).toEqual({ minutes: 0, lessThanMinute: true });
-    expect(etaMinutes(60)).toEqual({ minutes: 1, lessThanMinute: false });
-    expect(etaMinutes(312)).toEqual({ minutes: 5, lessThanMinute: false });
-    expect(etaMinutes(330)).toEqual({ minutes: 6, lessThanMinute: false });
-    expect(etaMinutes(Number.NaN).lessThanMinute).toBe(true);
-  });
-});
-
-describe('distanceParts', () => {
-  it('shows metres below a kilometre and kilometres with one decimal above', () => {
-    expect(distanceParts(42.4)).toEqual({ n: 42, unit: 'metres' });
-    expect(distanceParts(456)).toEqual({ n: 460, unit: 'metres' });
-    expect(distanceParts(1180)).toEqual({ n: 1.2, unit: 'kilometres' });
-    expect(distanceParts(-3)).toEqual({ n: 0, unit: 'metres' });
-  });
-});
+import { duplicateWindow, haversineMetres, possibleDuplicates, pushRecent, type DuplicateCandidate } from './commandFormat';
 
 describe('haversineMetres', () => {
   it('measures a degree of latitude as about 111.2 km and is symmetric', () => {

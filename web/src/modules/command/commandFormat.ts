@@ -1,22 +1,7 @@
 /**
- * Pure helpers of the command centre: ETA and distance for display, the possible duplicates of an
- * incident among its neighbours, and the filter state of the incident list as an API query.
+ * Pure helpers of the command centre: the possible duplicates of an incident among its neighbours,
+ * and the bounded recent lists of the live feed. (ETA and distance for display are in i18n/format.ts.)
  */
-
-/** Whole minutes of an ETA for display; under a minute is its own case (`lessThanMinute`). */
-export function etaMinutes(seconds: number): { minutes: number; lessThanMinute: boolean } {
-  if (!Number.isFinite(seconds) || seconds < 0) return { minutes: 0, lessThanMinute: true };
-  if (seconds < 60) return { minutes: 0, lessThanMinute: true };
-  return { minutes: Math.round(seconds / 60), lessThanMinute: false };
-}
-
-/** Metres below a kilometre (rounded to 10 m from 100 m), else kilometres with one decimal. */
-export function distanceParts(metres: number): { n: number; unit: 'metres' | 'kilometres' } {
-  const m = Math.max(0, metres);
-  if (m < 100) return { n: Math.round(m), unit: 'metres' };
-  if (m < 1000) return { n: Math.round(m / 10) * 10, unit: 'metres' };
-  return { n: Math.round(m / 100) / 10, unit: 'kilometres' };
-}
 
 const EARTH_RADIUS_METRES = 6_371_008.8;
 

@@ -1,16 +1,15 @@
 /**
  * Photos from a phone camera: large JPEGs (or formats the API does not take) are re-encoded to a
- * JPEG of at most {@link MAX_EDGE} pixels before upload, so they pass the API's limits and a weak
- * network; small accepted images go as they are.
+ * JPEG of at most {@link MAX_EDGE} pixels before upload, so they pass the API's limits (`GET
+ * /api/meta`) and a weak network; small accepted images go as they are.
  */
-import { PHOTO_MAX_BYTES, PHOTO_TYPES } from '@/api/incidents';
+import type { PhotoLimits } from '@/api/meta';
 import type { QueuedPhoto } from './reportQueue';
 
 const MAX_EDGE = 1600;
 /** Accepted images up to this size are uploaded untouched. */
 const KEEP_BYTES = 1.5 * 1024 * 1024;
 
-const accepted = (type: string) => (PHOTO_TYPES as readonly string[]).includes(type);
 
 async function reencode(file: Blob): Promise<Blob | null> {
   try {
@@ -27,12 +26,17 @@ async function reencode(file: Blob): Promise<Blob | null> {
   }
 }
 
-/** The image to upload for a chosen file, or null when it cannot be made acceptable. */
-export async function preparePhoto(file: Blob): Promise<Blob | null> {
-  if (accepted(file.type) && file.size <= KEEP_BYTES) return file;
+/**
+ * The image to upload for a chosen file, or null when it cannot be made acceptable within
+ * `limits` (the accepted types and the largest size).
+ */
+export async function preparePhoto(file: Blob, limits: Pick<PhotoLimits, 'types' | 'maxBytes'>): Promise<Blob | null> {
+  const accepted = (limits.types as readonly string[]).includes(file.type);
+  const keepBytes = Math.min(KEEP_BYTES, limits.maxBytes);
+  if (accepted && file.size <= keepBytes) return file;
   const smaller = await reencode(file);
-  if (smaller && smaller.size <= PHOTO_MAX_BYTES) return smaller;
-  return accepted(file.type) && file.size <= PHOTO_MAX_BYTES ? file : null;
+  if (smaller && smaller.size <= limits.maxBytes) return smaller;
+  return accepted && file.size <= limits.maxBytes ? file : null;
 }
 
 export function blobToBase64(blob: Blob): Promise<string> {

@@ -1,10 +1,10 @@
 import { ref, shallowRef, type Ref } from 'vue';
 import { ApiProblem } from '@/api/http';
 import { createIncident, uploadPhoto, type IncidentFeature } from '@/api/incidents';
-import { isRetryableStatus, type KeyValueStorage } from '@/modules/field/positionBuffer';
+import { isRetryableStatus, type KeyValueStorage } from './positionBuffer';
 import {
   drainReports, ReportQueue, type QueueFailure, type QueuedPhoto, type QueuedReport, type ReportBody, type ReportTransport,
-} from '@/modules/field/reportQueue';
+} from './reportQueue';
 
 /** How often a queue with reports in it tries again (besides the browser's `online` event). */
 const RETRY_MS = 20_000;

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia';
 import { ref, shallowRef } from 'vue';
 import { listResponders, type ResponderListProperties } from '@/api/responders';
-import type { ResponderMovedData, ResponderStatusData } from './liveConnection';
+import type { ResponderMovedData, ResponderStatusData } from '@/stores/live';
 
 export interface ResponderPoint {
   id: string;
@@ -27,7 +27,7 @@ export const useCommandRespondersStore = defineStore('commandResponders', () => 
   const loaded = ref(false);
   let loading: Promise<void> | null = null;
 
-  function toPoint(id: string, p: ResponderListProperties, coords: [number, number]): ResponderPoint {
+  function toPoint(id: string, p: ResponderListProperties, coords: number[]): ResponderPoint {
     return {
       id, name: p.name, kind: p.kind, status: p.status,
       positionAt: p.positionAt ? Date.parse(p.positionAt) : null,

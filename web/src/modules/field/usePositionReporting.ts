@@ -4,7 +4,7 @@ import { sendMyPositions } from '@/api/responders';
 import {
   flushPositions, isRetryableStatus, pointFromFix, PositionBuffer,
   type KeyValueStorage, type RejectedPoint, type SendFailure,
-} from '@/modules/field/positionBuffer';
+} from './positionBuffer';
 
 /** How often buffered fixes are sent while on duty. */
 export const SEND_INTERVAL_MS = 15_000;

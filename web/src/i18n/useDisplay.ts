@@ -1,6 +1,6 @@
 import { useI18n } from 'vue-i18n';
 import type { ApiProblem } from '@/api/http';
-import { ageParts, areaParts, formatDateTime } from '@/i18n/format';
+import { ageParts, areaParts, distanceParts, formatDateTime } from './format';
 
 /** Display helpers bound to the current UI language. */
 export function useDisplay() {
@@ -9,6 +9,11 @@ export function useDisplay() {
   return {
     area(squareMetres: number): string {
       const { n, unit } = areaParts(squareMetres, locale.value);
+      return t(`units.${unit}`, { n });
+    },
+    /** "460 米" / "1.2 km". */
+    distance(metres: number): string {
+      const { n, unit } = distanceParts(metres);
       return t(`units.${unit}`, { n });
     },
     count(n: number | undefined): string {

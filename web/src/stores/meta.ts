@@ -1,0 +1,84 @@
+import { defineStore } from 'pinia';
+import { computed, shallowRef, watch } from 'vue';
+import { fetchMeta, type ActionRule, type IncidentAction, type IncidentStatus, type Meta } from '@/api/meta';
+import { ApiProblem } from '@/api/http';
+import { useSessionStore } from './session';
+
+const asProblem = (err: unknown) =>
+  err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
+
+/**
+ * What the server says the app follows (`GET /api/meta`), loaded once after sign-in (the router
+ * waits for it before the first view): the lifecycle table (statuses, open statuses, actions with
+ * their from-statuses, note and photo rules, who takes them), priorities, photo limits, categories
+ * and departments. Which buttons an incident shows is still its own `allowedActions`.
+ */
+export const useMetaStore = defineStore('meta', () => {
+  const meta = shallowRef<Meta | null>(null);
+  /** Why the last load failed (the next navigation tries again). */
+  const problem = shallowRef<ApiProblem | null>(null);
+  let loading: Promise<void> | null = null;
+
+  /** Loads it once (later calls wait for the same answer); never rejects. */
+  function ensureLoaded(): Promise<void> {
+    loading ??= (async () => {
+      try {
+        meta.value = await fetchMeta();
+        problem.value = null;
+      } catch (err) {
+        problem.value = asProblem(err);
+        loading = null;
+      }
+    })();
+    return loading;
+  }
+
+  // The next user loads their own (and a signed-out tab holds none).
+  const session = useSessionStore();
+  watch(() => session.user?.id ?? null, (id, before) => {
+    if (id === before) return;
+    meta.value = null;
+    problem.value = null;
+    loading = null;
+  });
+
+  const statuses = computed<readonly IncidentStatus[]>(() => meta.value?.lifecycle.statuses ?? []);
+  /** Statuses after which an incident needs no more work (closed). */
+  const closedStatuses = computed<readonly IncidentStatus[]>(() => {
+    const open = meta.value?.lifecycle.openStatuses ?? [];
+    return statuses.value.filter((s) => !open.includes(s));
+  });
+  const rules = computed(() => new Map<string, ActionRule>((meta.value?.lifecycle.actions ?? []).map((r) => [r.action, r])));
+  /** Actions a handler (assigned grid worker or department) takes, in lifecycle order. */
+  const handlerActions = computed<readonly IncidentAction[]>(() =>
+    (meta.value?.lifecycle.actions ?? []).filter((r) => r.by === 'handler').map((r) => r.action));
+  const priorities = computed(() => meta.value?.priorities ?? []);
+  const categories = computed(() => meta.value?.categories ?? []);
+  const categoryByCode = computed(() => new Map(categories.value.map((c) => [c.code, c])));
+  const departments = computed(() => meta.value?.departments ?? []);
+  const photos = computed(() => meta.value?.photos ?? null);
+
+  /** Whether `action` taken from `status` needs a note (a rejection's reason, closing without handling …). */
+  function noteRequired(action: string, status: string): boolean {
+    return (rules.value.get(action)?.noteRequiredFrom as readonly string[] | undefined)?.includes(status) ?? false;
+  }
+
+  /** Whether photos may be attached to `action` as proof. */
+  function takesPhotos(action: string): boolean {
+    return rules.value.get(action)?.photos ?? false;
+  }
+
+  function isOpen(status: string): boolean {
+    return !(closedStatuses.value as readonly string[]).includes(status);
+  }
+
+  /** Whether the role runs the command centre (the lifecycle's 'command' actor). */
+  function isCommandRole(role: string | undefined): boolean {
+    return role !== undefined && (meta.value?.lifecycle.actors.command as readonly string[] | undefined)?.includes(role) === true;
+  }
+
+  return {
+    meta, problem, statuses, closedStatuses, handlerActions, priorities, categories, categoryByCode, departments, photos,
+    ensureLoaded, noteRequired, takesPhotos, isOpen, isCommandRole,
+  };
+});
