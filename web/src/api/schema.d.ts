@@ -227,7 +227,9 @@ export interface paths {
                                 role: string;
                                 areaCode: string;
                                 disabled: boolean;
+                                /** @description the responder record linked to the account (grid workers) */
                                 responderId: string | null;
+                                /** @description ISO 8601, UTC, whole seconds */
                                 createdAt: string;
                             }[];
                             numberMatched: number;
@@ -271,7 +273,9 @@ export interface paths {
                             role: string;
                             areaCode: string;
                             disabled: boolean;
+                            /** @description the responder record linked to the account (grid workers) */
                             responderId: string | null;
+                            /** @description ISO 8601, UTC, whole seconds */
                             createdAt: string;
                         };
                     };
@@ -332,7 +336,9 @@ export interface paths {
                             role: string;
                             areaCode: string;
                             disabled: boolean;
+                            /** @description the responder record linked to the account (grid workers) */
                             responderId: string | null;
+                            /** @description ISO 8601, UTC, whole seconds */
                             createdAt: string;
                         };
                     };

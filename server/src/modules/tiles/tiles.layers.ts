@@ -1,7 +1,7 @@
 import {
   CLUSTER_CELL_UNITS, areasBand, buildingsBand, extentOf, gridsBand, incidentsClustered, incidentsIndividual, majorRoadsBand,
   respondersClustered, respondersIndividual, roadsBand,
-} from './tiles.bands.js';
+} from './tiles.bands.query.js';
 
 /**
  * The vector-tile layers, as data: every table, column and SQL fragment of a tile query comes from

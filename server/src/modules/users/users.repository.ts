@@ -2,20 +2,11 @@
 import type { Db } from '../../db/transaction.js';
 import { codeInScope, type AreaCode } from '../../auth/scope.js';
 import type { Role } from '../../auth/permissions.js';
+import type { Static } from 'typebox';
+import type { User as UserSchema } from './users.schemas.js';
 
-/** An account as the API answers it (never its password hash). */
-export interface User {
-  id: string;
-  username: string;
-  displayName: string | null;
-  role: string;
-  areaCode: string;
-  disabled: boolean;
-  /** The responder record linked to the account (grid workers). */
-  responderId: string | null;
-  /** ISO 8601, UTC, whole seconds. */
-  createdAt: string;
-}
+/** An account as the API answers it (users.schemas.ts). */
+export type User = Static<typeof UserSchema>;
 
 /** An account as `pnpm cli user list` prints it. */
 export interface UserListing {
@@ -76,6 +67,11 @@ export async function listUsers(
 export async function getUser(db: Db, id: string, scope: AreaCode): Promise<User | undefined> {
   const row = await withUserColumns(usersOf(db, scope).where('u.id', '=', id)).executeTakeFirst();
   return row && toUser(row);
+}
+
+/** An account by id whatever its area: the answer after an admin's own write. */
+export async function getUserUnscoped(db: Db, id: string): Promise<User | undefined> {
+  return getUser(db, id, '*');
 }
 
 /** The id of the account named `username`, if there is one. */

@@ -1,23 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { ROLES } from '../../auth/permissions.js';
 import { IdParams } from '../../lib/schemas.js';
 import { listUsers } from './users.repository.js';
 import { addUser, changeUser, resetPassword, type Manager } from './users.service.js';
-
-const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
-const AreaCode = Type.String({ pattern: '^(\\*|[0-9]{6}([0-9]{3}){0,3})$', description: '* or a 6/9/12-digit area code or a 15-digit grid code' });
-const User = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  displayName: Type.Union([Type.String(), Type.Null()]),
-  role: Type.String(),
-  areaCode: Type.String(),
-  disabled: Type.Boolean(),
-  responderId: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-});
+import { AreaCode, Role, User } from './users.schemas.js';
 
 const manager = (request: FastifyRequest): Manager => ({ user: request.user!, ip: request.ip, requestId: request.id });
 

@@ -59,7 +59,7 @@ export async function createUser(db: Kysely<DB>, u: NewUser, audit?: AuditContex
     }
     const id = await repo.insertUser(trx, { ...u, passwordHash });
     if (u.role === 'grid_worker') await repo.insertWorkerResponder(trx, id, u.displayName ?? u.username, u.areaCode);
-    const user = (await repo.getUser(trx, id, '*'))!;
+    const user = (await repo.getUserUnscoped(trx, id))!;
     if (audit) await appendAudit(trx, audit, { action: 'user.create', entity: 'user', entityId: id, after: user });
     return user;
   });
@@ -112,7 +112,7 @@ export async function changeUser(db: Kysely<DB>, manager: Manager, id: string, c
     }
     await repo.updateUser(trx, before.id, { role, areaCode, displayName: change.displayName, disabled: change.disabled });
     if (change.disabled || role !== before.role || areaCode !== before.areaCode) await repo.endSessions(trx, before.id);
-    const after = (await repo.getUser(trx, before.id, '*'))!;
+    const after = (await repo.getUserUnscoped(trx, before.id))!;
     await appendAudit(trx, manager, { action: 'user.update', entity: 'user', entityId: before.id, before, after });
     return after;
   });
