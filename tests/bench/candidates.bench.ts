@@ -15,11 +15,11 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { openDatabase, type Database } from '../../server/src/db/database.js';
 import { DEFAULT_COMMAND_CONFIG } from '../../server/src/config.js';
 import { loadRoadGraph } from '../../server/src/routing/graph.js';
 import { boundedDijkstra } from '../../server/src/routing/search.js';
-import { aStarSeconds } from '../../server/src/routing/astar.js';
+import { aStarSeconds } from '../support/astar.js';
 import { fmt, median, percentile, printTable, timed, type Row } from './stats.js';
 
 const INCIDENTS = 100;
@@ -45,7 +45,8 @@ function get(url: string, cookie: string): Promise<{ status: number; timing: str
 const dur = (timing: string, name: string) => Number(new RegExp(`(?:^|, )${name};dur=([0-9.]+)`).exec(timing)?.[1] ?? NaN);
 const p = (xs: number[]) => `${fmt(median(xs), 2)} (p95 ${fmt(percentile(xs, 95), 2)})`;
 
-export async function benchCandidates(origin: string, cookie: string, pool: pg.Pool): Promise<Row[]> {
+export async function benchCandidates(origin: string, cookie: string, database: Pick<Database, 'pool' | 'db'>): Promise<Row[]> {
+  const { pool } = database;
   // Responders available and online for the run (the preset's positions are hours old by now).
   const online = await pool.query(
     `UPDATE responders SET position_at = now() - (random() * 30) * interval '1 second'
@@ -94,7 +95,7 @@ export async function benchCandidates(origin: string, cookie: string, pool: pg.P
 
   // In this process: the graph build, and one Dijkstra vs one A* per candidate on the same graph.
   let graph!: Awaited<ReturnType<typeof loadRoadGraph>>;
-  const buildMs = await timed(async () => (graph = await loadRoadGraph(pool, DEFAULT_COMMAND_CONFIG)));
+  const buildMs = await timed(async () => (graph = await loadRoadGraph(database.db, DEFAULT_COMMAND_CONFIG)));
   const { rows: cases } = await pool.query<{ id: string; source: number; targets: number[] }>(
     `SELECT i.id::text,
             (SELECT n.id::int FROM road_nodes n ORDER BY n.geom <-> i.location LIMIT 1) AS source,
@@ -163,21 +164,21 @@ export async function benchCandidates(origin: string, cookie: string, pool: pg.P
 async function main() {
   const { startServerProcess } = await import('../support/server-process.js');
   const { tempDir } = await import('../support/database.js');
-  const { createUser } = await import('../../server/src/auth/users.js');
+  const { createUser } = await import('../../server/src/modules/users/users.service.js');
   const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 4 });
   const server = await startServerProcess(tempDir('bench-candidates'), { DATABASE_URL: url, SEED_DEMO: 'false', LOG_LEVEL: 'warn' });
   try {
     const username = `bench-${crypto.randomBytes(4).toString('hex')}`;
     const password = crypto.randomBytes(16).toString('base64url');
-    await createUser(pool, { username, password, role: 'admin', areaCode: '*' });
+    await createUser(database.db, { username, password, role: 'admin', areaCode: '*' });
     const res = await fetch(`${server.base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
     if (!res.ok) throw new Error(`bench sign-in failed: ${res.status}`);
     const cookie = res.headers.getSetCookie()[0].split(';')[0];
-    printTable('Nearest-responder candidates (city preset)', await benchCandidates(server.base, cookie, pool));
+    printTable('Nearest-responder candidates (city preset)', await benchCandidates(server.base, cookie, database));
   } finally {
     await server.stop();
-    await pool.end();
+    await database.close();
     agent.destroy();
   }
 }

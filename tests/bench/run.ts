@@ -1,105 +1,43 @@
-import crypto from 'node:crypto';
-import { openDatabase, type Database } from '../../server/src/db/database.js';
-import { migrateToLatest } from '../../server/src/db/migrate.js';
-import { startServerProcess } from '../support/server-process.js';
-import { tempDir } from '../support/database.js';
-import { generate } from '@wangge/geo-data';
-import { createUser } from '../../server/src/auth/users.js';
-import { benchTiles } from './tiles.bench.js';
-import { benchCollections } from './collections.bench.js';
-import { benchMapIdle } from './map-idle.bench.js';
-import { benchEmbeddedStart } from './embedded-start.bench.js';
-import { benchLoginWork } from './login.bench.js';
-import { benchCandidates } from './candidates.bench.js';
-import { benchIntake } from './intake.bench.js';
-import { benchSse } from './sse.bench.js';
-import { fmt, printTable, type Row } from './stats.js';
-import { consoleProgress } from '../../server/src/seed.js';
-import { ensureDatabase } from './database.js';
-
 /**
- * `pnpm bench`: side-by-side figures on the city preset (and the demo preset for the browser).
+ * `pnpm bench`: benchmark figures on the city preset (BENCH_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/wangge_bench, generated on first use; BENCH_ONLY picks tables).
  * Nothing here asserts; machines are noisy, so every figure that matters is a ratio measured in
- * the same run against its baseline.
+ * the same run.
+ *
+ * Two modes:
+ *  - default (tables.ts): this checkout against its own baselines — the endpoint vs the raw SQL it
+ *    runs, SSE vs a bare Node loop, sign-in work, map start-up, embedded start.
+ *    BENCH_ONLY=tiles,collections,candidates,intake,sse,login,map,embedded (default: all).
+ *  - before/after (side-by-side.ts), when BENCH_BASELINE_DIR names another checkout, e.g. of the
+ *    commit before a change (`git clone /work/main /work/bench-old && git -C /work/bench-old
+ *    checkout <commit> && (cd /work/bench-old && pnpm install --frozen-lockfile)`): this checkout's
+ *    API ("new") and that checkout's API ("old") run as two processes on the same benchmark
+ *    database, and every HTTP benchmark alternates between them in one run; each figure is
+ *    printed as new, old and new/old, and one more than 10 % worse on the new side is flagged.
+ *      BENCH_BASELINE_DIR=/work/bench-old pnpm bench
+ *    BENCH_ONLY=tiles,collections,incidents,candidates,responders,intake (default: all of these).
+ *    BENCH_NEW_DIR=/other/checkout replaces this checkout as the new side: with a second clone of
+ *    the old commit the run is A/A and its ratios show the noise floor (≈ 1.0).
+ *    Set-up (schema, preset, bench accounts) uses the old checkout's code and the new side is only
+ *    reached over HTTP, so a broken new server is reported as FAILED next to the old figures.
  */
-const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
-const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,candidates,intake,sse,login,map,embedded').split(','));
+export {};
 
+const baselineDir = process.env.BENCH_BASELINE_DIR;
 
-/** Opens a benchmark database holding `preset`, generating it (timed) when it is not there yet. */
-async function presetDatabase(url: string, preset: 'city' | 'demo', minGrids: number): Promise<{ database: Database; generatedSeconds?: number }> {
-  await ensureDatabase(url);
-  const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 8 });
-  await migrateToLatest(database.db);
-  const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM grids');
-  if (rows[0].n >= minGrids && !process.env.BENCH_REGENERATE) return { database };
-  console.log(`[bench] generating preset ${preset} in ${new URL(url).pathname.slice(1)} …`);
-  const t0 = performance.now();
-  await generate(database.pool, { preset, seed: 1, onProgress: consoleProgress(`generate ${preset}`) });
-  await database.pool.query('VACUUM ANALYZE');
-  return { database, generatedSeconds: (performance.now() - t0) / 1000 };
-}
-
-/** A fresh admin account of the whole installation, signed in over HTTP: the Cookie header. */
-async function benchSession(database: Database, origin: string): Promise<string> {
-  const username = `bench-${crypto.randomBytes(4).toString('hex')}`;
-  const password = crypto.randomBytes(16).toString('base64url');
-  await createUser(database.pool, { username, password, role: 'admin', areaCode: '*' });
-  const res = await fetch(`${origin}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  if (!res.ok) throw new Error(`bench sign-in failed: ${res.status}`);
-  return res.headers.getSetCookie()[0].split(';')[0];
-}
-
-async function main() {
-  const startupRows: Row[] = [];
-  const { database, generatedSeconds } = await presetDatabase(baseUrl, 'city', 2000);
-  startupRows.push({
-    what: 'generate --preset city (external PostGIS)',
-    ours: generatedSeconds === undefined ? 'reused' : `${fmt(generatedSeconds)} s`,
-    baseline: '',
-    ratio: '',
-    note: generatedSeconds === undefined ? 'set BENCH_REGENERATE=1 to time it' : '',
-  });
-  const counts = (await database.pool.query(
-    `SELECT (SELECT count(*) FROM grids)::int AS grids, (SELECT count(*) FROM buildings)::int AS buildings,
-            (SELECT count(*) FROM responders)::int AS responders, (SELECT count(*) FROM incidents)::int AS incidents`,
-  )).rows[0];
-  console.log(`[bench] city preset: ${JSON.stringify(counts)}`);
-
-  // The API runs as its own process, as in production, so the load generator here does not share its event loop.
-  const server = await startServerProcess(tempDir('bench-server'), { DATABASE_URL: baseUrl, SEED_DEMO: 'false', LOG_LEVEL: 'warn' });
+if (baselineDir) {
+  const { sideBySide, SIDE_BY_SIDE_BENCHES } = await import('./side-by-side.js');
   try {
-    const cookie = await benchSession(database, server.base);
-    if (only.has('tiles')) printTable('Tiles (city preset, z12–z16, one run, side by side)', await benchTiles(database, server.base, cookie));
-    if (only.has('collections')) printTable('Collections (city preset)', await benchCollections(database, server.base, cookie));
-    if (only.has('candidates')) printTable('Nearest responders (city preset)', await benchCandidates(server.base, cookie, database.pool));
-    if (only.has('intake')) printTable('Incident intake under load (city preset)', await benchIntake(server.base, cookie, database.pool));
-  } finally {
-    await server.stop();
-    await database.close();
+    await sideBySide({
+      baselineDir,
+      newDir: process.env.BENCH_NEW_DIR,
+      databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench',
+      only: new Set((process.env.BENCH_ONLY ?? SIDE_BY_SIDE_BENCHES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)),
+    });
+  } catch (err) {
+    console.error(err);
+    process.exit(1);
   }
-
-  if (only.has('map')) {
-    const demoUrl = new URL(baseUrl);
-    demoUrl.pathname = `${demoUrl.pathname}_demo`;
-    const demo = await presetDatabase(demoUrl.toString(), 'demo', 60);
-    try {
-      startupRows.push(...(await benchMapIdle(demo.database)));
-    } finally {
-      await demo.database.close();
-    }
-  }
-  if (only.has('sse')) {
-    const sseUrl = new URL(baseUrl);
-    sseUrl.pathname = `${sseUrl.pathname}_sse`;
-    printTable('Live stream fan-out (1,000 SSE clients)', await benchSse(sseUrl.toString(), { clients: 1000, rounds: 20 }));
-  }
-  if (only.has('login')) printTable('Sign-in', await benchLoginWork());
-  if (only.has('embedded')) startupRows.push(...(await benchEmbeddedStart()));
-  printTable('Start-up and rendering', startupRows);
+} else {
+  await import('./tables.js');
 }
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});

@@ -3,8 +3,9 @@ import { pathToFileURL } from 'node:url';
 import crypto from 'node:crypto';
 import { openDatabase } from '../../server/src/db/database.js';
 import { migrateToLatest } from '../../server/src/db/migrate.js';
-import { createUser } from '../../server/src/auth/users.js';
-import { publishEvents } from '../../server/src/live/publish.js';
+import { createUser } from '../../server/src/modules/users/users.service.js';
+import { inTransaction } from '../../server/src/db/transaction.js';
+import { publishEvents } from '../../server/src/live/live.repository.js';
 import { startServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/database.js';
 import { SseClient, incidentEvent } from '../live/support.js';
@@ -65,7 +66,7 @@ export async function benchSse(databaseUrl: string, opts: { clients?: number; ro
   await migrateToLatest(database.db);
   const username = `bench-sse-${crypto.randomBytes(4).toString('hex')}`;
   const password = crypto.randomBytes(16).toString('base64url');
-  await createUser(database.pool, { username, password, role: 'admin', areaCode: '*' });
+  await createUser(database.db, { username, password, role: 'admin', areaCode: '*' });
 
   const server = await startServerProcess(tempDir('bench-sse'), {
     DATABASE_URL: databaseUrl, SEED_DEMO: 'false', LOG_LEVEL: 'warn',
@@ -84,17 +85,13 @@ export async function benchSse(databaseUrl: string, opts: { clients?: number; ro
     clients = await connectAll(`${server.base}/api/live`, n, cookie);
     connectMs = performance.now() - t;
     for (let r = 0; r < rounds + 2; r++) {
-      const client = await database.pool.connect();
       let id = '';
       let t0 = 0;
-      try {
-        await client.query('BEGIN');
-        [id] = await publishEvents(client, [incidentEvent('310101002001001', r)]);
+      await inTransaction(database.db, async (trx) => {
+        [id] = await publishEvents(trx, [incidentEvent('310101002001001', r)]);
+        // Just before COMMIT.
         t0 = performance.now();
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
+      });
       const ms = await latencies(clients, id, t0);
       if (r >= 2) ours.push(...ms); // the first two warm up
       await sleep(50);

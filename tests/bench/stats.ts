@@ -25,8 +25,7 @@ export interface Row {
   note?: string;
 }
 
-export function printTable(title: string, rows: Row[]) {
-  const head: Row = { what: 'benchmark', ours: 'ours', baseline: 'baseline', ratio: 'ratio', note: 'note' };
+export function printTable(title: string, rows: Row[], head: Row = { what: 'benchmark', ours: 'ours', baseline: 'baseline', ratio: 'ratio', note: 'note' }) {
   const all = [head, ...rows];
   const w = (k: keyof Row) => Math.max(...all.map((r) => [...(r[k] ?? '')].length));
   const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - [...s].length));
