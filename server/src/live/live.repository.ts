@@ -22,20 +22,25 @@ export const LIVE_RETENTION_LOCK = 7265002;
  */
 export async function publishEvents(trx: Db, events: readonly LiveEventInput[]): Promise<string[]> {
   if (events.length === 0) return [];
-  await sql`SELECT pg_advisory_xact_lock(${LIVE_EVENT_LOCK})`.execute(trx);
-  // One INSERT for the batch, with the values as one JSON parameter.
   const rows = JSON.stringify(events.map((e) => ({
     type: e.type, entity_id: e.entityId, scope_code: e.scopeCode, district_id: e.districtId ?? null, data: e.data,
     responder_ids: e.responderIds ?? [], department_codes: e.departmentCodes ?? [],
   })));
-  const { rows: ids } = await sql<{ id: string }>`
-    INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
-    SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
-      FROM jsonb_to_recordset(${rows}::jsonb)
-           AS e (type text, entity_id text, scope_code text, district_id text, data jsonb, responder_ids uuid[], department_codes text[])
-    RETURNING id::text`.execute(trx);
-  await sql`SELECT pg_notify(${LIVE_CHANNEL}, ${ids[ids.length - 1].id})`.execute(trx);
-  return ids.map((r) => r.id);
+  // One round trip: the lock (the CTE is read by the INSERT, so it is taken before any id is drawn),
+  // one INSERT for the batch (the values as one JSON parameter, ids drawn in the batch's order), and
+  // the NOTIFY of the newest id once every row is in.
+  const { rows: [published] } = await sql<{ ids: string[] }>`
+    WITH locked AS (SELECT pg_advisory_xact_lock(${LIVE_EVENT_LOCK}) AS held),
+    inserted AS (
+      INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
+      SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
+        FROM locked, ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
+               AS (type text, entity_id text, scope_code text, district_id text, data jsonb, responder_ids uuid[], department_codes text[]))
+             WITH ORDINALITY AS e (type, entity_id, scope_code, district_id, data, responder_ids, department_codes, n)
+       ORDER BY e.n
+      RETURNING id)
+    SELECT array_agg(id::text ORDER BY id) AS ids, pg_notify(${LIVE_CHANNEL}, max(id)::text) AS notified FROM inserted`.execute(trx);
+  return published.ids;
 }
 
 /** A committed live event as the hub reads it: the audience is for filtering and never leaves the server. */

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
+import { compiledOnce } from '../../db/compiled.js';
 import type { Role } from '../../auth/permissions.js';
 import type { SessionUser } from '../../auth/sessions.js';
 
@@ -35,12 +36,9 @@ export async function insertSession(
  * The user of a live session: not past its absolute end, not idle longer than `idleSeconds`,
  * account enabled. `stale` says its last_seen_at is over a minute old (time to touch it).
  */
-export async function findSessionUser(
-  db: Db,
-  id: string,
-  idleSeconds: number,
-): Promise<{ user: SessionUser; stale: boolean } | undefined> {
-  const row = await db
+/** The session lookup of every request: compiled once (db/compiled.ts). */
+const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]) =>
+  db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('responders as r', 'r.user_id', 'u.id')
@@ -52,8 +50,14 @@ export async function findSessionUser(
     .where('s.id', '=', id)
     .where('s.expires_at', '>', (eb) => eb.fn<Date>('now'))
     .where('s.last_seen_at', '>', secondsAgo(idleSeconds))
-    .where('u.disabled', '=', false)
-    .executeTakeFirst();
+    .where('u.disabled', '=', false));
+
+export async function findSessionUser(
+  db: Db,
+  id: string,
+  idleSeconds: number,
+): Promise<{ user: SessionUser; stale: boolean } | undefined> {
+  const [row] = await sessionUserRow(db, id, idleSeconds);
   if (!row) return undefined;
   return {
     stale: Boolean(row.stale),

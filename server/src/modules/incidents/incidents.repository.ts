@@ -7,6 +7,7 @@
 import { sql, type SqlBool } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/transaction.js';
+import { compiledOnce } from '../../db/compiled.js';
 import { stX, stY } from '../../db/postgis.js';
 import { codeInScope, incidentVisible, type IncidentRefs, type Viewer } from '../../auth/scope.js';
 import { INCIDENT_STATUSES } from './lifecycle.js';
@@ -51,19 +52,45 @@ function selectFeature(q: ReturnType<typeof featureFrom>) {
   ]);
 }
 
+/**
+ * An incident by id as the Feature shows it, for a viewer (`areaCode` null: unscoped, system work);
+ * compiled once per shape of viewer (db/compiled.ts).
+ */
+const featureRow = compiledOnce(
+  (db: Db, [id, areaCode, responderId, departmentCode]: [string, string | null, string | null, string | null], shape: string) => {
+    const q = selectFeature(featureFrom(db)).where('i.id', '=', id);
+    if (shape === 'unscoped') return q;
+    const [everything, hasResponder, hasDepartment] = shape.split(',');
+    const v: Viewer = {
+      id: '',
+      areaCode: everything === 'all' ? '*' : areaCode ?? '',
+      responderId: hasResponder === 'r' ? responderId : null,
+      departmentCode: hasDepartment === 'd' ? departmentCode : null,
+    };
+    return q.where(incidentVisible(v, INCIDENT_REFS));
+  },
+  (_id, areaCode, responderId, departmentCode) =>
+    areaCode === null ? 'unscoped' : `${areaCode === '*' ? 'all' : 'area'},${responderId ? 'r' : ''},${departmentCode ? 'd' : ''}`,
+);
+
 /** One incident the viewer sees (its grid in scope, or assigned to it); undefined otherwise. */
 export async function getIncidentRow(db: Db, v: Viewer, id: string): Promise<IncidentRow | undefined> {
-  return selectFeature(featureFrom(db)).where('i.id', '=', id).where(incidentVisible(v, INCIDENT_REFS)).executeTakeFirst();
+  const [row] = await featureRow(db, id, v.areaCode, v.responderId, v.departmentCode);
+  return row;
 }
 
 /** One incident whoever may see it: the answer after a write that moved it out of the writer's view. */
 export async function getIncidentRowUnscoped(db: Db, id: string): Promise<IncidentRow | undefined> {
-  return selectFeature(featureFrom(db)).where('i.id', '=', id).executeTakeFirst();
+  const [row] = await featureRow(db, id, null, null, null);
+  return row;
 }
+
+const reporterContact = compiledOnce((db: Db, [id]: [string]) =>
+  db.selectFrom('incidents').select('reporter_contact').where('id', '=', id));
 
 /** The reporter's contact (sensitive: never in a list; the caller audits the read). */
 export async function getReporterContact(db: Db, id: string): Promise<string | null> {
-  const row = await db.selectFrom('incidents').select('reporter_contact').where('id', '=', id).executeTakeFirst();
+  const [row] = await reporterContact(db, id);
   return row?.reporter_contact ?? null;
 }
 

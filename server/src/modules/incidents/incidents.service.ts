@@ -16,7 +16,7 @@ import { INCIDENT_STATUSES, isCommand } from './lifecycle.js';
 import { actorName, toFeature, type Caller, type IncidentFeatureValue, type IncidentRow } from './incidents.feature.js';
 import { incidentCreated, incidentUpdated } from './incidents.events.js';
 import { getIncidentRow, getIncidentRowUnscoped, getReporterContact, listIncidents } from './incidents.repository.js';
-import { photoList, photoUrl, timeline } from './incidents.timeline.repository.js';
+import { photoUrl, timelineAndPhotos } from './incidents.timeline.repository.js';
 import { checkPlace, possibleDuplicates } from './incidents.intake.query.js';
 import { insertIncident, insertTransition, lockIncident } from './incidents.writes.repository.js';
 import { findPhoto, insertPhoto, photoCounts } from './incidents.photos.repository.js';
@@ -50,7 +50,7 @@ function assertText(fields: Record<string, string | undefined>) {
 
 async function detailOf(db: Db, c: Caller, row: IncidentRow): Promise<IncidentFeatureValue> {
   const f = toFeature(row, c);
-  return { ...f, properties: { ...f.properties, timeline: await timeline(db, row.id), photos: await photoList(db, row.id) } };
+  return { ...f, properties: { ...f.properties, ...(await timelineAndPhotos(db, row.id)) } };
 }
 
 /** The incident with its timeline and photos, when the caller sees it. */

@@ -7,6 +7,7 @@ import { sql, type Expression, type RawBuilder } from 'kysely';
 import { codeInScope, type AreaCode } from '../../auth/scope.js';
 import { asGeoJson, pointLonLat, stX, stY } from '../../db/postgis.js';
 import type { Db } from '../../db/transaction.js';
+import { compiledOnce } from '../../db/compiled.js';
 import type { AcceptedPoint, TrackPoint } from './positions.js';
 import type { ResponderPlacement } from './responders.events.js';
 
@@ -100,16 +101,18 @@ export async function getSelf(db: Db, responderId: string, cfg: PresenceConfig):
 export interface LockedResponder {
   placement: ResponderPlacement;
   status: string;
+  /** The current position as a track point (for the speed check) and as the API answers it. */
   current: TrackPoint | null;
+  position: Position | null;
   now: Date;
 }
 
-/** Locks the responder's row until the transaction ends (its writes are serialised); undefined when it does not exist. */
-export async function lockResponder(trx: Db, responderId: string): Promise<LockedResponder | undefined> {
-  const row = await trx
+// The statements of every position batch, compiled once (db/compiled.ts).
+const lockedRow = compiledOnce((trx: Db, [responderId]: [string]) =>
+  trx
     .selectFrom('responders as r')
     .select((eb) => [
-      'r.status', 'r.district_id', 'r.position_at',
+      'r.status', 'r.district_id', 'r.position_at', 'r.position_accuracy_m',
       // Events belong to the home grid's code, else the district's.
       eb.fn.coalesce(
         eb.selectFrom('grids').select('code').whereRef('grids.id', '=', 'r.home_grid_id'),
@@ -121,13 +124,17 @@ export async function lockResponder(trx: Db, responderId: string): Promise<Locke
       sql<Date>`now()`.as('now'),
     ])
     .where('r.id', '=', responderId)
-    .forUpdate()
-    .executeTakeFirst();
+    .forUpdate());
+
+/** Locks the responder's row until the transaction ends (its writes are serialised); undefined when it does not exist. */
+export async function lockResponder(trx: Db, responderId: string): Promise<LockedResponder | undefined> {
+  const [row] = await lockedRow(trx, responderId);
   if (!row) return undefined;
   return {
     placement: { responderId, scopeCode: row.scope_code, districtId: row.district_id },
     status: row.status,
     current: row.position_at && row.lon !== null && row.lat !== null ? { t: row.position_at.getTime(), lon: row.lon, lat: row.lat } : null,
+    position: positionOf(row),
     now: row.now,
   };
 }
@@ -168,30 +175,18 @@ export async function insertTrack(trx: Db, r: ResponderPlacement, points: readon
     .execute();
 }
 
-/** Moves the current position to `p` unless the current one is as new or newer; true when it moved. */
-export async function moveCurrentPosition(trx: Db, responderId: string, p: AcceptedPoint): Promise<boolean> {
-  const at = new Date(p.t);
-  const res = await trx
+const movedRows = compiledOnce((trx: Db, [responderId, lon, lat, at, accuracy]: [string, number, number, Date, number | null]) =>
+  trx
     .updateTable('responders')
-    .set({ position: pointLonLat(p.lon, p.lat), position_at: at, position_accuracy_m: p.accuracyMetres, updated_at: sql`now()` })
+    .set({ position: pointLonLat(lon, lat), position_at: at, position_accuracy_m: accuracy, updated_at: sql`now()` })
     .where('id', '=', responderId)
     .where((eb) => eb.or([eb('position_at', 'is', null), eb('position_at', '<', at)]))
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
-}
+    .returning('id'));
 
-/** The responder's current position. */
-export async function currentPosition(db: Db, responderId: string): Promise<Position | null> {
-  const row = await db
-    .selectFrom('responders as r')
-    .select((eb) => [
-      'r.position_at', 'r.position_accuracy_m',
-      stX(eb.ref('r.position')).$castTo<number | null>().as('lon'),
-      stY(eb.ref('r.position')).$castTo<number | null>().as('lat'),
-    ])
-    .where('r.id', '=', responderId)
-    .executeTakeFirst();
-  return row ? positionOf(row) : null;
+/** Moves the current position to `p` unless the current one is as new or newer; true when it moved. */
+export async function moveCurrentPosition(trx: Db, responderId: string, p: AcceptedPoint): Promise<boolean> {
+  const rows = await movedRows(trx, responderId, p.lon, p.lat, new Date(p.t), p.accuracyMetres);
+  return rows.length > 0;
 }
 
 /** A responder's position as GeoJSON (the column is a Point). */

@@ -8,7 +8,7 @@ import { runWrite, type WriteDeps } from '../../write/write.js';
 import { checkBatch, parseTime, type BatchVerdict, type PositionInput } from './positions.js';
 import { responderMoved, responderStatus } from './responders.events.js';
 import {
-  currentPosition, getSelf, insertTrack, lockResponder, moveCurrentPosition, storedNeighbours, updateStatus,
+  getSelf, insertTrack, lockResponder, moveCurrentPosition, storedNeighbours, updateStatus,
   type Position, type PresenceConfig, type ResponderSelf, type ResponderStatus,
 } from './responders.repository.js';
 
@@ -66,19 +66,20 @@ export async function recordPositions(
     // Server time: the database's clock (now() is the transaction's start, good enough for 2 min).
     const verdict = checkBatch(points, stored, me.now.getTime());
     const events: LiveEventInput[] = [];
+    let movedTo: Position | null = null;
     if (verdict.accepted.length) {
       await insertTrack(trx, me.placement, verdict.accepted);
       const newest = verdict.accepted.reduce((a, b) => (b.t > a.t ? b : a));
       moved = await moveCurrentPosition(trx, responderId, newest);
       if (moved) {
-        events.push(responderMoved(me.placement, {
-          lon: newest.lon, lat: newest.lat, recordedAt: new Date(newest.t).toISOString(), accuracyMetres: newest.accuracyMetres,
-        }));
+        movedTo = { lon: newest.lon, lat: newest.lat, recordedAt: new Date(newest.t).toISOString(), accuracyMetres: newest.accuracyMetres };
+        events.push(responderMoved(me.placement, movedTo));
       }
     }
+    // The current position after the write, without reading it back: the newest point when it moved, else as locked.
     const body: PositionsAnswer = {
       accepted: verdict.accepted.length, duplicates: verdict.duplicates, rejected: verdict.rejected,
-      position: await currentPosition(trx, responderId),
+      position: movedTo ?? me.position,
     };
     return { status: 200, body, events };
   });
