@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { buildRoadGraph, type EdgeRow } from '../../server/src/routing/graph.js';
+import { buildRoadGraph } from '../../server/src/routing/graph.js';
+import type { EdgeRow } from '../../server/src/routing/routing.repository.js';
 import { boundedDijkstra, edgeSlice, pathTo } from '../../server/src/routing/search.js';
 import { aStarSeconds } from '../support/astar.js';
 

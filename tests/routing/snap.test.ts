@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { buildRoadGraph, type EdgeRow } from '../../server/src/routing/graph.js';
+import { buildRoadGraph } from '../../server/src/routing/graph.js';
+import type { EdgeRow } from '../../server/src/routing/routing.repository.js';
 import { snapToGraph } from '../../server/src/routing/snap.js';
 
 const speeds = { speedsKmh: {}, defaultKmh: 20 };

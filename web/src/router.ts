@@ -3,6 +3,7 @@ import type { Role } from './api/auth';
 import { useSessionStore } from './stores/session';
 import { useMetaStore } from './stores/meta';
 import { ApiProblem } from './api/http';
+import { safeRedirect } from './modules/auth/redirect';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -41,14 +42,6 @@ const routes: RouteRecordRaw[] = [
 ];
 
 export const router = createRouter({ history: createWebHistory(), routes });
-
-/** A redirect target from the query: a path of this app, never another site or the login page. */
-export function safeRedirect(value: unknown): string {
-  const target = Array.isArray(value) ? value[0] : value;
-  if (typeof target !== 'string' || !target.startsWith('/') || target.startsWith('//') || target.startsWith('/\\')) return '/';
-  if (target === '/login' || target.startsWith('/login?') || target.startsWith('/login/')) return '/';
-  return target;
-}
 
 /** Where the login page goes back to: the page the user was on. */
 export function loginLocation(from: Pick<RouteLocationNormalized, 'fullPath'>) {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/transaction.js';
-import * as repo from '../modules/auth/auth.repository.js';
+import * as repo from './auth.repository.js';
 import type { Role } from './permissions.js';
 
 export const SESSION_COOKIE = 'wangge_session';

@@ -1,5 +1,5 @@
 import type { Db } from '../db/transaction.js';
-import { clearFailures, countFailure, currentFailures } from '../modules/auth/auth.repository.js';
+import { clearFailures, countFailure, currentFailures } from './auth.repository.js';
 
 export interface ThrottlePolicy {
   windowSeconds: number;

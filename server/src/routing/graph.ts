@@ -20,29 +20,12 @@
 import createGraph, { type Graph } from 'ngraph.graph';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/types.js';
-import { readRoadNetwork } from './routing.repository.js';
+import { readRoadNetwork, type EdgeRow, type NodeRow } from './routing.repository.js';
 import { buildEdgeIndex, type EdgeIndex } from './snap.js';
 
 export interface SpeedConfig {
   speedsKmh: Record<string, number>;
   defaultKmh: number;
-}
-
-export interface EdgeRow {
-  /** road_edges.id */
-  id: number;
-  source: number;
-  target: number;
-  lengthM: number;
-  roadClass: string;
-  /** [lon, lat, lon, lat, …] from source to target; empty for a straight edge between its nodes. */
-  coords: number[];
-}
-
-export interface NodeRow {
-  id: number;
-  lon: number;
-  lat: number;
 }
 
 export interface RoadGraph {
@@ -181,10 +164,6 @@ export function buildRoadGraph(
   };
 }
 
-/** The marker as a graph key ("version:noded"), from the numbers or their text. */
-export function networkState(version: string | number, noded: string | number): { version: number; key: string } {
-  return { version: Number(version), key: `${version}:${noded}` };
-}
 
 /** Reads the routable network in one snapshot (routing.repository.ts) and builds its graph. */
 export async function loadRoadGraph(db: Kysely<DB>, speeds: SpeedConfig): Promise<RoadGraph> {

@@ -6,7 +6,28 @@ import { sql, type Kysely } from 'kysely';
 import { stX, stY } from '../db/postgis.js';
 import type { Db } from '../db/transaction.js';
 import type { DB } from '../db/types.js';
-import { networkState, type EdgeRow, type NodeRow } from './graph.js';
+
+export interface EdgeRow {
+  /** road_edges.id */
+  id: number;
+  source: number;
+  target: number;
+  lengthM: number;
+  roadClass: string;
+  /** [lon, lat, lon, lat, …] from source to target; empty for a straight edge between its nodes. */
+  coords: number[];
+}
+
+export interface NodeRow {
+  id: number;
+  lon: number;
+  lat: number;
+}
+
+/** The marker as a graph key ("version:noded"), from the numbers or their text. */
+export function networkState(version: string | number, noded: string | number): { version: number; key: string } {
+  return { version: Number(version), key: `${version}:${noded}` };
+}
 
 /** The network's change marker: the roads version and the version the network was noded at. */
 export async function readNetworkState(db: Db): Promise<{ version: number; key: string }> {

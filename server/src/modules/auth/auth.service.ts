@@ -5,7 +5,7 @@ import { verifyPassword } from '../../auth/passwords.js';
 import { createSession, deleteSession, sessionUser, type SessionPolicy, type SessionUser } from '../../auth/sessions.js';
 import { clearAccountFailures, loginBlockedFor, recordLoginFailure, type ThrottlePolicy } from '../../auth/throttle.js';
 import { appendAudit } from '../audit/audit.repository.js';
-import { findAccount } from './auth.repository.js';
+import { findAccount } from '../../auth/auth.repository.js';
 
 /** Failed sign-ins allowed per account and per address in a 15-minute window. */
 export const LOGIN_THROTTLE: ThrottlePolicy = { windowSeconds: 15 * 60, maxPerAccount: 5, maxPerAddress: 50 };

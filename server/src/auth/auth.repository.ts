@@ -3,10 +3,10 @@
  * counters shared by every API process, and the account lookup by username.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../db/transaction.js';
-import { compiledOnce } from '../../db/compiled.js';
-import type { Role } from '../../auth/permissions.js';
-import type { SessionUser } from '../../auth/sessions.js';
+import type { Db } from '../db/transaction.js';
+import { compiledOnce } from '../db/compiled.js';
+import type { Role } from './permissions.js';
+import type { SessionUser } from './sessions.js';
 
 // Interval arithmetic on the database clock: the builder has no interval values.
 const secondsAgo = (seconds: number) => sql<Date>`now() - make_interval(secs => ${seconds})`;
