@@ -32,10 +32,6 @@ export async function insertSession(
   return row.expires_at;
 }
 
-/**
- * The user of a live session: not past its absolute end, not idle longer than `idleSeconds`,
- * account enabled. `stale` says its last_seen_at is over a minute old (time to touch it).
- */
 /** The session lookup of every request: compiled once (db/compiled.ts). */
 const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]) =>
   db
@@ -43,7 +39,9 @@ const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('responders as r', 'r.user_id', 'u.id')
     .select((eb) => [
-      'u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code', 'u.department_code',
+      'u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code',
+      // Only a department user works for a department (auth/scope.ts): a code left on another role grants nothing.
+      sql<string | null>`CASE WHEN u.role = 'department' THEN u.department_code END`.as('department_code'),
       'r.id as responder_id', 's.id as session_id',
       eb('s.last_seen_at', '<', secondsAgo(60)).as('stale'),
     ])
@@ -52,6 +50,10 @@ const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]
     .where('s.last_seen_at', '>', secondsAgo(idleSeconds))
     .where('u.disabled', '=', false));
 
+/**
+ * The user of a live session: not past its absolute end, not idle longer than `idleSeconds`,
+ * account enabled. `stale` says its last_seen_at is over a minute old (time to touch it).
+ */
 export async function findSessionUser(
   db: Db,
   id: string,

@@ -183,11 +183,3 @@ export async function migrateToLatest(db: Kysely<any>, opts: MigrateOptions = {}
   await restrictChecksumTable(db);
   return done;
 }
-
-/** Names of the migration files not yet applied to the database. */
-export async function pendingMigrations(db: Kysely<any>, opts: MigrateOptions = {}): Promise<string[]> {
-  const files = await readMigrationFiles(opts.migrationsDir ?? migrationsDir);
-  const { applied } = await readState(db);
-  const done = new Set(applied);
-  return files.map((f) => f.name).filter((name) => !done.has(name));
-}

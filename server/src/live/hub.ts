@@ -76,7 +76,7 @@ export class LiveHub implements LiveBus {
     every(this.settings.heartbeatMs, () => void this.heartbeat());
   }
 
-  /** Changes timings (tests use short heartbeats); restarts the timers of a started hub. */
+  /** Changes timings (tests use short heartbeats); restarts the poll and heartbeat timers of a started hub. */
   configure(changes: Partial<LiveSettings>): void {
     Object.assign(this.settings, changes);
     if (!this.timers.length || this.closed) return;

@@ -10,7 +10,7 @@ import type { DB } from '../db/types.js';
 import { LIVE_CHANNEL, LIVE_EVENT_LOCK, type LiveEventInput } from './events.js';
 
 /** Advisory lock that lets one process at a time prune old live events. */
-export const LIVE_RETENTION_LOCK = 7265002;
+export const LIVE_RETENTION_LOCK = 7265003;
 
 /**
  * Appends live events inside the caller's transaction and announces them with NOTIFY (delivered
@@ -122,7 +122,7 @@ export async function liveSessions(db: Db, sessionIds: readonly string[], idleSe
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('responders as r', 'r.user_id', 'u.id')
-    .select(['s.id as sessionId', 'u.role', 'u.area_code as areaCode', 'r.id as responderId', 'u.department_code as departmentCode'])
+    .select(['s.id as sessionId', 'u.role', 'u.area_code as areaCode', 'r.id as responderId', sql<string | null>`CASE WHEN u.role = 'department' THEN u.department_code END`.as('departmentCode')])
     .where('s.id', 'in', sessionIds)
     .where('s.expires_at', '>', sql<Date>`now()`)
     .where('s.last_seen_at', '>', sql<Date>`now() - make_interval(secs => ${idleSeconds})`)
@@ -131,7 +131,7 @@ export async function liveSessions(db: Db, sessionIds: readonly string[], idleSe
 }
 
 /**
- * System work (the hub's timer, not scoped): deletes events older than `days`, keeping the newest
+ * System work (a job of plugins/timers.ts, not scoped): deletes events older than `days`, keeping the newest
  * event (so the table shows how far ids have gone and an unknown Last-Event-ID can be told from an
  * expired one). One process at a time: the others skip (null).
  */

@@ -15,9 +15,12 @@ const asProblem = (err: unknown) =>
  */
 export const useMetaStore = defineStore('meta', () => {
   const meta = shallowRef<Meta | null>(null);
-  /** Why the last load failed (the next navigation tries again). */
+  /** Why the last load failed (it is retried: on the next navigation, and after a growing delay). */
   const problem = shallowRef<ApiProblem | null>(null);
   let loading: Promise<void> | null = null;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryDelayMs = 2_000;
+  const session = useSessionStore();
 
   /** Loads it once (later calls wait for the same answer); never rejects. */
   function ensureLoaded(): Promise<void> {
@@ -25,21 +28,27 @@ export const useMetaStore = defineStore('meta', () => {
       try {
         meta.value = await fetchMeta();
         problem.value = null;
+        retryDelayMs = 2_000;
       } catch (err) {
         problem.value = asProblem(err);
         loading = null;
+        // Views built on the lifecycle wait for it: try again without waiting for a navigation.
+        clearTimeout(retryTimer);
+        if (session.user) retryTimer = setTimeout(() => void ensureLoaded(), retryDelayMs);
+        retryDelayMs = Math.min(retryDelayMs * 2, 30_000);
       }
     })();
     return loading;
   }
 
-  // The next user loads their own (and a signed-out tab holds none).
-  const session = useSessionStore();
+  // A signed-out tab holds none; the next user loads it again.
   watch(() => session.user?.id ?? null, (id, before) => {
     if (id === before) return;
+    clearTimeout(retryTimer);
     meta.value = null;
     problem.value = null;
     loading = null;
+    retryDelayMs = 2_000;
   });
 
   const statuses = computed<readonly IncidentStatus[]>(() => meta.value?.lifecycle.statuses ?? []);

@@ -8,6 +8,7 @@ import { sql, type SqlBool } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';
+import { likeLiteral } from '../../db/text.js';
 import { stX, stY } from '../../db/postgis.js';
 import { codeInScope, incidentVisible, type IncidentRefs, type Viewer } from '../../auth/scope.js';
 import { INCIDENT_STATUSES } from './lifecycle.js';
@@ -112,7 +113,6 @@ export interface ListOptions {
 }
 
 /** A literal ILIKE pattern: the text's own %, _ and \ are escaped. */
-export const likeLiteral = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 const PRIORITY_RANK = sql<number>`array_position(ARRAY['low','normal','high','urgent']::text[], i.priority)`;
 

@@ -7,11 +7,10 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 import { pointLonLat, stX, stY } from '../../db/postgis.js';
 import { codeInScope, incidentVisible, type AreaCode, type Viewer } from '../../auth/scope.js';
-import type { IncidentAction, IncidentStatus } from './lifecycle.js';
+import { ACTIVE_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
 
 /** Statuses in which an assignee is working on an incident (it keeps its responder busy). */
-export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['dispatched', 'in_progress'];
 
 export interface NewIncident {
   gridId: string;

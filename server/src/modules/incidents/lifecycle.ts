@@ -13,6 +13,9 @@ export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 /** Statuses that still need work (everything but closed); rejected and reopened are back with the command centre. */
 export const OPEN_STATUSES: readonly IncidentStatus[] = INCIDENT_STATUSES.filter((s) => s !== 'closed');
 
+/** Statuses in which an incident occupies its assigned responder (dispatch claims it, resolve/reject free it). */
+export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['dispatched', 'in_progress'];
+
 export const INCIDENT_ACTIONS = ['accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen'] as const;
 export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
 

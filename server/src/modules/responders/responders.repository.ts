@@ -8,6 +8,7 @@ import { codeInScope, type AreaCode } from '../../auth/scope.js';
 import { asGeoJson, pointLonLat, stX, stY } from '../../db/postgis.js';
 import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';
+import { ACTIVE_STATUSES } from '../incidents/lifecycle.js';
 import type { AcceptedPoint, TrackPoint } from './positions.js';
 import type { ResponderPlacement } from './responders.events.js';
 
@@ -17,7 +18,6 @@ export const PRESENCES = ['online', 'stale', 'offline'] as const;
 export type Presence = (typeof PRESENCES)[number];
 
 /** Incident statuses that keep a responder busy with the incident. */
-const ACTIVE = ['dispatched', 'in_progress'];
 
 export interface PresenceConfig {
   onlineSeconds: number;
@@ -85,7 +85,7 @@ export async function getSelf(db: Db, responderId: string, cfg: PresenceConfig):
       eb.selectFrom('incidents as i')
         .select((e) => e.fn.countAll<number>().as('n'))
         .whereRef('i.assignee_responder_id', '=', 'r.id')
-        .where('i.status', 'in', ACTIVE)
+        .where('i.status', 'in', ACTIVE_STATUSES)
         .as('active_incident_count'),
     ])
     .where('r.id', '=', responderId)
@@ -181,12 +181,15 @@ const movedRows = compiledOnce((trx: Db, [responderId, lon, lat, at, accuracy]: 
     .set({ position: pointLonLat(lon, lat), position_at: at, position_accuracy_m: accuracy, updated_at: sql`now()` })
     .where('id', '=', responderId)
     .where((eb) => eb.or([eb('position_at', 'is', null), eb('position_at', '<', at)]))
-    .returning('id'));
+    .returning('position_accuracy_m'));
 
-/** Moves the current position to `p` unless the current one is as new or newer; true when it moved. */
-export async function moveCurrentPosition(trx: Db, responderId: string, p: AcceptedPoint): Promise<boolean> {
-  const rows = await movedRows(trx, responderId, p.lon, p.lat, new Date(p.t), p.accuracyMetres);
-  return rows.length > 0;
+/**
+ * Moves the current position to `p` unless the current one is as new or newer: the position as
+ * stored (the accuracy as its `real` column keeps it) when it moved, else null.
+ */
+export async function moveCurrentPosition(trx: Db, responderId: string, p: AcceptedPoint): Promise<Position | null> {
+  const [row] = await movedRows(trx, responderId, p.lon, p.lat, new Date(p.t), p.accuracyMetres);
+  return row ? { lon: p.lon, lat: p.lat, recordedAt: new Date(p.t).toISOString(), accuracyMetres: row.position_accuracy_m } : null;
 }
 
 /** A responder's position as GeoJSON (the column is a Point). */
@@ -231,7 +234,7 @@ export async function listResponders(db: Db, q: ListQuery, cfg: PresenceConfig) 
         eb.selectFrom('incidents as i')
           .select('i.id')
           .whereRef('i.assignee_responder_id', '=', 'r.id')
-          .where('i.status', 'in', ACTIVE)
+          .where('i.status', 'in', ACTIVE_STATUSES)
           .orderBy('i.assigned_at', (ob) => ob.desc().nullsLast())
           .limit(1)
           .as('active_incident_id'),

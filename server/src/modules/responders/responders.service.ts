@@ -70,13 +70,16 @@ export async function recordPositions(
     if (verdict.accepted.length) {
       await insertTrack(trx, me.placement, verdict.accepted);
       const newest = verdict.accepted.reduce((a, b) => (b.t > a.t ? b : a));
-      moved = await moveCurrentPosition(trx, responderId, newest);
+      movedTo = await moveCurrentPosition(trx, responderId, newest);
+      moved = movedTo !== null;
       if (moved) {
-        movedTo = { lon: newest.lon, lat: newest.lat, recordedAt: new Date(newest.t).toISOString(), accuracyMetres: newest.accuracyMetres };
-        events.push(responderMoved(me.placement, movedTo));
+        // The event carries the fix as sent, as it always has; the answer the position as stored.
+        events.push(responderMoved(me.placement, {
+          lon: newest.lon, lat: newest.lat, recordedAt: new Date(newest.t).toISOString(), accuracyMetres: newest.accuracyMetres,
+        }));
       }
     }
-    // The current position after the write, without reading it back: the newest point when it moved, else as locked.
+    // The current position after the write: the newest point as stored when it moved, else as locked.
     const body: PositionsAnswer = {
       accepted: verdict.accepted.length, duplicates: verdict.duplicates, rejected: verdict.rejected,
       position: movedTo ?? me.position,

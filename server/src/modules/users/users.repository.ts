@@ -1,5 +1,6 @@
 /** All SQL of accounts: reading them (scoped to an admin's area), creating, changing, disabling. */
 import type { Db } from '../../db/transaction.js';
+import { likeLiteral } from '../../db/text.js';
 import { codeInScope, type AreaCode } from '../../auth/scope.js';
 import type { Role } from '../../auth/permissions.js';
 import type { Static } from 'typebox';
@@ -49,7 +50,7 @@ export async function listUsers(
   let matching = usersOf(db, scope);
   if (opts.q !== undefined) {
     // The search text is matched literally: its own %, _ and \ are escaped (LIKE's default escape is \).
-    const pattern = `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = likeLiteral(opts.q);
     matching = matching.where((eb) => eb.or([eb('u.username', 'ilike', pattern), eb('u.display_name', 'ilike', pattern)]));
   }
   const [rows, count] = await Promise.all([
@@ -71,7 +72,8 @@ export async function getUser(db: Db, id: string, scope: AreaCode): Promise<User
 
 /** An account by id whatever its area: the answer after an admin's own write. */
 export async function getUserUnscoped(db: Db, id: string): Promise<User | undefined> {
-  return getUser(db, id, '*');
+  const row = await withUserColumns(db.selectFrom('users as u').where('u.id', '=', id)).executeTakeFirst();
+  return row && toUser(row);
 }
 
 /** The id of the account named `username`, if there is one. */
