@@ -62,6 +62,10 @@ router.beforeEach(async (to) => {
     return true;
   }
   if (!session.user) return loginLocation(to);
+  // The lifecycle table, photo limits and categories every view follows, loaded before anything is
+  // decided, so that a redirect below completes at once (a failure is retried in the background;
+  // the views then show what they can).
+  await useMetaStore().ensureLoaded();
   if (to.meta.roles && !(to.meta.roles as readonly string[]).includes(session.user.role)) {
     // Not for this role: back to the map, with the same "not allowed" banner a 403 of the API shows.
     session.showForbidden(new ApiProblem({
@@ -69,8 +73,5 @@ router.beforeEach(async (to) => {
     }));
     return { name: 'command' };
   }
-  // The lifecycle table, photo limits and categories every view follows (a failure is retried on
-  // the next navigation; the views then show what they can).
-  await useMetaStore().ensureLoaded();
   return true;
 });
