@@ -6,7 +6,20 @@ import { sql } from 'kysely';
 import type { Db } from '../db/transaction.js';
 import { compiledOnce } from '../db/compiled.js';
 import type { Role } from './permissions.js';
-import type { SessionUser } from './sessions.js';
+
+/** The signed-in user as routes see it. */
+export interface SessionUser {
+  id: string;
+  username: string;
+  displayName: string | null;
+  role: Role;
+  /** '*' or a 6/9/12/15-digit area/grid code: everything the user reads or writes lies under it. */
+  areaCode: string;
+  responderId: string | null;
+  /** The department a department user works for (its queue; auth/scope.ts), else null. */
+  departmentCode: string | null;
+  sessionId: string;
+}
 
 // Interval arithmetic on the database clock: the builder has no interval values.
 const secondsAgo = (seconds: number) => sql<Date>`now() - make_interval(secs => ${seconds})`;

@@ -1,23 +1,12 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/transaction.js';
 import * as repo from './auth.repository.js';
-import type { Role } from './permissions.js';
+import type { SessionUser } from './auth.repository.js';
+
+/** The signed-in user as routes see it (defined beside the query that reads it). */
+export type { SessionUser };
 
 export const SESSION_COOKIE = 'wangge_session';
-
-/** The signed-in user as routes see it. */
-export interface SessionUser {
-  id: string;
-  username: string;
-  displayName: string | null;
-  role: Role;
-  /** '*' or a 6/9/12/15-digit area/grid code: everything the user reads or writes lies under it. */
-  areaCode: string;
-  responderId: string | null;
-  /** The department a department user works for (its queue; auth/scope.ts), else null. */
-  departmentCode: string | null;
-  sessionId: string;
-}
 
 export interface SessionPolicy {
   idleSeconds: number;
