@@ -6,10 +6,10 @@ export type Db = Kysely<DB> | Transaction<DB>;
 
 /**
  * Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws, and the error
- * `fn` threw is the one rethrown (not a failure of the ROLLBACK after it). A connection whose
- * ROLLBACK fails is discarded rather than returned to the pool (db/database.ts): with PGlite
- * behind pglite-socket a failed statement inside a transaction can leave the connection out of
- * step (ARCHITECTURE.md, sharp edges).
+ * `fn` threw is the one rethrown (not a failure of the ROLLBACK after it). A connection on which a
+ * statement failed is destroyed rather than returned to the pool (db/database.ts): with PGlite
+ * behind pglite-socket a failed statement can leave the connection out of step (ARCHITECTURE.md,
+ * sharp edges).
  */
 export async function inTransaction<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
   let thrown: { error: unknown } | undefined;
