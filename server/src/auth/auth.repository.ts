@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/transaction.js';
 import { compiledOnce } from '../db/compiled.js';
+import { viewerDepartment } from './scope.repository.js';
 import type { Role } from './permissions.js';
 
 /** The signed-in user as routes see it. */
@@ -53,8 +54,7 @@ const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]
     .leftJoin('responders as r', 'r.user_id', 'u.id')
     .select((eb) => [
       'u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code',
-      // Only a department user works for a department (auth/scope.ts): a code left on another role grants nothing.
-      sql<string | null>`CASE WHEN u.role = 'department' THEN u.department_code END`.as('department_code'),
+      viewerDepartment(eb.ref('u.role'), eb.ref('u.department_code')).as('department_code'),
       'r.id as responder_id', 's.id as session_id',
       eb('s.last_seen_at', '<', secondsAgo(60)).as('stale'),
     ])

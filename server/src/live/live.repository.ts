@@ -2,9 +2,10 @@
  * All SQL of the live stream: appending events (writers, inside their transaction), and reading,
  * replaying and pruning them, checking the streams' sessions and listening for NOTIFY (the hub).
  */
-import { sql, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
-import { codeInScope, seesEverything, type Viewer } from '../auth/scope.js';
+import type { Viewer } from '../auth/scope.js';
+import { liveEventVisible, viewerDepartment } from '../auth/scope.repository.js';
 import { inTransaction, type Db } from '../db/transaction.js';
 import type { DB } from '../db/types.js';
 import { LIVE_CHANNEL, LIVE_EVENT_LOCK, type LiveEventInput } from './events.js';
@@ -84,19 +85,13 @@ export async function liveEventBounds(db: Db): Promise<{ min: number | null; max
 }
 
 /**
- * The events after `afterId` that `viewer` may see, in id order, at most `limit`: the rule of
- * auth/scope.ts eventVisible in SQL — the scope code in the viewer's area, or the viewer's
- * responder or department named in the event's audience.
+ * The events after `afterId` that `viewer` may see, in id order, at most `limit` (the rule of
+ * auth/scope.ts eventVisible, in SQL: auth/scope.repository.ts liveEventVisible).
  */
 export async function replayLiveEvents(db: Db, viewer: Viewer, afterId: number, limit: number): Promise<StoredLiveEvent[]> {
   const rows = await eventsFrom(db)
     .where('id', '>', afterId)
-    .$if(!seesEverything(viewer.areaCode), (qb) => qb.where((eb) => {
-      const parts = [codeInScope(eb.ref('scope_code'), viewer.areaCode)];
-      if (viewer.responderId) parts.push(sql<SqlBool>`${viewer.responderId}::uuid = ANY(responder_ids)`);
-      if (viewer.departmentCode) parts.push(sql<SqlBool>`${viewer.departmentCode} = ANY(department_codes)`);
-      return eb.or(parts);
-    }))
+    .where(liveEventVisible(viewer))
     .orderBy('id')
     .limit(limit)
     .execute();
@@ -122,7 +117,7 @@ export async function liveSessions(db: Db, sessionIds: readonly string[], idleSe
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('responders as r', 'r.user_id', 'u.id')
-    .select(['s.id as sessionId', 'u.role', 'u.area_code as areaCode', 'r.id as responderId', sql<string | null>`CASE WHEN u.role = 'department' THEN u.department_code END`.as('departmentCode')])
+    .select(['s.id as sessionId', 'u.role', 'u.area_code as areaCode', 'r.id as responderId', viewerDepartment(sql.ref<string>('u.role'), sql.ref<string | null>('u.department_code')).as('departmentCode')])
     .where('s.id', 'in', sessionIds)
     .where('s.expires_at', '>', sql<Date>`now()`)
     .where('s.last_seen_at', '>', sql<Date>`now() - make_interval(secs => ${idleSeconds})`)

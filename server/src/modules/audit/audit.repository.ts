@@ -1,7 +1,8 @@
 /** All SQL of the append-only audit log: appending a row, and the filtered, paged list. */
 import type { Db } from '../../db/transaction.js';
 import type { SessionUser } from '../../auth/sessions.js';
-import { codeInScope, seesEverything, type AreaCode } from '../../auth/scope.js';
+import { seesEverything, type AreaCode } from '../../auth/scope.js';
+import { codeInScope } from '../../auth/scope.repository.js';
 
 /** Who acted, from where: a signed-in user, or nobody (the CLI, the system). */
 export interface AuditContext {

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import { codeInScope, type AreaCode } from '../../auth/scope.js';
+import { type AreaCode } from '../../auth/scope.js';
+import { codeInScope } from '../../auth/scope.repository.js';
 import { asGeoJson, envelope4326, intersectsIndexed } from '../../db/postgis.js';
 import type { Db } from '../../db/transaction.js';
 import type { Bbox } from '../../lib/bbox.js';

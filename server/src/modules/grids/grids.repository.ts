@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { codeInScope, type AreaCode } from '../../auth/scope.js';
+import { type AreaCode } from '../../auth/scope.js';
+import { codeInScope } from '../../auth/scope.repository.js';
 import { geodesicAreaSquareMetres } from '../../db/postgis.js';
 import type { Db } from '../../db/transaction.js';
 import { OPEN_STATUSES } from '../incidents/lifecycle.js';

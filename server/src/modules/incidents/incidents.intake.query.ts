@@ -6,7 +6,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 import { distanceMetres, dWithinMetres, expandDegrees, pointLonLat } from '../../db/postgis.js';
-import { incidentVisible, type Viewer } from '../../auth/scope.js';
+import { type Viewer } from '../../auth/scope.js';
+import { incidentVisible } from '../../auth/scope.repository.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
 
 export const NEAR_BORDER_METRES = 30;

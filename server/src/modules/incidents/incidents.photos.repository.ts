@@ -1,6 +1,7 @@
 /** All SQL of incident photos: the counts that limit uploads, the new row, and one photo to serve. */
 import type { Db } from '../../db/transaction.js';
-import { incidentVisible, type Viewer } from '../../auth/scope.js';
+import { type Viewer } from '../../auth/scope.js';
+import { incidentVisible } from '../../auth/scope.repository.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
 
 /** Photos of the incident waiting for a step, and in all. */

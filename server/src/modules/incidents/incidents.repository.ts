@@ -10,7 +10,8 @@ import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';
 import { likeLiteral } from '../../db/text.js';
 import { stX, stY } from '../../db/postgis.js';
-import { codeInScope, incidentVisible, type IncidentRefs, type Viewer } from '../../auth/scope.js';
+import { type Viewer } from '../../auth/scope.js';
+import { codeInScope, incidentVisible, type IncidentRefs } from '../../auth/scope.repository.js';
 import { INCIDENT_STATUSES } from './lifecycle.js';
 import { toFeature, type Caller, type IncidentRow } from './incidents.feature.js';
 

@@ -6,7 +6,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 import { pointLonLat, stX, stY } from '../../db/postgis.js';
-import { codeInScope, incidentVisible, type AreaCode, type Viewer } from '../../auth/scope.js';
+import { type AreaCode, type Viewer } from '../../auth/scope.js';
+import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
 import { ACTIVE_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
 

@@ -4,7 +4,8 @@
  * them costs more than running them — which Kysely cannot send.
  */
 import type pg from 'pg';
-import { codeInScopeText, type AreaCode } from '../../auth/scope.js';
+import { type AreaCode } from '../../auth/scope.js';
+import { codeInScopeText } from '../../auth/scope.repository.js';
 import type { Tier } from './ranking.js';
 import { presenceText } from './responders.repository.js';
 

@@ -4,7 +4,8 @@
  * list, and the demo simulator's step. Rows are mapped to API objects here.
  */
 import { sql, type Expression, type RawBuilder } from 'kysely';
-import { codeInScope, type AreaCode } from '../../auth/scope.js';
+import { type AreaCode } from '../../auth/scope.js';
+import { codeInScope } from '../../auth/scope.repository.js';
 import { asGeoJson, pointLonLat, stX, stY } from '../../db/postgis.js';
 import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';

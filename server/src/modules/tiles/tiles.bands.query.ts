@@ -1,4 +1,4 @@
-import { codeInScopeText } from '../../auth/scope.js';
+import { codeInScopeText } from '../../auth/scope.repository.js';
 import { OPEN_STATUSES } from '../incidents/lifecycle.js';
 
 /**

@@ -1,7 +1,8 @@
 /** All SQL of accounts: reading them (scoped to an admin's area), creating, changing, disabling. */
 import type { Db } from '../../db/transaction.js';
 import { likeLiteral } from '../../db/text.js';
-import { codeInScope, type AreaCode } from '../../auth/scope.js';
+import { type AreaCode } from '../../auth/scope.js';
+import { codeInScope } from '../../auth/scope.repository.js';
 import type { Role } from '../../auth/permissions.js';
 import type { Static } from 'typebox';
 import type { User as UserSchema } from './users.schemas.js';
