@@ -34,6 +34,13 @@ export class ApiProblem extends Error {
   }
 }
 
+/** Any failure as an {@link ApiProblem} (views and stores show only those). */
+export const asProblem = (err: unknown): ApiProblem =>
+  err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
+
+/** True for a request the app itself aborted (a newer one replaced it). */
+export const isAbort = (err: unknown): boolean => err instanceof DOMException && err.name === 'AbortError';
+
 /** An absolute same-origin URL for an API path (MapLibre needs absolute URLs for its sources). */
 export function absoluteUrl(path: string, query?: Record<string, string | number | boolean | undefined>): string {
   const url = new URL(path, window.location.origin);

@@ -34,13 +34,10 @@ export type IncidentFeature = Omit<RawFeature, 'geometry' | 'properties'> & {
 export type IncidentCollection = Omit<ApiResponse<'/api/incidents'>, 'features'> & { features: IncidentFeature[] };
 export type IncidentStats = ApiResponse<'/api/incidents/stats'>;
 export type TimelineEntry = NonNullable<RawProperties['timeline']>[number];
-export type IncidentPhoto = NonNullable<RawProperties['photos']>[number];
-export type PossibleDuplicate = NonNullable<RawProperties['possibleDuplicates']>[number];
 export type UploadedPhoto = ApiResponse<'/api/incidents/{id}/photos', 'post'>;
 
 export type CandidatesAnswer = ApiResponse<'/api/incidents/{id}/candidates'>;
 export type Candidate = CandidatesAnswer['candidates'][number];
-export type CandidateTier = Candidate['tier'];
 
 export type NewIncident = ApiBody<'/api/incidents'>;
 export type TransitionRequest = ApiBody<'/api/incidents/{id}/transitions'>;

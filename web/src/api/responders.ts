@@ -15,7 +15,6 @@ export type MyResponder = ApiResponse<'/api/responders/me'>;
 export type PositionSent = ApiBody<'/api/responders/me/positions'>['positions'][number];
 /** The answer to a batch: counts, the rejected points by index, the current position. */
 export type PositionsAnswer = ApiResponse<'/api/responders/me/positions', 'post'>;
-export type PositionRejectionCode = PositionsAnswer['rejected'][number]['code'];
 
 export type ResponderCollection = ApiResponse<'/api/responders'>;
 export type ResponderListProperties = ResponderCollection['features'][number]['properties'];

@@ -4,6 +4,7 @@ import { fetchItems, type CollectionId } from '@/api/features';
 import { labelPoint } from '@/geo/labelPoint';
 import type { Bbox } from '@/geo/bbox';
 import { useMap } from './injection';
+import { isAbort } from '@/api/http';
 
 interface LabelFeature {
   type: 'Feature';
@@ -61,7 +62,7 @@ export function useLabelPoints(collection: Extract<CollectionId, 'grids' | 'area
       const source = mapRef.value?.getSource(sourceId) as GeoJSONSource | undefined;
       source?.setData({ type: 'FeatureCollection', features: [...points.values()] });
     } catch (err) {
-      if (err instanceof DOMException && err.name === 'AbortError') return;
+      if (isAbort(err)) return;
       // Labels are an aid: a failed fetch leaves the previous ones and is retried on the next move.
       fetched = null;
     }

@@ -1,11 +1,9 @@
 import { defineStore } from 'pinia';
 import { computed, shallowRef, watch } from 'vue';
 import { fetchMeta, type ActionRule, type IncidentAction, type IncidentStatus, type Meta } from '@/api/meta';
-import { ApiProblem } from '@/api/http';
+import { ApiProblem, asProblem } from '@/api/http';
 import { useSessionStore } from './session';
 
-const asProblem = (err: unknown) =>
-  err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
 
 /**
  * What the server says the app follows (`GET /api/meta`), loaded once after sign-in (the router

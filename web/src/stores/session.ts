@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { fetchMe, login, logout, type SessionUser } from '@/api/auth';
 import { fetchItems } from '@/api/features';
-import { ApiProblem } from '@/api/http';
+import { ApiProblem, asProblem } from '@/api/http';
 
 /** Set while this tab holds a session, so a 401 on reload reads "session expired", not "please sign in". */
 const SIGNED_IN_KEY = 'wangge.signedIn';
@@ -24,8 +24,6 @@ function remembered(): boolean {
   }
 }
 
-const asProblem = (err: unknown) =>
-  err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
 
 /**
  * Who is signed in (from `GET /api/auth/me` at start and from sign-in), why the login page shows,

@@ -1,5 +1,5 @@
 import { useI18n } from 'vue-i18n';
-import { ApiProblem } from '@/api/http';
+import { asProblem } from '@/api/http';
 import { useDisplay } from '@/i18n/useDisplay';
 
 /** Display helpers of the administration page. */
@@ -10,7 +10,7 @@ export function useAdminDisplay() {
     ...display,
     /** The server's code in words, and its `detail` (what exactly is wrong) when it sent one. */
     problemText(err: unknown): string {
-      const p = err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
+      const p = asProblem(err);
       const words = display.problem(p);
       const detail = p.problem.detail;
       return detail && detail !== words && p.code !== 'NETWORK_ERROR' ? `${words}：${detail}` : words;

@@ -7,7 +7,7 @@ import {
 import type { ApiProblem } from '@/api/http';
 import { duplicateWindow, possibleDuplicates, type DuplicateCandidate } from '../commandFormat';
 import { useIncidentListStore } from './list';
-import { asProblem, isAbort } from './problem';
+import { asProblem, isAbort } from '@/api/http';
 
 /**
  * The incident open in the command centre's drawer (timeline, photos, allowed actions), its

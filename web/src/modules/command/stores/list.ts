@@ -5,7 +5,7 @@ import {
   type IncidentFeature, type IncidentListQuery, type IncidentPriority, type IncidentSort, type IncidentStats, type IncidentStatus,
 } from '@/api/incidents';
 import type { ApiProblem } from '@/api/http';
-import { asProblem, isAbort } from './problem';
+import { asProblem, isAbort } from '@/api/http';
 
 export interface ListFilters {
   status: IncidentStatus[];

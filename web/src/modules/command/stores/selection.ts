@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { fetchFeature, type Feature, type GridProperties, type IncidentProperties, type ResponderProperties } from '@/api/features';
 import { fetchGridSummary, type GridSummary } from '@/api/grids';
-import { ApiProblem } from '@/api/http';
+import { ApiProblem, asProblem, isAbort } from '@/api/http';
 
 export type SelectionKind = 'grid' | 'incident' | 'responder';
 
@@ -43,8 +43,8 @@ export const useSelectionStore = defineStore('selection', () => {
       const loaded = await load(kind, id, mine.signal);
       if (controller === mine) detail.value = loaded;
     } catch (err) {
-      if (controller !== mine || (err instanceof DOMException && err.name === 'AbortError')) return;
-      problem.value = err instanceof ApiProblem ? err : new ApiProblem({ type: 'about:blank', title: String(err), status: 0, code: 'CLIENT_ERROR' });
+      if (controller !== mine || isAbort(err)) return;
+      problem.value = asProblem(err);
     } finally {
       if (controller === mine) loading.value = false;
     }
