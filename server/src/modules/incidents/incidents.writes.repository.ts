@@ -3,7 +3,8 @@
  * row a step starts from, the step itself with its timeline rows and attached photos, and the
  * responders a step claims or sets free (their status belongs to the incident's write).
  */
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { DB } from '../../db/types.js';
 import type { Db } from '../../db/transaction.js';
 import { pointLonLat, stX, stY } from '../../db/postgis.js';
 import { type AreaCode, type Viewer } from '../../auth/scope.js';
@@ -157,6 +158,10 @@ export interface ResponderChange {
   district_id: string | null;
 }
 
+/** The code of the home grid of the responder `r` being changed (its events' placement, its scope). */
+const homeGridCode = (eb: ExpressionBuilder<DB & { r: DB['responders'] }, 'r'>) =>
+  eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id');
+
 /**
  * The dispatch claim: of racing dispatchers exactly one turns an available, online responder of
  * the dispatcher's area into busy; the others get undefined.
@@ -168,10 +173,10 @@ export async function claimResponder(trx: Db, responderId: string, opts: { offli
     .where('r.id', '=', responderId)
     .where('r.status', '=', 'available')
     .where('r.position_at', '>', sql<Date>`now() - make_interval(secs => ${opts.offlineSeconds})`)
-    .where((eb) => codeInScope(eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id').$asScalar(), opts.areaCode))
+    .where((eb) => codeInScope(homeGridCode(eb).$asScalar(), opts.areaCode))
     .returning((eb) => [
       'r.id', 'r.name', 'r.district_id',
-      eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id').as('scope_code'),
+      homeGridCode(eb).as('scope_code'),
     ])
     .executeTakeFirst();
 }
@@ -191,7 +196,7 @@ export async function freeResponder(trx: Db, responderId: string, incidentId: st
     )))
     .returning((eb) => [
       'r.id', 'r.name', 'r.district_id',
-      eb.selectFrom('grids as hg').select('hg.code').whereRef('hg.id', '=', 'r.home_grid_id').as('scope_code'),
+      homeGridCode(eb).as('scope_code'),
     ])
     .execute();
 }
