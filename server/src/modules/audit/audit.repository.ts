@@ -3,6 +3,8 @@ import type { Db } from '../../db/transaction.js';
 import type { SessionUser } from '../../auth/sessions.js';
 import { seesEverything, type AreaCode } from '../../auth/scope.js';
 import { codeInScope } from '../../auth/scope.repository.js';
+import type { Static } from 'typebox';
+import type { Entry } from './audit.schemas.js';
 
 /** Who acted, from where: a signed-in user, or nobody (the CLI, the system). */
 export interface AuditContext {
@@ -40,21 +42,8 @@ export async function appendAudit(db: Db, ctx: AuditContext, entry: AuditEntry):
     .execute();
 }
 
-/** One audit row as the API answers it. */
-export interface AuditRecord {
-  id: number;
-  /** ISO 8601, UTC, milliseconds. */
-  at: string;
-  actorId: string | null;
-  actorUsername: string | null;
-  actorRole: string | null;
-  action: string;
-  entity: string;
-  entityId: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-}
+/** One audit row as the API answers it (the API's schema, audit.schemas.ts). */
+export type AuditRecord = Static<typeof Entry>;
 
 /** Filters of the audit list; each one given narrows it. */
 export interface AuditFilter {

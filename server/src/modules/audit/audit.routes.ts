@@ -1,20 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { listAudit } from './audit.repository.js';
-
-const Entry = Type.Object({
-  id: Type.Integer(),
-  at: Type.String(),
-  actorId: Type.Union([Type.String(), Type.Null()]),
-  actorUsername: Type.Union([Type.String(), Type.Null()]),
-  actorRole: Type.Union([Type.String(), Type.Null()]),
-  action: Type.String(),
-  entity: Type.String(),
-  entityId: Type.Union([Type.String(), Type.Null()]),
-  before: Type.Unknown(),
-  after: Type.Unknown(),
-  ip: Type.Union([Type.String(), Type.Null()]),
-});
+import { Entry } from './audit.schemas.js';
 
 const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(

@@ -4,23 +4,11 @@ import { codeInScope } from '../../auth/scope.repository.js';
 import { geodesicAreaSquareMetres } from '../../db/postgis.js';
 import type { Db } from '../../db/transaction.js';
 import { OPEN_STATUSES } from '../incidents/lifecycle.js';
+import type { Static } from 'typebox';
+import type { GridSummary } from './grids.schemas.js';
 
-export interface GridSummaryRow {
-  id: string;
-  code: string;
-  name: string;
-  communityCode: string;
-  communityName: string;
-  streetCode: string;
-  streetName: string;
-  areaSquareMetres: number;
-  buildingCount: number;
-  householdCount: number;
-  openIncidentCount: number;
-  incidentCountByStatus: Record<string, number>;
-  responderCount: number;
-  respondersByStatus: Record<string, number>;
-}
+/** The figures of one grid (the API's schema, grids.schemas.ts). */
+export type GridSummaryRow = Static<typeof GridSummary>;
 
 /**
  * `{ status: count }` of the rows of `table` placed in grid `g` by `gridColumn`, `{}` when none.

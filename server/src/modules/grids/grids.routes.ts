@@ -1,25 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
 import { IdParams } from '../../lib/schemas.js';
 import { gridSummary } from './grids.repository.js';
-
-const GridSummary = Type.Object({
-  id: Type.String(),
-  code: Type.String(),
-  name: Type.String(),
-  communityCode: Type.String(),
-  communityName: Type.String(),
-  streetCode: Type.String(),
-  streetName: Type.String(),
-  areaSquareMetres: Type.Number(),
-  buildingCount: Type.Integer(),
-  householdCount: Type.Integer(),
-  openIncidentCount: Type.Integer(),
-  incidentCountByStatus: Type.Record(Type.String(), Type.Integer()),
-  responderCount: Type.Integer(),
-  respondersByStatus: Type.Record(Type.String(), Type.Integer()),
-});
+import { GridSummary } from './grids.schemas.js';
 
 const gridsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
