@@ -113,7 +113,6 @@ export interface ListOptions {
   offset: number;
 }
 
-/** A literal ILIKE pattern: the text's own %, _ and \ are escaped. */
 
 const PRIORITY_RANK = sql<number>`array_position(ARRAY['low','normal','high','urgent']::text[], i.priority)`;
 

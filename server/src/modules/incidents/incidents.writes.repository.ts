@@ -12,7 +12,6 @@ import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
 import { ACTIVE_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
 
-/** Statuses in which an assignee is working on an incident (it keeps its responder busy). */
 
 export interface NewIncident {
   gridId: string;

@@ -18,8 +18,6 @@ export type ResponderStatus = (typeof RESPONDER_STATUSES)[number];
 export const PRESENCES = ['online', 'stale', 'offline'] as const;
 export type Presence = (typeof PRESENCES)[number];
 
-/** Incident statuses that keep a responder busy with the incident. */
-
 export interface PresenceConfig {
   onlineSeconds: number;
   offlineSeconds: number;
