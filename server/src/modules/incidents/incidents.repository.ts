@@ -10,10 +10,11 @@ import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';
 import { likeLiteral } from '../../db/text.js';
 import { stX, stY } from '../../db/postgis.js';
-import { type Viewer } from '../../auth/scope.js';
+import type { Viewer } from '../../auth/scope.js';
 import { codeInScope, incidentVisible, type IncidentRefs } from '../../auth/scope.repository.js';
 import { INCIDENT_STATUSES } from './lifecycle.js';
 import { toFeature, type Caller, type IncidentRow } from './incidents.feature.js';
+import { PRIORITIES } from './incidents.schemas.js';
 
 /** The end of the current step (statusSince + the category's limit for the status); null when closed or unlimited. */
 const DUE_AT = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.status_since + tl.limit_minutes * interval '1 minute' END)`;
@@ -113,8 +114,7 @@ export interface ListOptions {
   offset: number;
 }
 
-
-const PRIORITY_RANK = sql<number>`array_position(ARRAY['low','normal','high','urgent']::text[], i.priority)`;
+const PRIORITY_RANK = sql<number>`array_position(ARRAY[${sql.join(PRIORITIES.map((p) => sql.lit(p)))}]::text[], i.priority)`;
 
 /** The incidents the caller sees, filtered, sorted and paged, with the number matched. */
 export async function listIncidents(db: Db, c: Caller, o: ListOptions) {

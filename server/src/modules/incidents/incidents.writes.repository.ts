@@ -12,7 +12,6 @@ import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
 import { ACTIVE_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
 
-
 export interface NewIncident {
   gridId: string;
   category: string;
