@@ -1,4 +1,5 @@
 import { api, call, type ApiResponse } from './http';
+import type { IncidentPriority } from './meta';
 
 /** A GeoJSON geometry (RFC 7946, lon/lat); the web app reads it only to frame the map. */
 export interface Geometry {
@@ -33,7 +34,7 @@ export interface GridProperties {
 
 export interface IncidentProperties {
   category: string;
-  priority: 'low' | 'normal' | 'high' | 'urgent';
+  priority: IncidentPriority;
   status: string;
   description: string;
   address: string | null;

@@ -59,6 +59,9 @@ export const useMetaStore = defineStore('meta', () => {
   /** Actions a handler (assigned grid worker or department) takes, in lifecycle order. */
   const handlerActions = computed<readonly IncidentAction[]>(() =>
     (meta.value?.lifecycle.actions ?? []).filter((r) => r.by === 'handler').map((r) => r.action));
+  /** Statuses in which the handler has work to do: those its actions start from. */
+  const handlerStatuses = computed<readonly IncidentStatus[]>(() =>
+    [...new Set((meta.value?.lifecycle.actions ?? []).filter((r) => r.by === 'handler').flatMap((r) => r.from))]);
   const priorities = computed(() => meta.value?.priorities ?? []);
   const categories = computed(() => meta.value?.categories ?? []);
   const categoryByCode = computed(() => new Map(categories.value.map((c) => [c.code, c])));
@@ -85,7 +88,7 @@ export const useMetaStore = defineStore('meta', () => {
   }
 
   return {
-    meta, problem, statuses, closedStatuses, handlerActions, priorities, categories, categoryByCode, departments, photos,
+    meta, problem, statuses, closedStatuses, handlerActions, handlerStatuses, priorities, categories, categoryByCode, departments, photos,
     ensureLoaded, noteRequired, takesPhotos, isOpen, isCommandRole,
   };
 });

@@ -5,12 +5,13 @@
  * second incident. Photos follow the incident once it exists. Pure logic: storage and transport
  * are passed in (unit-tested without a browser).
  */
+import type { IncidentPriority } from '@/api/meta';
 import type { KeyValueStorage } from './positionBuffer';
 
 /** The body of `POST /api/incidents`. */
 export interface ReportBody {
   category: string;
-  priority: 'low' | 'normal' | 'high' | 'urgent';
+  priority: IncidentPriority;
   description: string;
   location: { type: 'Point'; coordinates: [number, number] };
   address?: string;

@@ -2,9 +2,8 @@ import { computed, onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vu
 import { listIncidents, type IncidentFeature } from '@/api/incidents';
 import type { ApiProblem } from '@/api/http';
 import { useLiveEvents } from '@/stores/live';
+import { useMetaStore } from '@/stores/meta';
 
-/** Statuses in which the handler has work to do. */
-export const ACTIVE_STATUSES = ['dispatched', 'in_progress'] as const;
 
 export interface Arrival {
   id: string;
@@ -19,6 +18,9 @@ export interface Arrival {
  * and an incident that newly appears with work to do is announced (`arrivals`).
  */
 export function useAssignments(onArrival?: (arrivals: Arrival[]) => void) {
+  const meta = useMetaStore();
+  /** The handler has work to do on it (a status its actions start from: the lifecycle from GET /api/meta). */
+  const isActive = (status: string) => (meta.handlerStatuses as readonly string[]).includes(status);
   const items = shallowRef<IncidentFeature[]>([]);
   const loading = ref(false);
   const loaded = ref(false);
@@ -41,7 +43,7 @@ export function useAssignments(onArrival?: (arrivals: Arrival[]) => void) {
         do {
           again = false;
           const page = await listIncidents({ assignedToMe: true, sort: '-reportedAt', limit: 200 });
-          const activeIds = page.features.filter((f) => (ACTIVE_STATUSES as readonly string[]).includes(f.properties.status)).map((f) => f.properties.id);
+          const activeIds = page.features.filter((f) => isActive(f.properties.status)).map((f) => f.properties.id);
           if (known) {
             const arrivals = page.features
               .filter((f) => activeIds.includes(f.properties.id) && !known!.has(f.properties.id))
@@ -82,8 +84,8 @@ export function useAssignments(onArrival?: (arrivals: Arrival[]) => void) {
   onMounted(() => void load());
   onBeforeUnmount(() => window.clearTimeout(pending));
 
-  const active = computed(() => items.value.filter((f) => (ACTIVE_STATUSES as readonly string[]).includes(f.properties.status)));
-  const others = computed(() => items.value.filter((f) => !(ACTIVE_STATUSES as readonly string[]).includes(f.properties.status)));
+  const active = computed(() => items.value.filter((f) => isActive(f.properties.status)));
+  const others = computed(() => items.value.filter((f) => !isActive(f.properties.status)));
 
   function seen(id: string) {
     if (!fresh.value.has(id)) return;
