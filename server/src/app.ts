@@ -11,6 +11,8 @@ import type { Capabilities, Database } from './db/database.js';
 import errors, { ApiError } from './plugins/errors.js';
 import database from './plugins/database.js';
 import web from './plugins/web.js';
+import links from './plugins/links.js';
+import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from './auth/login-policy.js';
 import auth, { markRoutesPublic } from './plugins/auth.js';
 import type { SessionPolicy } from './auth/sessions.js';
 import authRoutes from './modules/auth/auth.routes.js';
@@ -28,7 +30,7 @@ import respondersRoutes from './modules/responders/responders.routes.js';
 import liveRoutes from './modules/live/live.routes.js';
 
 export interface AppOptions {
-  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy'>>;
+  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy' | 'publicUrl' | 'login'>>;
   database: Database;
   capabilities: Capabilities;
   logger?: boolean;
@@ -53,8 +55,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   const command: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
   const liveSettings: LiveSettings = { ...DEFAULT_LIVE_SETTINGS, ...opts.live };
+  const login: LoginPolicy = { ...DEFAULT_LOGIN_POLICY, ...opts.config.login };
 
   await app.register(errors);
+  await app.register(links, { publicUrl: opts.config.publicUrl ?? 'http://localhost:3000', trustProxy: opts.config.trustProxy ?? false });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -101,7 +105,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes);
-  await app.register(authRoutes);
+  await app.register(authRoutes, { login });
   await app.register(usersRoutes);
   await app.register(auditRoutes);
   await app.register(collectionsRoutes);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { DEFAULT_LIVE_SETTINGS, type LiveSettings } from './live/settings.js';
+import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from './auth/login-policy.js';
 
 /** Validated runtime configuration, read once from the environment. */
 export interface Config {
@@ -28,6 +29,14 @@ export interface Config {
    * throttling) and the https scheme (Secure cookies) are the real ones. Off by default.
    */
   trustProxy: boolean;
+  /**
+   * Where users reach the server (scheme, host, port, no trailing slash): every absolute link the
+   * API writes (OGC API links, TileJSON tile URLs) starts with it, never with the request's Host
+   * header — unless `trustProxy` is on, when the proxy's X-Forwarded-Host/-Proto are used.
+   */
+  publicUrl: string;
+  /** Sign-in throttling (auth/login-policy.ts). */
+  login: LoginPolicy;
   /** Incidents, responders and dispatch (see CommandConfig). */
   command: CommandConfig;
   /** The live stream `/api/live` (see LiveSettings). */
@@ -53,6 +62,8 @@ export interface CommandConfig {
   /** Largest accepted photo (bytes) and folder for photos (unset: stored in the database). */
   photoMaxBytes: number;
   photoDir?: string;
+  /** Photos one user may upload in an hour (beyond: 429 RATE_LIMITED). */
+  photoBudgetPerHour: number;
   /** Build the road graph in the background once the server is ready (so the first dispatch does not wait). */
   warmGraphOnStart: boolean;
 }
@@ -70,6 +81,7 @@ export const DEFAULT_COMMAND_CONFIG: CommandConfig = {
   ownGridExtraSeconds: 300,
   neighbourExtraSeconds: 120,
   photoMaxBytes: 5 * 1024 * 1024,
+  photoBudgetPerHour: 60,
   warmGraphOnStart: false,
 };
 
@@ -103,6 +115,20 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
   BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024, 2 * 1024 * 1024, 'largest accepted request body'),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take client address and scheme from X-Forwarded-* (behind a TLS-terminating proxy)' }),
+  PUBLIC_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/?#\\s]+$',
+      expected: 'be an http(s) URL of scheme and host (and port), without a path, e.g. https://wangge.example.org',
+      description: 'where users reach the server: absolute links start with it (default http://localhost:<PORT>)',
+    }),
+  ),
+
+  LOGIN_WINDOW_SECONDS: int(60, 86400, DEFAULT_LOGIN_POLICY.windowSeconds, 'sign-in attempts are counted in windows this long'),
+  LOGIN_MAX_PER_ACCOUNT_ADDRESS: int(1, 1000, DEFAULT_LOGIN_POLICY.maxPerAccountAddress, 'sign-in attempts per account and address in a window (strict)'),
+  LOGIN_MAX_PER_ACCOUNT: int(1, 100_000, DEFAULT_LOGIN_POLICY.maxPerAccount, 'failed sign-ins per account from all addresses in a window before each further attempt waits longer'),
+  LOGIN_MAX_PER_ADDRESS: int(1, 100_000, DEFAULT_LOGIN_POLICY.maxPerAddress, 'failed sign-ins per address across accounts in a window'),
+  LOGIN_DELAY_BASE_SECONDS: int(1, 3600, DEFAULT_LOGIN_POLICY.delayBaseSeconds, 'first wait of the soft lockout; it doubles with every further failure'),
+  LOGIN_DELAY_MAX_SECONDS: int(1, 86400, DEFAULT_LOGIN_POLICY.delayMaxSeconds, 'longest wait of the soft lockout'),
 
   RESPONDER_ONLINE_SECONDS: int(10, 86400, DEFAULT_COMMAND_CONFIG.onlineSeconds, 'a responder is online while its last position is younger'),
   RESPONDER_OFFLINE_SECONDS: int(20, 7 * 86400, DEFAULT_COMMAND_CONFIG.offlineSeconds, 'a responder is stale up to this age of its position, then offline'),
@@ -111,6 +137,7 @@ export const EnvSchema = Type.Object({
   DISPATCH_STALE_PENALTY_SECONDS: int(0, 7200, DEFAULT_COMMAND_CONFIG.stalePenaltySeconds, 'added to the ETA of a responder whose position is stale'),
   PHOTO_MAX_BYTES: int(1024, 20 * 1024 * 1024, DEFAULT_COMMAND_CONFIG.photoMaxBytes, 'largest incident photo'),
   PHOTO_DIR: Type.Optional(Type.String({ description: 'folder for incident photos (unset: kept in the database)' })),
+  PHOTO_BUDGET_PER_HOUR: int(1, 100_000, DEFAULT_COMMAND_CONFIG.photoBudgetPerHour, 'photos one user may upload in an hour'),
   WARM_ROUTING_GRAPH: Type.Boolean({ default: true, description: 'build the road graph in the background at start' }),
 
   LIVE_HEARTBEAT_MS: int(50, 3_600_000, DEFAULT_LIVE_SETTINGS.heartbeatMs, 'comment line on every stream (and session re-check) this often'),
@@ -190,6 +217,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    login: {
+      windowSeconds: e.LOGIN_WINDOW_SECONDS,
+      maxPerAccountAddress: e.LOGIN_MAX_PER_ACCOUNT_ADDRESS,
+      maxPerAccount: e.LOGIN_MAX_PER_ACCOUNT,
+      maxPerAddress: e.LOGIN_MAX_PER_ADDRESS,
+      delayBaseSeconds: e.LOGIN_DELAY_BASE_SECONDS,
+      delayMaxSeconds: e.LOGIN_DELAY_MAX_SECONDS,
+    },
     command: {
       ...DEFAULT_COMMAND_CONFIG,
       onlineSeconds: e.RESPONDER_ONLINE_SECONDS,
@@ -199,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stalePenaltySeconds: e.DISPATCH_STALE_PENALTY_SECONDS,
       photoMaxBytes: e.PHOTO_MAX_BYTES,
       photoDir: e.PHOTO_DIR === undefined ? undefined : path.resolve(e.PHOTO_DIR),
+      photoBudgetPerHour: e.PHOTO_BUDGET_PER_HOUR,
       warmGraphOnStart: e.WARM_ROUTING_GRAPH,
     },
     live: {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { SESSION_COOKIE, type SessionUser } from '../../auth/sessions.js';
 import { signIn, signOut } from './auth.service.js';
+import type { LoginPolicy } from '../../auth/login-policy.js';
 
 const Me = Type.Object({
   id: Type.String(),
@@ -21,7 +22,7 @@ const publicUser = (u: SessionUser) => ({
   responderId: u.responderId,
 });
 
-const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const authRoutes: FastifyPluginAsyncTypebox<{ login: LoginPolicy }> = async (app, opts) => {
   app.post(
     '/api/auth/login',
     {
@@ -34,7 +35,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { token, expiresAt, user } = await signIn(app.db, app.sessionPolicy, {
+      const { token, expiresAt, user } = await signIn(app.db, app.sessionPolicy, opts.login, {
         ...request.body,
         ip: request.ip,
         userAgent: request.headers['user-agent'],

@@ -3,12 +3,11 @@ import type { Db } from '../../db/transaction.js';
 import { ApiError } from '../../plugins/errors.js';
 import { verifyPassword } from '../../auth/passwords.js';
 import { createSession, deleteSession, sessionUser, type SessionPolicy, type SessionUser } from '../../auth/sessions.js';
-import { clearAccountFailures, loginBlockedFor, recordLoginFailure, type ThrottlePolicy } from '../../auth/throttle.js';
+import { clearAccountFailures, loginBlockedFor, recordLoginFailure } from '../../auth/throttle.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { findAccount } from '../../auth/auth.repository.js';
+import type { LoginPolicy } from '../../auth/login-policy.js';
 
-/** Failed sign-ins allowed per account and per address in a 15-minute window. */
-export const LOGIN_THROTTLE: ThrottlePolicy = { windowSeconds: 15 * 60, maxPerAccount: 5, maxPerAddress: 50 };
 
 /** A sign-in attempt and where it comes from. */
 export interface SignInRequest {
@@ -26,9 +25,9 @@ export interface SignInRequest {
  * address has failed too often, 401 INVALID_CREDENTIALS for an unknown username, a wrong password
  * or a disabled account (the same answer and the same hashing work for each).
  */
-export async function signIn(db: Db, policy: SessionPolicy, r: SignInRequest): Promise<{ token: string; expiresAt: Date; user: SessionUser }> {
+export async function signIn(db: Db, policy: SessionPolicy, login: LoginPolicy, r: SignInRequest): Promise<{ token: string; expiresAt: Date; user: SessionUser }> {
   const name = r.username.trim().toLowerCase();
-  const wait = await loginBlockedFor(db, name, r.ip, LOGIN_THROTTLE);
+  const wait = await loginBlockedFor(db, name, r.ip, { windowSeconds: login.windowSeconds, maxPerAccount: login.maxPerAccountAddress, maxPerAddress: login.maxPerAddress });
   if (wait > 0) {
     throw new ApiError(429, 'RATE_LIMITED', 'too many failed sign-ins; try again later', { retryAfterSeconds: wait });
   }
@@ -36,7 +35,7 @@ export async function signIn(db: Db, policy: SessionPolicy, r: SignInRequest): P
   // Unknown usernames are checked against a decoy hash: same work, same answer.
   const ok = (await verifyPassword(account?.passwordHash, r.password)) && account !== undefined && !account.disabled;
   if (!ok) {
-    await recordLoginFailure(db, name, r.ip, LOGIN_THROTTLE);
+    await recordLoginFailure(db, name, r.ip, { windowSeconds: login.windowSeconds, maxPerAccount: login.maxPerAccountAddress, maxPerAddress: login.maxPerAddress });
     throw new ApiError(401, 'INVALID_CREDENTIALS', 'unknown username or wrong password');
   }
   await clearAccountFailures(db, name);
