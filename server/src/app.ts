@@ -116,7 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metaRoutes, { command });
   await app.register(respondersRoutes, { command });
   await app.register(liveRoutes);
-  await app.register(timers);
+  await app.register(timers, { loginWindowSeconds: login.windowSeconds });
   await app.register(web, { root: opts.config.webDist });
   return app;
 }

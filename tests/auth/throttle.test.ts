@@ -5,6 +5,7 @@ import { buildTestApp } from '../support/app.js';
 import { addUser } from '../support/auth.js';
 import { insertSmallDistrict } from '../support/fixtures.js';
 import { openDatabase, type Database } from '../../server/src/db/database.js';
+import { purgeEndedCounters } from '../../server/src/auth/throttle.repository.js';
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -27,7 +28,7 @@ const login = (a: FastifyInstance, username: string, password: string, remoteAdd
   a.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, remoteAddress });
 
 describe('login throttling', () => {
-  it('after 5 failures for one account the 6th attempt is 429 RATE_LIMITED with Retry-After, even with the right password', async () => {
+  it('after 5 attempts for one account from one address the 6th is 429 RATE_LIMITED with Retry-After, even with the right password; the owner at another address gets in', async () => {
     const u = await addUser(database.pool, 'viewer', '310101002001');
     const ip = nextAddress();
     for (let i = 0; i < 5; i++) {
@@ -42,22 +43,97 @@ describe('login throttling', () => {
     expect(retry).toBeGreaterThan(0);
     expect(retry).toBeLessThanOrEqual(15 * 60);
     expect(blocked.cookies.find((c) => c.name === 'wangge_session')).toBeUndefined();
-    // The account is throttled, not the address: from another address it is blocked too …
-    expect((await login(app, u.username, u.password, nextAddress())).statusCode).toBe(429);
-    // … upper case and surrounding spaces name the same account …
-    expect((await login(app, `  ${u.username.toUpperCase()} `, u.password, nextAddress())).statusCode).toBe(429);
+    // Upper case and surrounding spaces name the same account at that address …
+    expect((await login(app, `  ${u.username.toUpperCase()} `, u.password, ip)).statusCode).toBe(429);
+    // … the owner signing in from an address with no failures gets in (no lockout from anywhere) …
+    expect((await login(app, u.username, u.password, nextAddress())).statusCode).toBe(200);
     // … and another account from the first address still signs in.
     const other = await addUser(database.pool, 'viewer', '310101002001');
     expect((await login(app, other.username, other.password, ip)).statusCode).toBe(200);
   });
 
-  it('a success before the limit clears the account\'s failures', async () => {
+  it('parallel guesses: of 25 wrong passwords sent at once for one account, at most 5 are verified; the rest are 429 unverified', async () => {
+    const u = await addUser(database.pool, 'viewer', '310101002001');
+    const ip = nextAddress();
+    const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => login(app, u.username, `wrong ${i}`, ip)));
+    const codes = answers.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 401).length).toBe(5);
+    expect(codes.filter((c) => c === 429).length).toBe(20);
+  });
+
+  it('parallel guesses over two API processes: a right password inside a burst of 15 wrong ones is verified only within the 5 attempts', async () => {
+    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 4 });
+    const appB = await buildTestApp({ ...second, mode: database.mode }, { signedIn: false });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const u = await addUser(database.pool, 'viewer', '310101002001');
+        const ip = nextAddress();
+        const burst = Array.from({ length: 16 }, (_, i) => (i === 8 ? u.password : `wrong ${i}`));
+        const answers = await Promise.all(burst.map((pw, i) => login(i % 2 ? appB : app, u.username, pw, ip)));
+        const codes = answers.map((r) => r.statusCode);
+        // A 401 is a wrong password that was checked: never more than the limit. The right one is
+        // checked only when it came within the limit (then it is no failure, and one more attempt
+        // may be checked after it).
+        const wrong = codes.filter((c) => c === 401).length;
+        const right = codes.filter((c) => c === 200).length;
+        expect(wrong, `round ${round}: ${codes.join(',')}`).toBe(5);
+        expect(codes.filter((c) => c === 429).length).toBe(16 - wrong - right);
+      }
+    } finally {
+      await appB.close();
+      await second.close();
+    }
+  });
+
+  it('an attacker hammering from one address does not lock the owner out: the owner at a clean address signs in', async () => {
+    const u = await addUser(database.pool, 'viewer', '310101002001');
+    const attacker = nextAddress();
+    for (let i = 0; i < 20; i++) await login(app, u.username, `guess ${i}`, attacker);
+    expect((await login(app, u.username, u.password, attacker)).statusCode).toBe(429);
+    const owner = await login(app, u.username, u.password, nextAddress());
+    expect(owner.statusCode).toBe(200);
+  });
+
+  it('soft lockout: past the per-account limit from many addresses, each further attempt waits a delay that doubles per failure', async () => {
+    const small = await buildTestApp(database, { signedIn: false, login: { maxPerAccountAddress: 3, maxPerAccount: 6, delayBaseSeconds: 10, delayMaxSeconds: 120 } });
+    try {
+      const u = await addUser(database.pool, 'viewer', '310101002001');
+      // 6 failures from two addresses (3 each, the strict pair limit) reach the account's limit.
+      for (let i = 0; i < 6; i++) expect((await login(small, u.username, 'wrong', i < 3 ? '198.51.100.1' : '198.51.100.2')).statusCode).toBe(401);
+      const key = `user:${u.username.toLowerCase()}`;
+      const backdate = (s: number) => database.pool.query(`UPDATE login_throttle SET last_attempt_at = now() - make_interval(secs => $2) WHERE key = $1`, [key, s]);
+      // From a third address, even with the right password: wait base × 2^0 = 10 s after the last attempt.
+      const first = await login(small, u.username, u.password, '198.51.100.3');
+      expect(first.statusCode).toBe(429);
+      expect(Number(first.headers['retry-after'])).toBeGreaterThan(5);
+      expect(Number(first.headers['retry-after'])).toBeLessThanOrEqual(10);
+      // Refused attempts are not counted: the wait is the same.
+      expect(Number((await login(small, u.username, 'wrong', '198.51.100.4')).headers['retry-after'])).toBeLessThanOrEqual(10);
+      // Once the delay has passed one more attempt is checked (a failure) …
+      await backdate(11);
+      expect((await login(small, u.username, 'wrong', '198.51.100.3')).statusCode).toBe(401);
+      // … and the next waits twice as long: 20 s.
+      const second = await login(small, u.username, u.password, '198.51.100.5');
+      expect(second.statusCode).toBe(429);
+      expect(Number(second.headers['retry-after'])).toBeGreaterThan(10);
+      expect(Number(second.headers['retry-after'])).toBeLessThanOrEqual(20);
+      await backdate(21);
+      // The owner gets in once the wait has passed (the right password is not a failure).
+      expect((await login(small, u.username, u.password, '198.51.100.5')).statusCode).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a success is no failure, and does not forgive the failures around it: 4 wrong, right, 1 wrong, then the address waits', async () => {
     const u = await addUser(database.pool, 'viewer', '310101002001');
     const ip = nextAddress();
     for (let i = 0; i < 4; i++) expect((await login(app, u.username, 'wrong password', ip)).statusCode).toBe(401);
     expect((await login(app, u.username, u.password, ip)).statusCode).toBe(200);
-    for (let i = 0; i < 4; i++) expect((await login(app, u.username, 'wrong password', ip)).statusCode).toBe(401);
     expect((await login(app, u.username, u.password, ip)).statusCode).toBe(200);
+    expect((await login(app, u.username, 'wrong password', ip)).statusCode).toBe(401);
+    expect((await login(app, u.username, u.password, ip)).statusCode).toBe(429);
+    expect((await login(app, u.username, u.password, nextAddress())).statusCode).toBe(200);
   });
 
   it('the window ends: once the failures are older than 15 minutes the account may try again', async () => {
@@ -124,7 +200,7 @@ describe('login throttling', () => {
       expect(second.pool).not.toBe(database.pool);
       const u = await addUser(database.pool, 'viewer', '310101002001');
       const ip = nextAddress();
-      // Failures alternate between the processes; the count is shared.
+      // Attempts alternate between the processes; the count is shared.
       for (let i = 0; i < 5; i++) expect((await login(i % 2 ? appB : app, u.username, 'wrong password', ip)).statusCode).toBe(401);
       expect((await login(appB, u.username, u.password, ip)).statusCode).toBe(429);
       expect((await login(app, u.username, u.password, ip)).statusCode).toBe(429);
@@ -136,5 +212,17 @@ describe('login throttling', () => {
       await appB.close();
       await second.close();
     }
+  });
+
+  it('counters whose window has ended are purged (the timers plugin runs this every minute); open ones stay', async () => {
+    const u = await addUser(database.pool, 'viewer', '310101002001');
+    await login(app, u.username, 'wrong', nextAddress());
+    await login(app, 'someone-else', 'wrong', nextAddress());
+    const key = `user:${u.username.toLowerCase()}`;
+    await database.pool.query(`UPDATE login_throttle SET window_started_at = now() - interval '16 minutes' WHERE key <> $1`, [key]);
+    const before = Number((await database.pool.query('SELECT count(*) FROM login_throttle')).rows[0].count);
+    const purged = await purgeEndedCounters(database.db, 15 * 60);
+    expect(purged).toBe(before - 1);
+    expect((await database.pool.query('SELECT key FROM login_throttle')).rows).toEqual([{ key }]);
   });
 });

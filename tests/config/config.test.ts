@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_COMMAND_CONFIG, EnvSchema, loadConfig, repoRoot } from '../../server/src/config.js';
+import { DEFAULT_LOGIN_POLICY } from '../../server/src/auth/login-policy.js';
 import { DEFAULT_LIVE_SETTINGS } from '../../server/src/live/settings.js';
 
 describe('configuration from the environment', () => {
@@ -39,6 +40,21 @@ describe('configuration from the environment', () => {
     const config = loadConfig({ DISPATCH_OWN_GRID_EXTRA_SECONDS: '60', LIVE_POLL_MS: '3600000', LIVE_MAX_STREAMS_PER_USER: '2' });
     expect(config.command.ownGridExtraSeconds).toBe(60);
     expect(config.live).toMatchObject({ pollMs: 3_600_000, maxStreamsPerUser: 2 });
+  });
+
+  it('sign-in throttle numbers, the photo budget and the public URL come from the environment', () => {
+    expect(loadConfig({}).login).toEqual(DEFAULT_LOGIN_POLICY);
+    expect(loadConfig({}).publicUrl).toBe('http://localhost:3000');
+    const config = loadConfig({
+      PORT: '8080', LOGIN_MAX_PER_ACCOUNT_ADDRESS: '3', LOGIN_MAX_PER_ACCOUNT: '20', LOGIN_MAX_PER_ADDRESS: '100',
+      LOGIN_WINDOW_SECONDS: '600', LOGIN_DELAY_BASE_SECONDS: '2', LOGIN_DELAY_MAX_SECONDS: '60', PHOTO_BUDGET_PER_HOUR: '10',
+    });
+    expect(config.login).toEqual({ windowSeconds: 600, maxPerAccountAddress: 3, maxPerAccount: 20, maxPerAddress: 100, delayBaseSeconds: 2, delayMaxSeconds: 60 });
+    expect(config.publicUrl).toBe('http://localhost:8080');
+    expect(config.command.photoBudgetPerHour).toBe(10);
+    expect(loadConfig({ PUBLIC_URL: 'https://wangge.example.org' }).publicUrl).toBe('https://wangge.example.org');
+    expect(() => loadConfig({ PUBLIC_URL: 'https://wangge.example.org/path' })).toThrow(/PUBLIC_URL must be an http\(s\) URL/);
+    expect(() => loadConfig({ PUBLIC_URL: 'javascript:alert(1)' })).toThrow(ConfigError);
   });
 
   it.each([

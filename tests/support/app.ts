@@ -2,6 +2,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp } from '../../server/src/app.js';
 import { probeCapabilities, type Database } from '../../server/src/db/database.js';
 import { sessionFor } from './auth.js';
+import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from '../../server/src/auth/login-policy.js';
 
 export interface TestAppOptions {
   webDist?: string;
@@ -11,6 +12,8 @@ export interface TestAppOptions {
    * concerns need not repeat sign-in; `false` leaves requests anonymous (tests of auth itself).
    */
   signedIn?: boolean;
+  /** Sign-in throttle numbers (defaults: auth/login-policy.ts). */
+  login?: Partial<LoginPolicy>;
 }
 
 /**
@@ -20,7 +23,10 @@ export interface TestAppOptions {
 export async function buildTestApp(database: Database & { app?: Database }, opts: TestAppOptions = {}): Promise<FastifyInstance> {
   const served = database.app ?? database;
   const app = await buildApp({
-    config: { bodyLimitBytes: opts.bodyLimitBytes ?? 1_000_000, webDist: opts.webDist ?? '/nonexistent', logLevel: 'warn' },
+    config: {
+      bodyLimitBytes: opts.bodyLimitBytes ?? 1_000_000, webDist: opts.webDist ?? '/nonexistent', logLevel: 'warn',
+      login: opts.login && { ...DEFAULT_LOGIN_POLICY, ...opts.login },
+    },
     database: served,
     capabilities: await probeCapabilities(served.db),
     logger: false,

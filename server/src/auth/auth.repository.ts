@@ -1,6 +1,6 @@
 /**
- * All SQL of signing in: sessions (stored by the SHA-256 of their token), the sign-in failure
- * counters shared by every API process, and the account lookup by username.
+ * The SQL of signing in: sessions (stored by the SHA-256 of their token) and the account lookup
+ * by username (the attempt counters: throttle.repository.ts).
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/transaction.js';
@@ -109,44 +109,4 @@ export async function findAccount(
     .where('username', '=', username)
     .executeTakeFirst();
   return row && { id: row.id, passwordHash: row.password_hash, disabled: row.disabled };
-}
-
-/** Failures counted under `keys` in a window that started less than `windowSeconds` ago, with the seconds left of it. */
-export async function currentFailures(
-  db: Db,
-  keys: readonly string[],
-  windowSeconds: number,
-): Promise<{ key: string; failures: number; retrySeconds: number }[]> {
-  return db
-    .selectFrom('login_throttle')
-    .select([
-      'key',
-      'failures',
-      // Seconds (rounded up) until the window ends: epoch arithmetic the builder cannot say.
-      sql<number>`ceil(extract(epoch FROM window_started_at + make_interval(secs => ${windowSeconds}) - now()))::int`.as('retrySeconds'),
-    ])
-    .where('key', 'in', keys)
-    .where('window_started_at', '>', secondsAgo(windowSeconds))
-    .execute();
-}
-
-/** Counts one failure under each key, in one statement; a key whose window has ended starts a new one. */
-export async function countFailure(db: Db, keys: readonly string[], windowSeconds: number): Promise<void> {
-  await db
-    .insertInto('login_throttle')
-    .values(keys.map((key) => ({ key, failures: 1 }))) // window_started_at defaults to now()
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet((eb) => {
-        const windowOpen = eb('login_throttle.window_started_at', '>', secondsAgo(windowSeconds));
-        return {
-          failures: eb.case().when(windowOpen).then(eb('login_throttle.failures', '+', 1)).else(1).end(),
-          window_started_at: eb.case().when(windowOpen).then(eb.ref('login_throttle.window_started_at')).else(eb.fn<Date>('now')).end(),
-        };
-      }),
-    )
-    .execute();
-}
-
-export async function clearFailures(db: Db, key: string): Promise<void> {
-  await db.deleteFrom('login_throttle').where('key', '=', key).execute();
 }

@@ -196,6 +196,7 @@ export interface LiveEvents {
 export interface LoginThrottle {
   failures: Generated<number>;
   key: string;
+  last_attempt_at: Generated<Timestamp>;
   window_started_at: Generated<Timestamp>;
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { escalateOverdueForSystem } from '../modules/incidents/incidents.service.js';
 import { purgeExpiredKeys } from '../write/idempotency.repository.js';
 import { pruneLiveEventsForSystem } from '../live/live.repository.js';
+import { purgeEndedCounters } from '../auth/throttle.repository.js';
 
 /** How often overdue incidents are escalated (督办) and expired idempotency keys purged. */
 export const ESCALATION_INTERVAL_MS = 60_000;
@@ -18,10 +19,11 @@ export interface SystemJob {
 }
 
 /** The system's jobs; each is unscoped work under a `…ForSystem` / `…Unscoped` name. */
-function systemJobs(app: FastifyInstance): SystemJob[] {
+function systemJobs(app: FastifyInstance, opts: TimersOptions): SystemJob[] {
   return [
     { name: 'escalation', everyMs: ESCALATION_INTERVAL_MS, run: () => escalateOverdueForSystem({ db: app.db, live: app.live }) },
     { name: 'idempotency-key purge', everyMs: ESCALATION_INTERVAL_MS, run: () => purgeExpiredKeys(app.db) },
+    { name: 'sign-in counter purge', everyMs: ESCALATION_INTERVAL_MS, run: () => purgeEndedCounters(app.db, opts.loginWindowSeconds) },
     {
       name: 'live-event pruning',
       everyMs: app.liveHub.settings.retentionIntervalMs,
@@ -35,13 +37,18 @@ function systemJobs(app: FastifyInstance): SystemJob[] {
   ];
 }
 
+export interface TimersOptions {
+  /** The sign-in throttle's window (auth/login-policy.ts): counters whose window ended are purged. */
+  loginWindowSeconds: number;
+}
+
 /**
  * Runs the system's jobs on their intervals once the app is ready. A job never overlaps itself in
  * this process (a tick while it still runs is skipped); a failure is logged and the next tick
  * tries again; closing the app waits for running jobs.
  */
 export default fp(
-  async function timers(app: FastifyInstance) {
+  async function timers(app: FastifyInstance, opts: TimersOptions) {
     const timers: NodeJS.Timeout[] = [];
     const running = new Map<string, Promise<void>>();
     const tick = (job: SystemJob) => {
@@ -53,7 +60,7 @@ export default fp(
       running.set(job.name, run);
     };
     app.addHook('onReady', async () => {
-      for (const job of systemJobs(app)) {
+      for (const job of systemJobs(app, opts)) {
         // Timers never keep the process alive by themselves.
         timers.push(setInterval(() => tick(job), job.everyMs).unref());
         if (job.firstAfterMs !== undefined) timers.push(setTimeout(() => tick(job), job.firstAfterMs).unref());

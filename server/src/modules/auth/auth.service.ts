@@ -1,13 +1,14 @@
 /** Signing in and out: throttle, password check, session, audit row. */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/types.js';
 import type { Db } from '../../db/transaction.js';
 import { ApiError } from '../../plugins/errors.js';
 import { verifyPassword } from '../../auth/passwords.js';
 import { createSession, deleteSession, sessionUser, type SessionPolicy, type SessionUser } from '../../auth/sessions.js';
-import { clearAccountFailures, loginBlockedFor, recordLoginFailure } from '../../auth/throttle.js';
+import { reserveSignInAttempt, signInSucceeded } from '../../auth/throttle.js';
 import { appendAudit } from '../audit/audit.repository.js';
 import { findAccount } from '../../auth/auth.repository.js';
 import type { LoginPolicy } from '../../auth/login-policy.js';
-
 
 /** A sign-in attempt and where it comes from. */
 export interface SignInRequest {
@@ -21,13 +22,15 @@ export interface SignInRequest {
 }
 
 /**
- * Checks a username and password and opens a session: 429 RATE_LIMITED while the account or the
- * address has failed too often, 401 INVALID_CREDENTIALS for an unknown username, a wrong password
- * or a disabled account (the same answer and the same hashing work for each).
+ * Checks a username and password and opens a session: 429 RATE_LIMITED (with the seconds to
+ * wait) while the throttle refuses the attempt (auth/throttle.ts), 401 INVALID_CREDENTIALS for an
+ * unknown username, a wrong password or a disabled account (the same answer and the same hashing
+ * work for each).
  */
-export async function signIn(db: Db, policy: SessionPolicy, login: LoginPolicy, r: SignInRequest): Promise<{ token: string; expiresAt: Date; user: SessionUser }> {
+export async function signIn(db: Kysely<DB>, policy: SessionPolicy, login: LoginPolicy, r: SignInRequest): Promise<{ token: string; expiresAt: Date; user: SessionUser }> {
   const name = r.username.trim().toLowerCase();
-  const wait = await loginBlockedFor(db, name, r.ip, { windowSeconds: login.windowSeconds, maxPerAccount: login.maxPerAccountAddress, maxPerAddress: login.maxPerAddress });
+  // Counted before the password is checked (auth/throttle.ts): concurrent guesses cannot pass the limit.
+  const wait = await reserveSignInAttempt(db, name, r.ip, login);
   if (wait > 0) {
     throw new ApiError(429, 'RATE_LIMITED', 'too many failed sign-ins; try again later', { retryAfterSeconds: wait });
   }
@@ -35,10 +38,9 @@ export async function signIn(db: Db, policy: SessionPolicy, login: LoginPolicy, 
   // Unknown usernames are checked against a decoy hash: same work, same answer.
   const ok = (await verifyPassword(account?.passwordHash, r.password)) && account !== undefined && !account.disabled;
   if (!ok) {
-    await recordLoginFailure(db, name, r.ip, { windowSeconds: login.windowSeconds, maxPerAccount: login.maxPerAccountAddress, maxPerAddress: login.maxPerAddress });
     throw new ApiError(401, 'INVALID_CREDENTIALS', 'unknown username or wrong password');
   }
-  await clearAccountFailures(db, name);
+  await signInSucceeded(db, name, r.ip);
   if (r.presentedToken) await deleteSession(db, r.presentedToken);
   const { token, expiresAt } = await createSession(db, account.id, policy, { ip: r.ip, userAgent: r.userAgent });
   const user = (await sessionUser(db, token, policy))!;
