@@ -19,17 +19,19 @@ import { getIncidentRow, getIncidentRowUnscoped, getReporterContact, listInciden
 import { photoUrl, timelineAndPhotos } from './incidents.timeline.repository.js';
 import { checkPlace, possibleDuplicates } from './incidents.intake.query.js';
 import { insertIncident, insertTransition, lockIncident } from './incidents.writes.repository.js';
-import { findPhoto, insertPhoto, photoCounts } from './incidents.photos.repository.js';
+import {
+  findPhoto, insertPhoto, lockUploaderBudget, namedPhotoHashes, photoCounts, uploaderBudgetWait,
+} from './incidents.photos.repository.js';
 import { escalateBatchForSystem, tryEscalationLock, type EscalatedRow } from './incidents.escalation.query.js';
 import { applyTransition, type TransitionInput } from './incidents.transitions.js';
-import { readPhotoFile, sha256Of, sniffImage, writePhotoFile } from './photos.store.js';
+import { readPhotoFile, removeOrphanPhotoFiles, sha256Of, sniffImage, writePendingPhotoFile, type PendingPhotoFile } from './photos.store.js';
 import {
   MAX_PENDING_PHOTOS, MAX_PHOTOS_PER_INCIDENT, PRIORITIES, type CreateIncidentBody, type ListQuery, type PhotoCreated,
 } from './incidents.schemas.js';
 
 /** What the incident writes need: the database, the live hub, and the command centre's settings. */
 export interface IncidentsDeps extends WriteDeps {
-  command: Pick<CommandConfig, 'offlineSeconds' | 'photoDir' | 'photoMaxBytes'>;
+  command: Pick<CommandConfig, 'offlineSeconds' | 'photoDir' | 'photoMaxBytes' | 'photoBudgetPerHour'>;
 }
 
 /** The client's identification of a write for Idempotency-Key (the route string as stored keys know it). */
@@ -157,9 +159,11 @@ export async function transitionIncident(
 }
 
 /**
- * A photo for an incident (a raw JPEG, PNG or WebP body): checked by its bytes, written to the
- * photo folder when there is one (before the transaction: content-addressed, so a rolled-back
- * upload leaves at worst a file that the same bytes would reuse), then its row. 201.
+ * A photo for an incident (a raw JPEG, PNG or WebP body): checked by its bytes; then, in the
+ * transaction, the incident (404 unknown or out of scope), who may add photos, the incident's photo
+ * counts and the uploader's budget (`photoBudgetPerHour` in the last hour, 429 RATE_LIMITED with
+ * Retry-After) — all before anything is written; then its row and, with a photo folder, the bytes
+ * under a temporary name, moved into place after the commit (removed when it failed). 201.
  */
 export async function addPhoto(
   deps: IncidentsDeps,
@@ -168,7 +172,7 @@ export async function addPhoto(
   data: unknown,
   declaredType: string,
 ): Promise<Answer<Static<typeof PhotoCreated>>> {
-  const { photoMaxBytes, photoDir } = deps.command;
+  const { photoMaxBytes, photoDir, photoBudgetPerHour } = deps.command;
   if (!Buffer.isBuffer(data) || data.length === 0) {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as the raw body with Content-Type image/jpeg, image/png or image/webp');
   }
@@ -179,31 +183,57 @@ export async function addPhoto(
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `the bytes are not a ${declared || 'supported image'} (JPEG, PNG or WebP, checked by content)`);
   }
   const sha256 = sha256Of(data);
-  if (photoDir) await writePhotoFile(photoDir, sha256, data);
-  return runWrite(deps, async (trx) => {
-    const inc = await lockIncident(trx, c, id);
-    if (!inc) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
-    const mayUpload =
-      isCommand(c.role) || inc.reported_by === c.id || (c.responderId !== null && inc.assignee_id === c.responderId) ||
-      (c.departmentCode !== null && inc.assignee_department === c.departmentCode);
-    if (!mayUpload) throw new ApiError(403, 'FORBIDDEN', 'only the command centre, the reporter or the assignee may add photos');
-    if (inc.status === 'closed') throw new ApiError(409, 'CONFLICT', 'the incident is closed');
-    const counts = await photoCounts(trx, inc.id);
-    if (counts.pending >= MAX_PENDING_PHOTOS) throw new ApiError(409, 'TOO_MANY_PHOTOS', `at most ${MAX_PENDING_PHOTOS} photos may wait to be attached to a step`);
-    if (counts.total >= MAX_PHOTOS_PER_INCIDENT) throw new ApiError(409, 'TOO_MANY_PHOTOS', `at most ${MAX_PHOTOS_PER_INCIDENT} photos per incident`);
-    const photoId = await insertPhoto(trx, {
-      incidentId: inc.id, districtId: inc.district_id, contentType: sniffed, byteSize: data.length, sha256, data: photoDir ? null : data, uploadedBy: c.id,
+  // Every check runs before anything is written; the file goes aside only then and is moved into
+  // place after the row committed (removed when it did not).
+  const file: { pending?: PendingPhotoFile } = {};
+  let answer: Answer<Static<typeof PhotoCreated>>;
+  try {
+    answer = await runWrite(deps, async (trx) => {
+      const inc = await lockIncident(trx, c, id);
+      if (!inc) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
+      const mayUpload =
+        isCommand(c.role) || inc.reported_by === c.id || (c.responderId !== null && inc.assignee_id === c.responderId) ||
+        (c.departmentCode !== null && inc.assignee_department === c.departmentCode);
+      if (!mayUpload) throw new ApiError(403, 'FORBIDDEN', 'only the command centre, the reporter or the assignee may add photos');
+      if (inc.status === 'closed') throw new ApiError(409, 'CONFLICT', 'the incident is closed');
+      const counts = await photoCounts(trx, inc.id);
+      if (counts.pending >= MAX_PENDING_PHOTOS) throw new ApiError(409, 'TOO_MANY_PHOTOS', `at most ${MAX_PENDING_PHOTOS} photos may wait to be attached to a step`);
+      if (counts.total >= MAX_PHOTOS_PER_INCIDENT) throw new ApiError(409, 'TOO_MANY_PHOTOS', `at most ${MAX_PHOTOS_PER_INCIDENT} photos per incident`);
+      // The uploader's budget, counted from the rows of the last hour (holds across processes).
+      await lockUploaderBudget(trx, c.id);
+      const wait = await uploaderBudgetWait(trx, c.id, photoBudgetPerHour);
+      if (wait !== null) {
+        throw new ApiError(429, 'RATE_LIMITED', `at most ${photoBudgetPerHour} photos per hour; retry in ${wait} s`, { retryAfterSeconds: wait });
+      }
+      const photoId = await insertPhoto(trx, {
+        incidentId: inc.id, districtId: inc.district_id, contentType: sniffed, byteSize: data.length, sha256, data: photoDir ? null : data, uploadedBy: c.id,
+      });
+      if (photoDir) file.pending = await writePendingPhotoFile(photoDir, sha256, data);
+      const event = incidentUpdated(
+        {
+          id: inc.id, status: inc.status, priority: inc.priority, gridCode: inc.grid_code, districtId: inc.district_id, lon: inc.lon, lat: inc.lat,
+          assignee: { responderId: inc.assignee_id, departmentCode: inc.assignee_department },
+        },
+        'photo',
+        { photoCount: { from: counts.total, to: counts.total + 1 } },
+      );
+      return { status: 201, body: { id: photoId, url: photoUrl(inc.id, photoId), contentType: sniffed, byteSize: data.length }, events: [event] };
     });
-    const event = incidentUpdated(
-      {
-        id: inc.id, status: inc.status, priority: inc.priority, gridCode: inc.grid_code, districtId: inc.district_id, lon: inc.lon, lat: inc.lat,
-        assignee: { responderId: inc.assignee_id, departmentCode: inc.assignee_department },
-      },
-      'photo',
-      { photoCount: { from: counts.total, to: counts.total + 1 } },
-    );
-    return { status: 201, body: { id: photoId, url: photoUrl(inc.id, photoId), contentType: sniffed, byteSize: data.length }, events: [event] };
-  });
+  } catch (err) {
+    await file.pending?.discard();
+    throw err;
+  }
+  await file.pending?.commit();
+  return answer;
+}
+
+/**
+ * Removes the photo folder's orphans (photos.store.ts removeOrphanPhotoFiles): files whose hash no
+ * photo row names, and temporary files of uploads that never committed. Run when the photo routes
+ * start; returns the number of files removed.
+ */
+export async function removeOrphanPhotosForSystem(db: Db, photoDir: string): Promise<number> {
+  return removeOrphanPhotoFiles(photoDir, (shas) => namedPhotoHashes(db, shas));
 }
 
 /** A photo's bytes, when the viewer sees its incident. */

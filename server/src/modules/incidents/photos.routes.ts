@@ -1,19 +1,32 @@
 /**
  * Photos of an incident: uploaded as a raw image body (JPEG, PNG or WebP, checked by magic bytes,
  * at most `photoMaxBytes`), kept in the database or in `command.photoDir` (photos.store.ts). At
- * most 6 photos wait to be attached to a step, 24 per incident (incidents.service.ts addPhoto).
+ * most 6 photos wait to be attached to a step, 24 per incident, `photoBudgetPerHour` per uploader
+ * (incidents.service.ts addPhoto). With a photo folder, its orphans are removed when the app is ready.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
 import { IdParams } from '../../lib/schemas.js';
-import { addPhoto, readPhoto, type IncidentsDeps } from './incidents.service.js';
+import { addPhoto, readPhoto, removeOrphanPhotosForSystem, type IncidentsDeps } from './incidents.service.js';
 import { INCIDENT_VALIDATION, PHOTO_TYPES, PhotoCreated, PhotoParams } from './incidents.schemas.js';
 
 const photosRoutes: FastifyPluginAsyncTypebox<{ deps: IncidentsDeps }> = async (app, { deps }) => {
   const { photoMaxBytes, photoDir } = deps.command;
   // Raw image bodies, only in this plugin's routes.
   app.addContentTypeParser([...PHOTO_TYPES], { parseAs: 'buffer', bodyLimit: photoMaxBytes }, (_request, body, done) => done(null, body));
+
+  if (photoDir) {
+    // Files of failed or interrupted uploads (no row names them) go at start; a failure is logged, not fatal.
+    app.addHook('onReady', async () => {
+      try {
+        const removed = await removeOrphanPhotosForSystem(app.db, photoDir);
+        if (removed) app.log.info(`photos: removed ${removed} orphaned files from ${photoDir}`);
+      } catch (err) {
+        app.log.warn({ err }, 'photos: the orphan sweep of the photo folder failed');
+      }
+    });
+  }
 
   app.post(
     '/api/incidents/:id/photos',
