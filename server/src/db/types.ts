@@ -181,16 +181,22 @@ export interface IncidentTransitions {
   to_status: string;
 }
 
+export interface LiveEventRetention {
+  one: Generated<boolean>;
+  pruned_through: number;
+}
+
 export interface LiveEvents {
   created_at: Generated<Timestamp>;
   data: Generated<Json>;
   department_codes: Generated<string[]>;
   district_id: string | null;
   entity_id: string;
-  id: Generated<number>;
+  id: number;
   responder_ids: Generated<string[]>;
   scope_code: string;
   type: string;
+  xact_id: Generated<string>;
 }
 
 export interface LoginThrottle {
@@ -317,6 +323,7 @@ export interface DB {
   incident_time_limits: IncidentTimeLimits;
   incident_transitions: IncidentTransitions;
   incidents: Incidents;
+  live_event_retention: LiveEventRetention;
   live_events: LiveEvents;
   login_throttle: LoginThrottle;
   responder_positions: ResponderPositions;

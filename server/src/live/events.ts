@@ -4,8 +4,12 @@ export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
 
 /** PostgreSQL NOTIFY channel: the payload is the id of a committed live_events row. */
 export const LIVE_CHANNEL = 'wangge_live';
-/** Advisory lock that orders event ids by commit (migration 0003, live_events). */
-export const LIVE_EVENT_LOCK = 7265001;
+/**
+ * An event's id is its writer's transaction id times this, plus its place in the transaction (1..999;
+ * migration 0007): ids are in transaction-id order, which is what lets the hub deliver without a lock
+ * (live.repository.ts). Ids stay below 2^53 (exact as JS numbers) until transaction ids reach 9e12.
+ */
+export const LIVE_EVENT_IDS_PER_XACT = 1000;
 
 /**
  * A live event before it is stored. Built by one builder per event type (the domain's

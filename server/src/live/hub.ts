@@ -15,6 +15,9 @@ import { eventFrame, LiveStream, type StreamOwner } from './stream.js';
 
 /** Rows fetched per round trip by the hub. */
 const PAGE = 500;
+/** Events held back behind a running transaction (see pump): look again after this long, doubling up to HELD_MAX_MS. */
+const HELD_MIN_MS = 10;
+const HELD_MAX_MS = 1000;
 
 export interface LiveHubOptions {
   /** The application's database (all the hub's reads and the pruning). */
@@ -29,9 +32,13 @@ export interface LiveHubOptions {
 }
 
 /**
- * The live hub of one API process. Event ids are handed out in commit order (live.repository.ts publishEvents), so the
- * hub keeps the last id it has broadcast and, on every wake, fetches `id > lastId` in order and
- * offers each event to every stream, which sends what its owner may see (single flight; wakes during a fetch coalesce into one more).
+ * The live hub of one API process. Event ids follow their writers' transaction ids, and a read
+ * returns only the events whose transactions have all ended — a prefix of the id order that no
+ * later commit can add to (live.repository.ts xactHorizon) — so the hub keeps the last id it has
+ * broadcast and, on every wake, fetches the final events `id > lastId` in order and offers each
+ * event to every stream, which sends what its owner may see (single flight; wakes during a fetch
+ * coalesce into one more). Events behind a transaction still running are fetched again on a short
+ * timer (their own commit's NOTIFY may have come before the older transaction ended).
  * Wakes come from the local writers (`app.live.wake()` after commit), from PostgreSQL NOTIFY on an
  * external database (one dedicated LISTEN connection per process, reconnected with backoff, then a
  * catch-up from lastId), and from a slow safety poll. Heartbeats re-check the streams' sessions.
@@ -48,6 +55,8 @@ export class LiveHub implements LiveBus {
   private listeningNow = false;
   private reconnectDelay = 250;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
+  private heldDelay = HELD_MIN_MS;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly db: Kysely<DB>;
@@ -120,15 +129,20 @@ export class LiveHub implements LiveBus {
       await this.position();
       for (;;) {
         this.again = false;
-        const rows = await liveEventsAfter(this.db, this.lastId, PAGE);
-        for (const ev of rows) {
+        const { events, held } = await liveEventsAfter(this.db, this.lastId, PAGE);
+        for (const ev of events) {
           if (ev.id <= this.lastId) continue;
           this.lastId = ev.id;
           if (this.streams.size === 0) continue;
           const frame = eventFrame(ev);
           for (const s of this.streams) s.offer(ev, frame);
         }
-        if (rows.length < PAGE || this.closed) break;
+        if (held) {
+          this.retryHeld();
+          break;
+        }
+        this.heldDelay = HELD_MIN_MS;
+        if (events.length < PAGE || this.closed) break;
       }
       if (this.failing) this.opts.log.info('live: event fetch works again');
       this.failing = false;
@@ -138,6 +152,18 @@ export class LiveHub implements LiveBus {
       if (!this.failing) this.opts.log.warn({ err }, 'live: cannot fetch events; retrying on the next wake or poll');
       this.failing = true;
     }
+  }
+
+  /** Looks again soon for events held back behind a running transaction (backing off while it runs). */
+  private retryHeld(): void {
+    if (this.heldTimer || this.closed) return;
+    const delay = this.heldDelay;
+    this.heldDelay = Math.min(delay * 2, HELD_MAX_MS);
+    this.heldTimer = setTimeout(() => {
+      this.heldTimer = undefined;
+      this.wake();
+    }, delay);
+    this.heldTimer.unref();
   }
 
   /** Why a new stream of `owner` is refused, or undefined when it may open. */
@@ -181,12 +207,14 @@ export class LiveHub implements LiveBus {
     const reset = (reason: string) =>
       stream.go(`${head}id: ${stream.position}\nevent: reset\ndata: ${JSON.stringify({ type: 'reset', reason, lastEventId: String(lastEventId) })}\n\n${live}`, stream.position);
     const bounds = await liveEventBounds(this.db);
-    // Retention keeps the newest event, so an empty table means no event was ever written.
-    const expired = bounds.min === null || bounds.max === null
-      ? lastEventId > 0
-      : lastEventId < bounds.min - 1 || lastEventId > bounds.max;
-    if (expired) {
-      reset(bounds.max !== null && lastEventId > bounds.max ? 'unknown' : 'expired');
+    // Ids are sparse (live.repository.ts publishEvents): an id no event had is fine as a position,
+    // unless it is beyond every id stored or given (unknown) or below the newest one pruned (expired).
+    if (lastEventId > Math.max(bounds.max ?? 0, bounds.prunedThrough)) {
+      reset('unknown');
+      return;
+    }
+    if (lastEventId < bounds.prunedThrough) {
+      reset('expired');
       return;
     }
     const rows = await replayLiveEvents(this.db, stream.owner, lastEventId, this.settings.maxReplay + 1);
@@ -280,6 +308,7 @@ export class LiveHub implements LiveBus {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.heldTimer);
     this.closeStreams();
     const listener = this.listener;
     this.listener = undefined;

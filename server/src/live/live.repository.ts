@@ -8,7 +8,7 @@ import type { Viewer } from '../auth/scope.js';
 import { liveEventVisible, viewerDepartment } from '../auth/scope.repository.js';
 import { inTransaction, type Db } from '../db/transaction.js';
 import type { DB } from '../db/types.js';
-import { LIVE_CHANNEL, LIVE_EVENT_LOCK, type LiveEventInput } from './events.js';
+import { LIVE_CHANNEL, LIVE_EVENT_IDS_PER_XACT, type LiveEventInput } from './events.js';
 
 /** Advisory lock that lets one process at a time prune old live events. */
 export const LIVE_RETENTION_LOCK = 7265003;
@@ -16,26 +16,37 @@ export const LIVE_RETENTION_LOCK = 7265003;
 /**
  * Appends live events inside the caller's transaction and announces them with NOTIFY (delivered
  * by PostgreSQL on commit, to every API process). Called by `runWrite` (write/write.ts) as the
- * last statement before COMMIT: it takes a transaction-scoped advisory lock so that event ids are
- * handed out in commit order and a reader that has seen id N never later sees a smaller id appear.
- * After the commit the local hub is woken, which is how the embedded database (one process, no
- * cross-process NOTIFY) delivers.
+ * last statement before COMMIT. No lock: an event's id is the writer's transaction id (xid8) times
+ * LIVE_EVENT_IDS_PER_XACT plus its place in the transaction (migration 0007), so ids are in
+ * transaction-id order and concurrent writers commit side by side; the readers deliver only the ids
+ * whose transactions have all ended (`xactHorizon` below). After the commit the local hub is woken,
+ * which is how the embedded database (one process, no cross-process NOTIFY) delivers.
  */
 export async function publishEvents(trx: Db, events: readonly LiveEventInput[]): Promise<string[]> {
   if (events.length === 0) return [];
+  if (events.length >= LIVE_EVENT_IDS_PER_XACT) {
+    throw new Error(`publishEvents: at most ${LIVE_EVENT_IDS_PER_XACT - 1} live events per transaction (got ${events.length})`);
+  }
   const rows = JSON.stringify(events.map((e) => ({
     type: e.type, entity_id: e.entityId, scope_code: e.scopeCode, district_id: e.districtId ?? null, data: e.data,
     responder_ids: e.responderIds ?? [], department_codes: e.departmentCodes ?? [],
   })));
-  // One round trip: the lock (the CTE is read by the INSERT, so it is taken before any id is drawn),
-  // one INSERT for the batch (the values as one JSON parameter, ids drawn in the batch's order), and
-  // the NOTIFY of the newest id once every row is in.
+  // One round trip (hand-written: a materialised CTE, ROWS FROM … WITH ORDINALITY and NOTIFY are
+  // beyond the builder): the transaction id (assigned now if the write had none yet) and the last
+  // id this transaction used (a second call continues after it; the table's CHECK refuses the 1000th),
+  // one INSERT for the batch (the values as one JSON parameter, ids in the batch's order), and the
+  // NOTIFY of the newest id once every row is in.
+  const step = LIVE_EVENT_IDS_PER_XACT;
   const { rows: [published] } = await sql<{ ids: string[] }>`
-    WITH locked AS (SELECT pg_advisory_xact_lock(${LIVE_EVENT_LOCK}) AS held),
+    WITH tx AS MATERIALIZED (
+      SELECT x AS xact_id,
+             (SELECT coalesce(max(l.id), x::text::bigint * ${step}) FROM live_events l
+               WHERE l.id > x::text::bigint * ${step} AND l.id < (x::text::bigint + 1) * ${step}) AS used
+        FROM pg_current_xact_id() AS x),
     inserted AS (
-      INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
-      SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
-        FROM locked, ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
+      INSERT INTO live_events (id, xact_id, type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
+      SELECT tx.used + e.n, tx.xact_id, e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
+        FROM tx, ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
                AS (type text, entity_id text, scope_code text, district_id text, data jsonb, responder_ids uuid[], department_codes text[]))
              WITH ORDINALITY AS e (type, entity_id, scope_code, district_id, data, responder_ids, department_codes, n)
        ORDER BY e.n
@@ -43,6 +54,24 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[]):
     SELECT array_agg(id::text ORDER BY id) AS ids, pg_notify(${LIVE_CHANNEL}, max(id)::text) AS notified FROM inserted`.execute(trx);
   return published.ids;
 }
+
+/**
+ * The xmin of the statement's own snapshot: every transaction with a smaller id has ended. Why a
+ * reader may deliver exactly the events with `xact_id < xactHorizon`, in id order:
+ *  - complete: such a transaction has committed or rolled back before the snapshot was taken, so
+ *    its events are all visible in this statement (or were rolled back and never will be);
+ *  - final: no transaction below the horizon can add an event any more, and later readers have a
+ *    horizon at least as high (xmin never goes back: new transaction ids are above every running one);
+ *  - a prefix: ids are xact_id * 1000 + n, so these are exactly the ids below horizon * 1000, and
+ *    every event not yet visible (its transaction running, or not yet begun) has a larger id.
+ * So a reader that keeps the last id it delivered and asks for `id > lastId AND xact_id < horizon`
+ * never skips an event and never sees a smaller id later, though events may reach it in another
+ * order than their commits. Any transaction holding an id (in any database of the cluster) holds the
+ * horizon back while it runs: events behind it wait (the hub retries on a short timer).
+ * Hand-written: pg_snapshot_xmin(pg_current_snapshot()) is not in the builder's vocabulary.
+ */
+const xactHorizon = sql<string>`(SELECT pg_snapshot_xmin(pg_current_snapshot()))`;
+const isFinal = sql<boolean>`xact_id < ${xactHorizon}`;
 
 /** A committed live event as the hub reads it: the audience is for filtering and never leaves the server. */
 export interface StoredLiveEvent {
@@ -67,30 +96,60 @@ const toEvent = (r: EventRow): StoredLiveEvent => ({
   departmentCodes: r.department_codes, data: r.data as Record<string, unknown>, at: r.created_at.toISOString(),
 });
 
-/** The newest event id (0 when none was ever written). */
+/**
+ * Where a reader starts: the newest final event id (see xactHorizon), or — when there is none — the
+ * newest id pruning deleted (0 when none was ever written).
+ */
 export async function newestLiveEventId(db: Db): Promise<number> {
-  const row = await db.selectFrom('live_events').select((eb) => eb.fn.coalesce(eb.fn.max('id'), sql.lit(0)).as('id')).executeTakeFirstOrThrow();
-  return row.id;
-}
-
-/** Events after `afterId`, in id order, at most `limit` (the hub's fan-out: everyone's events). */
-export async function liveEventsAfter(db: Db, afterId: number, limit: number): Promise<StoredLiveEvent[]> {
-  const rows = await eventsFrom(db).where('id', '>', afterId).orderBy('id').limit(limit).execute();
-  return rows.map(toEvent);
-}
-
-/** The oldest and newest retained ids (null when the table is empty). */
-export async function liveEventBounds(db: Db): Promise<{ min: number | null; max: number | null }> {
-  return db.selectFrom('live_events').select((eb) => [eb.fn.min('id').as('min'), eb.fn.max('id').as('max')]).executeTakeFirstOrThrow();
+  const row = await db
+    .selectNoFrom((eb) => eb.fn.coalesce(
+      eb.selectFrom('live_events').select((e) => e.fn.max('id').as('id')).where(isFinal),
+      eb.selectFrom('live_event_retention').select('pruned_through'),
+      sql.lit(0),
+    ).as('id'))
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
 }
 
 /**
- * The events after `afterId` that `viewer` may see, in id order, at most `limit` (the rule of
- * auth/scope.ts eventVisible, in SQL: auth/scope.repository.ts liveEventVisible).
+ * Events after `afterId`, in id order, at most `limit` (the hub's fan-out: everyone's events): those
+ * that are final (xactHorizon), and whether events after them are held back for now (written by a
+ * transaction at or above the horizon: committed, or still running while an older one runs).
+ */
+export async function liveEventsAfter(db: Db, afterId: number, limit: number): Promise<{ events: StoredLiveEvent[]; held: boolean }> {
+  const rows = await eventsFrom(db).select(isFinal.as('final')).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  const events: StoredLiveEvent[] = [];
+  for (const r of rows) {
+    // The final rows are a prefix of the id order; stop at the first that is not, to be safe.
+    if (!r.final) return { events, held: true };
+    events.push(toEvent(r));
+  }
+  return { events, held: false };
+}
+
+/**
+ * What a Last-Event-ID is checked against: the newest id pruning deleted (a smaller id has missed
+ * events that are gone) and the newest id stored (null when the table is empty).
+ */
+export async function liveEventBounds(db: Db): Promise<{ prunedThrough: number; max: number | null }> {
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb.selectFrom('live_event_retention').select('pruned_through').as('prunedThrough'),
+      eb.selectFrom('live_events').select((e) => e.fn.max('id').as('max')).as('max'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { prunedThrough: Number(row.prunedThrough ?? 0), max: row.max ?? null };
+}
+
+/**
+ * The final events after `afterId` that `viewer` may see, in id order, at most `limit` (the rule of
+ * auth/scope.ts eventVisible, in SQL: auth/scope.repository.ts liveEventVisible; final: xactHorizon,
+ * so a replay never runs ahead of what the hubs can deliver).
  */
 export async function replayLiveEvents(db: Db, viewer: Viewer, afterId: number, limit: number): Promise<StoredLiveEvent[]> {
   const rows = await eventsFrom(db)
     .where('id', '>', afterId)
+    .where(isFinal)
     .where(liveEventVisible(viewer))
     .orderBy('id')
     .limit(limit)
@@ -127,22 +186,28 @@ export async function liveSessions(db: Db, sessionIds: readonly string[], idleSe
 
 /**
  * System work (a job of plugins/timers.ts, not scoped): deletes events older than `days`, keeping the newest
- * event (so the table shows how far ids have gone and an unknown Last-Event-ID can be told from an
- * expired one). One process at a time: the others skip (null).
+ * event, and records the newest id it deleted (live_event_retention: a Last-Event-ID below it is
+ * expired). One process at a time: the others skip (null).
  */
 export async function pruneLiveEventsForSystem(db: Kysely<DB>, days: number): Promise<number | null> {
   return inTransaction(db, async (trx) => {
     const { rows } = await sql<{ got: boolean }>`SELECT pg_try_advisory_xact_lock(${LIVE_RETENTION_LOCK}) AS got`.execute(trx);
     if (!rows[0].got) return null;
-    const res = await trx
-      .deleteFrom('live_events')
-      .where('created_at', '<', sql<Date>`now() - make_interval(days => ${days})`)
-      .where('id', '<', (eb) => eb.selectFrom('live_events').select((e) => e.fn.max('id').as('max')))
-      .executeTakeFirst();
-    return Number(res.numDeletedRows);
+    const gone = await trx
+      .with('gone', (q) => q
+        .deleteFrom('live_events')
+        .where('created_at', '<', sql<Date>`now() - make_interval(days => ${days})`)
+        .where('id', '<', (eb) => eb.selectFrom('live_events').select((e) => e.fn.max('id').as('max')))
+        .returning('id'))
+      .selectFrom('gone')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('id').as('max')])
+      .executeTakeFirstOrThrow();
+    if (gone.max !== null) {
+      await trx.updateTable('live_event_retention').set({ pruned_through: sql<number>`greatest(pruned_through, ${gone.max}::bigint)` }).execute();
+    }
+    return Number(gone.n);
   });
 }
-
 /**
  * Subscribes `client` — the hub's own connection, outside Kysely's pool, because a LISTEN belongs
  * to one session — to the channel that publishEvents notifies.

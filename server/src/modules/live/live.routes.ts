@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import type { StreamOwner } from '../../live/stream.js';
 import { ApiError } from '../../plugins/errors.js';
 
-const EVENT_ID = /^[0-9]{1,15}$/;
+/** A live event id: digits, at most 2^53 - 1 (ids are transaction ids × 1000 + n; live/events.ts). */
+const EVENT_ID = /^[0-9]{1,16}$/;
 
 /**
  * GET /api/live: Server-Sent Events of the user's area, and of the incidents assigned to the user's
@@ -43,7 +44,7 @@ const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app)
       const raw = request.headers['last-event-id'] || request.query.lastEventId;
       let lastEventId: number | undefined;
       if (raw !== undefined && raw !== '') {
-        if (!EVENT_ID.test(raw)) throw new ApiError(400, 'INVALID_PARAMETER', 'Last-Event-ID must be a live event id (digits)');
+        if (!EVENT_ID.test(raw) || !Number.isSafeInteger(Number(raw))) throw new ApiError(400, 'INVALID_PARAMETER', 'Last-Event-ID must be a live event id (digits)');
         lastEventId = Number(raw);
       }
       const user = request.user!;
