@@ -450,6 +450,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Landing page (OGC API Features) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            title: string;
+                            description: string;
+                            links: {
+                                href: string;
+                                rel: string;
+                                type?: string;
+                                title?: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conformance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Conformance classes (OGC API Features) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conformsTo: string[];
+                            links: {
+                                href: string;
+                                rel: string;
+                                type?: string;
+                                title?: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/collections": {
         parameters: {
             query?: never;
@@ -585,7 +674,9 @@ export interface paths {
                 query?: {
                     /** @description minLon,minLat,maxLon,maxLat (EPSG:4326) */
                     bbox?: string;
+                    /** @description features per page (at most 10000; a larger value is 400 INVALID_LIMIT) */
                     limit?: number;
+                    /** @description features to skip (the next and prev links carry it) */
                     offset?: number;
                 };
                 header?: never;
@@ -615,6 +706,12 @@ export interface paths {
                                 properties: {
                                     [key: string]: unknown;
                                 };
+                                links?: {
+                                    href: string;
+                                    rel: string;
+                                    type?: string;
+                                    title?: string;
+                                }[];
                             }[];
                             numberMatched: number;
                             numberReturned: number;
@@ -674,6 +771,12 @@ export interface paths {
                             properties: {
                                 [key: string]: unknown;
                             };
+                            links?: {
+                                href: string;
+                                rel: string;
+                                type?: string;
+                                title?: string;
+                            }[];
                         };
                     };
                 };

@@ -35,14 +35,23 @@ function where(kept: RawBuilder<SqlBool>[]) {
   return kept.length ? sql`WHERE ${sql.join(kept, sql` AND `)}` : sql``;
 }
 
-/** The SQL of one page of a collection (exported so the benchmark can run it directly). */
+/**
+ * The SQL of one page of a collection (exported so the benchmark can run it directly). The page's
+ * ids are chosen first (filter, order, OFFSET over ids alone), then the Feature JSON is built for
+ * those rows only: with the JSON in the paging select, PostgreSQL built it for every row before the
+ * sort and the OFFSET — the whole collection for each page (a 10-feature page of the demo's 5,596
+ * buildings took ~75 ms instead of ~4 ms, and a client paging by next links paid it per page).
+ */
 export function featurePageSql(def: CollectionDef, opts: { bbox?: Bbox; scope: AreaCode; limit: number; offset: number }) {
   return sql<FeatureRow>`
     SELECT ${featureJson(def)}
       FROM ${sql.raw(def.from)}
-      ${where(conditions(def, opts))}
-     ORDER BY ${sql.raw(def.orderBy)}
-     LIMIT ${opts.limit} OFFSET ${opts.offset}`;
+      JOIN (SELECT t.id AS page_id
+              FROM ${sql.raw(def.from)}
+              ${where(conditions(def, opts))}
+             ORDER BY ${sql.raw(def.orderBy)}
+             LIMIT ${opts.limit} OFFSET ${opts.offset}) page ON page.page_id = t.id
+     ORDER BY ${sql.raw(def.orderBy)}`;
 }
 
 /** The SQL counting the features a page query can match. */

@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyReply } from 'fastify';
+import { Type, type Static } from 'typebox';
 import { ApiError } from '../../plugins/errors.js';
 import { COLLECTIONS, COLLECTION_IDS, isCollectionId, type CollectionDef } from './collections.registry.js';
 import { collectionExtent, getFeature, listFeatures } from './collections.repository.js';
 import { layerAttributions } from './attribution.repository.js';
-import { Collection, CollectionParams, FeatureCollection, Feature, ItemParams, ItemsQuery, Link } from './collections.schemas.js';
+import { Collection, CollectionParams, DEFAULT_LIMIT, FeatureCollection, Feature, ItemParams, ItemsQuery, Link } from './collections.schemas.js';
+import { FeatureBudget } from './collections.budget.js';
 import { parseBbox, type Bbox } from '../../lib/bbox.js';
 
-function baseUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
-}
+const JSON_TYPE = 'application/json';
+const GEOJSON_TYPE = 'application/geo+json';
 
 /**
  * Sends JSON already serialised by PostgreSQL. The route's response schema still documents the
@@ -25,7 +25,10 @@ function collectionOr404(id: string): CollectionDef {
   return COLLECTIONS[id];
 }
 
+// Every absolute link starts at app.linkBase(request) (PUBLIC_URL; the forwarded host only behind a
+// trusted proxy), never at the request's own Host header.
 const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const budget = new FeatureBudget();
   const extentCache = new Map<string, { at: number; bbox: Bbox | null; attribution: string[] }>();
   async function describe(def: CollectionDef, base: string, scope: string) {
     const key = `${def.id}|${scope}`;
@@ -45,8 +48,8 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ...(cached.bbox ? { extent: { spatial: { bbox: [cached.bbox], crs: 'http://www.opengis.net/def/crs/OGC/1.3/CRS84' } } } : {}),
       ...(cached.attribution.length ? { attribution: cached.attribution.join('; ') } : {}),
       links: [
-        { href, rel: 'self', type: 'application/json' },
-        { href: `${href}/items`, rel: 'items', type: 'application/geo+json' },
+        { href, rel: 'self', type: JSON_TYPE, title: `${def.title.en}: this collection` },
+        { href: `${href}/items`, rel: 'items', type: GEOJSON_TYPE, title: `${def.title.en}: the features` },
       ],
     };
   }
@@ -62,10 +65,16 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const base = baseUrl(request);
+      const base = app.linkBase(request);
       const collections = [];
       for (const id of COLLECTION_IDS) collections.push(await describe(COLLECTIONS[id], base, request.user!.areaCode));
-      return { collections, links: [{ href: `${base}/api/collections`, rel: 'self', type: 'application/json' }] };
+      return {
+        collections,
+        links: [
+          { href: `${base}/api/collections`, rel: 'self', type: JSON_TYPE, title: 'Feature collections' },
+          { href: `${base}/api`, rel: 'root', type: JSON_TYPE, title: 'Landing page' },
+        ],
+      };
     },
   );
 
@@ -73,13 +82,15 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/collections/:collectionId',
     { config: { permission: 'map.read' },
       schema: { tags: ['features'], summary: 'One collection', params: CollectionParams, response: { 200: Collection } } },
-    async (request) => describe(collectionOr404(request.params.collectionId), baseUrl(request), request.user!.areaCode),
+    async (request) => describe(collectionOr404(request.params.collectionId), app.linkBase(request), request.user!.areaCode),
   );
 
   app.get(
     '/api/collections/:collectionId/items',
     {
-      config: { permission: 'map.read', rateLimit: { max: 600, timeWindow: '1 minute' } },
+      // Budgeted in features served per user (collections.budget.ts), not in requests: a client
+      // paging a collection by its next links with small pages is not refused half-way.
+      config: { permission: 'map.read' },
       schema: {
         tags: ['features'],
         summary: 'Features of a collection, paged, optionally within a bbox',
@@ -90,18 +101,25 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const def = collectionOr404(request.params.collectionId);
-      const { limit, offset } = request.query;
+      const { limit = DEFAULT_LIMIT, offset = 0 } = request.query;
       const bbox = request.query.bbox === undefined ? undefined : parseBbox(request.query.bbox);
-      const { rows, numberMatched } = await listFeatures(app.db, def, { bbox, limit, offset, scope: request.user!.areaCode });
-      const base = `${baseUrl(request)}/api/collections/${def.id}/items`;
+      const user = request.user!;
+      const wait = budget.retryAfterSeconds(user.id);
+      if (wait > 0) {
+        throw new ApiError(429, 'RATE_LIMITED', `feature read budget spent; retry in ${wait} s`, { retryAfterSeconds: wait });
+      }
+      const { rows, numberMatched } = await listFeatures(app.db, def, { bbox, limit, offset, scope: user.areaCode });
+      budget.charge(user.id, rows.length);
+      const collection = `${app.linkBase(request)}/api/collections/${def.id}`;
       const page = (o: number) => {
         const q = new URLSearchParams({ limit: String(limit), offset: String(o) });
         if (request.query.bbox) q.set('bbox', request.query.bbox);
-        return `${base}?${q}`;
+        return `${collection}/items?${q}`;
       };
-      const links = [{ href: page(offset), rel: 'self', type: 'application/geo+json' }];
-      if (offset + rows.length < numberMatched) links.push({ href: page(offset + limit), rel: 'next', type: 'application/geo+json' });
-      if (offset > 0) links.push({ href: page(Math.max(0, offset - limit)), rel: 'prev', type: 'application/geo+json' });
+      const links: Static<typeof Link>[] = [{ href: page(offset), rel: 'self', type: GEOJSON_TYPE, title: 'This page' }];
+      if (offset + rows.length < numberMatched) links.push({ href: page(offset + limit), rel: 'next', type: GEOJSON_TYPE, title: 'Next page' });
+      if (offset > 0) links.push({ href: page(Math.max(0, offset - limit)), rel: 'prev', type: GEOJSON_TYPE, title: 'Previous page' });
+      links.push({ href: collection, rel: 'collection', type: JSON_TYPE, title: def.title.en });
       // Features arrive serialised by PostgreSQL; only the envelope is written here.
       const envelope = JSON.stringify({ numberMatched, numberReturned: rows.length, timeStamp: new Date().toISOString(), links });
       return sendJsonText(reply, `{"type":"FeatureCollection","features":[${rows.map((r) => r.feature).join(',')}],${envelope.slice(1)}`);
@@ -120,7 +138,13 @@ const collectionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { featureId } = request.params;
       const row = await getFeature(app.db, def, featureId, request.user!.areaCode);
       if (!row) throw new ApiError(404, 'NOT_FOUND', `no feature "${featureId}" in collection ${def.id}`);
-      return sendJsonText(reply, row.feature);
+      const collection = `${app.linkBase(request)}/api/collections/${def.id}`;
+      const links = JSON.stringify([
+        { href: `${collection}/items/${featureId}`, rel: 'self', type: GEOJSON_TYPE, title: 'This feature' },
+        { href: collection, rel: 'collection', type: JSON_TYPE, title: def.title.en },
+      ]);
+      // The feature text ends with its properties object's closing brace and its own.
+      return sendJsonText(reply, `${row.feature.slice(0, -1)},"links":${links}}`);
     },
   );
 };

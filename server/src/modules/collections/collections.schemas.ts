@@ -3,6 +3,7 @@ import { Uuid } from '../../lib/schemas.js';
 
 export const MAX_LIMIT = 10_000;
 export const DEFAULT_LIMIT = 100;
+export const MAX_OFFSET = 10_000_000;
 
 export const Link = Type.Object({
   href: Type.String(),
@@ -27,6 +28,8 @@ export const Feature = Type.Object({
   id: Type.String(),
   geometry: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
   properties: Type.Object({}, { additionalProperties: true }),
+  /** On a feature read alone (self, collection); not on the features of a page. */
+  links: Type.Optional(Type.Array(Link)),
 });
 
 export const FeatureCollection = Type.Object({
@@ -41,8 +44,12 @@ export const FeatureCollection = Type.Object({
 export const ItemsQuery = Type.Object(
   {
     bbox: Type.Optional(Type.String({ description: 'minLon,minLat,maxLon,maxLat (EPSG:4326)', maxLength: 200 })),
-    limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
-    offset: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0 }),
+    // Optional with the bounds the server enforces, so that clients reading the OpenAPI document
+    // (OGC API Features: the limit's maximum and default) know the largest page they may ask for.
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: `features per page (at most ${MAX_LIMIT}; a larger value is 400 INVALID_LIMIT)` }),
+    ),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0, description: 'features to skip (the next and prev links carry it)' })),
   },
   { additionalProperties: true },
 );
