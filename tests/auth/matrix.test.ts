@@ -198,6 +198,8 @@ const CASES: Record<string, Record<string, Case>> = {
   'GET /api/docs/': { none: { request: get('/api/docs/') } },
   'GET /api/docs/json': { none: { request: get('/api/docs/json'), check: (res) => expect(res.json().openapi).toMatch(/^3\./) } },
   'GET /api/docs/yaml': { none: { request: get('/api/docs/yaml') } },
+  'GET /api': { none: { request: get('/api'), check: (res) => expect(res.json().links.map((l: { rel: string }) => l.rel)).toContain('data') } },
+  'GET /api/conformance': { none: { request: get('/api/conformance'), check: (res) => expect(res.json().conformsTo.length).toBeGreaterThan(0) } },
   'POST /api/auth/login': {
     'wrong password': { request: (who) => ({ method: 'POST', url: '/api/auth/login', payload: { username: `nobody-${who.replace('_', '-')}`, password: 'not the password' } }) },
   },
@@ -391,6 +393,8 @@ const EXPECTED: Record<string, Record<string, string>> = {
   'GET /api/docs/': { none: '                  200  200   200    200  200  200   200  200' },
   'GET /api/docs/json': { none: '              200  200   200    200  200  200   200  200' },
   'GET /api/docs/yaml': { none: '              200  200   200    200  200  200   200  200' },
+  'GET /api': { none: '                        200  200   200    200  200  200   200  200' },
+  'GET /api/conformance': { none: '             200  200   200    200  200  200   200  200' },
   'POST /api/auth/login': { 'wrong password': '401  401   401    401  401  401   401  401' },
   'POST /api/auth/logout': { 'own session': '  204  204   204    204  204  204   204  204' },
   'GET /api/auth/me': { none: '                401  200   200    200  200  200   200  200' },
