@@ -46,7 +46,7 @@ export async function insertSession(
   return row.expires_at;
 }
 
-/** The session lookup of every request: compiled once (db/compiled.ts). */
+/** The session lookup (a miss of the session cache, auth/session-cache.ts): compiled once (db/compiled.ts). */
 const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]) =>
   db
     .selectFrom('sessions as s')
@@ -56,26 +56,33 @@ const sessionUserRow = compiledOnce((db: Db, [id, idleSeconds]: [string, number]
       'u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code',
       viewerDepartment(eb.ref('u.role'), eb.ref('u.department_code')).as('department_code'),
       'r.id as responder_id', 's.id as session_id',
-      eb('s.last_seen_at', '<', secondsAgo(60)).as('stale'),
+      // Seconds on the database clock (epoch arithmetic the builder cannot say): the cache turns
+      // them into deadlines on its own clock.
+      sql<number>`extract(epoch FROM s.expires_at - now())`.as('expires_in'),
+      sql<number>`extract(epoch FROM now() - s.last_seen_at)`.as('seen_ago'),
     ])
     .where('s.id', '=', id)
     .where('s.expires_at', '>', (eb) => eb.fn<Date>('now'))
     .where('s.last_seen_at', '>', secondsAgo(idleSeconds))
     .where('u.disabled', '=', false));
 
+/** A live session's user and its clocks: seconds until its absolute end, seconds since it was last touched. */
+export interface FoundSession {
+  user: SessionUser;
+  expiresInSeconds: number;
+  seenSecondsAgo: number;
+}
+
 /**
  * The user of a live session: not past its absolute end, not idle longer than `idleSeconds`,
- * account enabled. `stale` says its last_seen_at is over a minute old (time to touch it).
+ * account enabled.
  */
-export async function findSessionUser(
-  db: Db,
-  id: string,
-  idleSeconds: number,
-): Promise<{ user: SessionUser; stale: boolean } | undefined> {
+export async function findSessionUser(db: Db, id: string, idleSeconds: number): Promise<FoundSession | undefined> {
   const [row] = await sessionUserRow(db, id, idleSeconds);
   if (!row) return undefined;
   return {
-    stale: Boolean(row.stale),
+    expiresInSeconds: Number(row.expires_in),
+    seenSecondsAgo: Math.max(0, Number(row.seen_ago)),
     user: {
       id: row.id,
       username: row.username,
@@ -96,6 +103,21 @@ export async function touchSession(db: Db, id: string): Promise<void> {
 
 export async function deleteSession(db: Db, id: string): Promise<void> {
   await db.deleteFrom('sessions').where('id', '=', id).execute();
+}
+
+/**
+ * The channel on which migration 0009's triggers say which cached sessions to drop: 's:<session
+ * id>', 'u:<user id>' or '*' (auth/session-cache.ts).
+ */
+export const SESSION_CHANNEL = 'wangge_sessions';
+
+/**
+ * Subscribes `client` to SESSION_CHANNEL. A LISTEN belongs to one session: the session cache runs
+ * it on its own connection and on each connection of the pool (a connection that commits a change
+ * then hears of it before its COMMIT answers).
+ */
+export async function listenForSessionChanges(client: { query(text: string): Promise<unknown> }): Promise<void> {
+  await client.query(`LISTEN ${SESSION_CHANNEL}`);
 }
 
 /** The account a sign-in names, with what checking it needs. */

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Db } from '../db/transaction.js';
 import * as repo from './auth.repository.js';
 import type { SessionUser } from './auth.repository.js';
+import type { SessionCache } from './session-cache.js';
 
 /** The signed-in user as routes see it (defined beside the query that reads it). */
 export type { SessionUser };
@@ -27,16 +28,36 @@ export async function createSession(
   return { token, expiresAt };
 }
 
+/** A session's last_seen_at is moved forward at most this often (its idle clock). */
+const TOUCH_EVERY_MS = 60_000;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
 /**
  * The user of a live session: not expired (absolute), not idle too long, account enabled (all
- * checked in SQL). Touches last_seen_at at most once a minute.
+ * checked in SQL). Touches last_seen_at at most once a minute. With `cache` (auth/session-cache.ts)
+ * a session read once is answered from memory until it is invalidated or one of its deadlines
+ * passes; the once-a-minute touch of a cached session runs in the background.
  */
-export async function sessionUser(db: Db, token: string, policy: SessionPolicy): Promise<SessionUser | undefined> {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+export async function sessionUser(db: Db, token: string, policy: SessionPolicy, cache?: SessionCache): Promise<SessionUser | undefined> {
+  if (!TOKEN.test(token)) return undefined;
   const id = sha256(token);
+  if (cache?.enabled) {
+    const hit = cache.lookup(id);
+    if (hit) {
+      if (cache.now() - hit.touchedAt >= TOUCH_EVERY_MS) {
+        cache.touched(hit);
+        // A failed touch drops the entry: the next request asks the database.
+        repo.touchSession(db, id).catch(() => cache.drop(id));
+      }
+      return hit.user;
+    }
+  }
+  const generation = cache?.generation ?? 0;
   const found = await repo.findSessionUser(db, id, policy.idleSeconds);
   if (!found) return undefined;
-  if (found.stale) await repo.touchSession(db, id);
+  const stale = found.seenSecondsAgo * 1000 >= TOUCH_EVERY_MS;
+  if (stale) await repo.touchSession(db, id);
+  cache?.store(id, found, generation, stale);
   return found.user;
 }
 

@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { can, isPermission, type Permission } from '../auth/permissions.js';
 import { SESSION_COOKIE, sessionUser, type SessionPolicy, type SessionUser } from '../auth/sessions.js';
+import { SessionCache, SessionInvalidation } from '../auth/session-cache.js';
 import { ApiError } from './errors.js';
 
 declare module 'fastify' {
@@ -16,6 +17,9 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     sessionPolicy: SessionPolicy;
+    /** This process's memory of live sessions (auth/session-cache.ts) and what keeps it true. */
+    sessionCache: SessionCache;
+    sessionInvalidation: SessionInvalidation;
     setSessionCookie(reply: FastifyReply, request: FastifyRequest, token: string, expiresAt: Date): void;
     clearSessionCookie(reply: FastifyReply, request: FastifyRequest): void;
   }
@@ -26,15 +30,23 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /**
  * One authorisation mechanism for every route:
  * - default deny: a route that declares no `config.permission` makes start-up fail;
- * - sessions from an httpOnly, SameSite=Strict cookie (Secure over TLS), checked in the database;
+ * - sessions from an httpOnly, SameSite=Strict cookie (Secure over TLS), checked in the database
+ *   once and then answered from the session cache until a NOTIFY invalidates them (auth/session-cache.ts);
  * - 401 UNAUTHENTICATED without a live session, 403 FORBIDDEN without the permission;
  * - cross-site writes refused: an unsafe method whose Origin is not this host is 403 CSRF_REJECTED
  *   (defence in depth beside SameSite=Strict).
  */
 export default fp(
-  async function auth(app: FastifyInstance, opts: { sessionPolicy: SessionPolicy }) {
+  async function auth(app: FastifyInstance, opts: { sessionPolicy: SessionPolicy; sessionCacheTtlMs?: number }) {
     await app.register(cookie);
     app.decorate('sessionPolicy', opts.sessionPolicy);
+    const cache = new SessionCache({ idleSeconds: opts.sessionPolicy.idleSeconds, ttlMs: opts.sessionCacheTtlMs });
+    const invalidation = new SessionInvalidation({ pool: app.pool, mode: app.databaseMode, cache, log: app.log });
+    app.decorate('sessionCache', cache);
+    app.decorate('sessionInvalidation', invalidation);
+    // Until the invalidation listens, the cache is off (every request reads its session).
+    app.addHook('onReady', async () => invalidation.start());
+    app.addHook('onClose', async () => invalidation.close());
     app.decorateRequest('user', undefined);
 
     // Checked once every plugin has added its routes (and its onRoute hooks have run).
@@ -72,10 +84,10 @@ export default fp(
       const token = request.cookies[SESSION_COOKIE];
       if (permission === 'public') {
         // Public routes answer without the database too (health reports it degraded).
-        if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy).catch(() => undefined);
+        if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy, cache).catch(() => undefined);
         return;
       }
-      if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy);
+      if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy, cache);
       if (!request.user) throw new ApiError(401, 'UNAUTHENTICATED', 'sign in first: no live session');
       if (!can(request.user.role, permission)) {
         throw new ApiError(403, 'FORBIDDEN', `role ${request.user.role} lacks the permission ${permission}`);
