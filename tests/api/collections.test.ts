@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, usesExternalDatabase, type TestDatabase } from '../support/database.js';
 import { insertSmallDistrict } from '../support/fixtures.js';
 import { buildTestApp } from '../support/app.js';
+import { FeatureBudget } from '../../server/src/modules/collections/collections.budget.js';
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -103,6 +104,17 @@ describe('GET /api/collections/{id}/items', () => {
     expect(seen.size).toBe(12);
   });
 
+  it('pages keep the collection order (features are built for the page rows only, then ordered again)', async () => {
+    const all = (await get('/api/collections/incidents/items?limit=100')).json().features.map((f: { id: string }) => f.id);
+    const paged: string[] = [];
+    for (let offset = 0; offset < all.length; offset += 3) {
+      paged.push(...(await get(`/api/collections/incidents/items?limit=3&offset=${offset}`)).json().features.map((f: { id: string }) => f.id));
+    }
+    expect(paged).toEqual(all);
+    const { rows } = await database.pool.query<{ id: string }>('SELECT id::text AS id FROM incidents ORDER BY reported_at DESC, id');
+    expect(all).toEqual(rows.map((r) => r.id));
+  });
+
   it('defaults limit to 100 and allows 1,000 and more', async () => {
     const res = await get('/api/collections/incidents/items?limit=1000');
     expect(res.statusCode).toBe(200);
@@ -144,6 +156,44 @@ describe('GET /api/collections/{id}/items', () => {
 
   it.each(['-1', 'x'])('offset=%s is 400 INVALID_PARAMETER', async (offset) => {
     expectProblem(await get(`/api/collections/grids/items?offset=${offset}`), 400, 'INVALID_PARAMETER');
+  });
+});
+
+describe('the feature read budget (collections.budget.ts)', () => {
+  const policy = { featuresPerMinute: 1_000, minimumCost: 50 };
+
+  it('charges the features served, at least the minimum per request, and refuses with the seconds until it refills', () => {
+    let now = 0;
+    const budget = new FeatureBudget(policy, () => now);
+    // A flood of tiny requests: each costs the minimum, so 20 fit in a minute's budget.
+    let served = 0;
+    while (budget.retryAfterSeconds('u') === 0 && served < 100) {
+      budget.charge('u', 1);
+      served += 1;
+    }
+    expect(served).toBe(20);
+    // 50 features refill in 3 s (1,000 a minute).
+    expect(budget.retryAfterSeconds('u')).toBe(3);
+    now += 3_000;
+    expect(budget.retryAfterSeconds('u')).toBe(0);
+    // The budget is per user.
+    expect(budget.retryAfterSeconds('v')).toBe(0);
+  });
+
+  it('a large read may overdraw the budget; the debt is waited out', () => {
+    let now = 0;
+    const budget = new FeatureBudget(policy, () => now);
+    budget.charge('u', 2_500);
+    // 1,500 in debt plus the minimum: 1,550 features at 1,000 a minute = 93 s.
+    expect(budget.retryAfterSeconds('u')).toBe(93);
+    now += 92_000;
+    expect(budget.retryAfterSeconds('u')).toBeGreaterThan(0);
+    now += 1_000;
+    expect(budget.retryAfterSeconds('u')).toBe(0);
+    // Refilled only up to one minute's worth, however long the pause.
+    now += 3_600_000;
+    budget.charge('u', 1_000);
+    expect(budget.retryAfterSeconds('u')).toBeGreaterThan(0);
   });
 });
 

@@ -56,7 +56,8 @@ export class FeatureBudget {
   /** 0 when `key` may be served now; otherwise the whole seconds until it may. */
   retryAfterSeconds(key: string): number {
     const b = this.bucket(key);
-    if (b.tokens >= this.policy.minimumCost) return 0;
+    // (A hair of tolerance: the refill is summed in floating point, request by request.)
+    if (b.tokens >= this.policy.minimumCost - 1e-6) return 0;
     return Math.max(1, Math.ceil((this.policy.minimumCost - b.tokens) / this.perMs / 1000));
   }
 
