@@ -193,6 +193,26 @@ describe.skipIf(!usesExternalDatabase)('two writers whose commits cross (externa
   });
 });
 
+describe('ids follow transactions (both databases)', () => {
+  it('every insert gets xact_id × 1000 + its place in the transaction, also one without an id (a writer of the previous release), and the stream delivers it', async () => {
+    const live = await connect();
+    const ids = await publish(database.pool, [incidentEvent(GRID1, 30), incidentEvent(GRID1, 31), incidentEvent(GRID1, 32)]);
+    const rows = async (list: number[]) => (await database.pool.query<{ id: number; x: number }>(
+      'SELECT id, xact_id::text::bigint AS x FROM live_events WHERE id = ANY ($1::bigint[]) ORDER BY id', [list])).rows;
+    const batch = await rows(ids);
+    expect(batch.map((r) => r.id)).toEqual([1, 2, 3].map((n) => batch[0].x * 1000 + n));
+    // The previous release inserted without an id (drawn from the identity sequence that 0007 dropped).
+    const old = await database.pool.query<{ id: number }>(
+      `INSERT INTO live_events (type, entity_id, scope_code, data) VALUES ('incident.created', $1, $2, '{}') RETURNING id`, [crypto.randomUUID(), GRID1]);
+    const [single] = await rows([old.rows[0].id]);
+    expect(single.id).toBe(single.x * 1000 + 1);
+    expect(single.id).toBeGreaterThan(ids[2]);
+    app.live.wake();
+    await live.waitForId(single.id);
+    expect(live.ids).toEqual([...ids, single.id].map(String));
+  });
+});
+
 describe('intake under concurrency', () => {
   it('200 incidents over 16 connections: as many stored as acknowledged, and the stream sees each exactly once, in id order', { timeout: 120_000 }, async () => {
     const live = await connect();

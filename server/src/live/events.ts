@@ -6,7 +6,7 @@ export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
 export const LIVE_CHANNEL = 'wangge_live';
 /**
  * An event's id is its writer's transaction id times this, plus its place in the transaction (1..999;
- * migration 0007): ids are in transaction-id order, which is what lets the hub deliver without a lock
+ * migrations 0007 and 0010): ids are in transaction-id order, which is what lets the hub deliver without a lock
  * (live.repository.ts). Ids stay below 2^53 (exact as JS numbers) until transaction ids reach 9e12.
  */
 export const LIVE_EVENT_IDS_PER_XACT = 1000;

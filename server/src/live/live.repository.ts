@@ -17,7 +17,8 @@ export const LIVE_RETENTION_LOCK = 7265003;
  * Appends live events inside the caller's transaction and announces them with NOTIFY (delivered
  * by PostgreSQL on commit, to every API process). Called by `runWrite` (write/write.ts) as the
  * last statement before COMMIT. No lock: an event's id is the writer's transaction id (xid8) times
- * LIVE_EVENT_IDS_PER_XACT plus its place in the transaction (migration 0007), so ids are in
+ * LIVE_EVENT_IDS_PER_XACT plus its place in the transaction (migration 0007; given by the table's
+ * trigger, 0010, which also assigns the transaction its id if the write had none yet), so ids are in
  * transaction-id order and concurrent writers commit side by side; the readers deliver only the ids
  * whose transactions have all ended (`xactHorizon` below). After the commit the local hub is woken,
  * which is how the embedded database (one process, no cross-process NOTIFY) delivers.
@@ -31,22 +32,15 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[]):
     type: e.type, entity_id: e.entityId, scope_code: e.scopeCode, district_id: e.districtId ?? null, data: e.data,
     responder_ids: e.responderIds ?? [], department_codes: e.departmentCodes ?? [],
   })));
-  // One round trip (hand-written: a materialised CTE, ROWS FROM … WITH ORDINALITY and NOTIFY are
-  // beyond the builder): the transaction id (assigned now if the write had none yet) and the last
-  // id this transaction used (a second call continues after it; the table's CHECK refuses the 1000th),
-  // one INSERT for the batch (the values as one JSON parameter, ids in the batch's order), and the
-  // NOTIFY of the newest id once every row is in.
-  const step = LIVE_EVENT_IDS_PER_XACT;
+  // One round trip (hand-written: ROWS FROM … WITH ORDINALITY and NOTIFY are beyond the builder):
+  // one INSERT for the batch (the values as one JSON parameter, in the batch's order; the table's
+  // trigger gives each row its transaction's id and its id, migration 0010), and the NOTIFY of the
+  // newest id once every row is in.
   const { rows: [published] } = await sql<{ ids: string[] }>`
-    WITH tx AS MATERIALIZED (
-      SELECT x AS xact_id,
-             (SELECT coalesce(max(l.id), x::text::bigint * ${step}) FROM live_events l
-               WHERE l.id > x::text::bigint * ${step} AND l.id < (x::text::bigint + 1) * ${step}) AS used
-        FROM pg_current_xact_id() AS x),
-    inserted AS (
-      INSERT INTO live_events (id, xact_id, type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
-      SELECT tx.used + e.n, tx.xact_id, e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
-        FROM tx, ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
+    WITH inserted AS (
+      INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
+      SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
+        FROM ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
                AS (type text, entity_id text, scope_code text, district_id text, data jsonb, responder_ids uuid[], department_codes text[]))
              WITH ORDINALITY AS e (type, entity_id, scope_code, district_id, data, responder_ids, department_codes, n)
        ORDER BY e.n
