@@ -9,6 +9,7 @@ import { DEFAULT_COMMAND_CONFIG, type CommandConfig, type Config } from './confi
 import { DEFAULT_LIVE_SETTINGS, type LiveSettings } from './live/settings.js';
 import type { Capabilities, Database } from './db/database.js';
 import errors, { ApiError } from './plugins/errors.js';
+import { AJV_OPTIONS, buildValidator } from './lib/validator.js';
 import database from './plugins/database.js';
 import web from './plugins/web.js';
 import links from './plugins/links.js';
@@ -51,7 +52,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logger === false ? false : { level: opts.config.logLevel },
     bodyLimit: opts.config.bodyLimitBytes,
     trustProxy: opts.config.trustProxy ?? false,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+    // Bodies are validated without type coercion, querystring/params/headers with it (lib/validator.ts).
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaController: { compilersFactory: { buildValidator } },
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const command: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
