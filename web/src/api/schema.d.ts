@@ -2049,7 +2049,7 @@ export interface paths {
                         positions: {
                             lon: number;
                             lat: number;
-                            /** @description ISO 8601 time the fix was taken */
+                            /** @description ISO 8601 time the fix was taken (YYYY-MM-DDThh:mm:ss[.fff]Z or ±hh:mm); a time that does not exist is rejected as INVALID_TIMESTAMP */
                             recordedAt: string;
                             accuracyMetres?: number | null;
                         }[];
@@ -2068,7 +2068,7 @@ export interface paths {
                             duplicates: number;
                             rejected: {
                                 index: number;
-                                code: "FUTURE_TIMESTAMP" | "IMPOSSIBLE_SPEED" | "OUT_OF_RANGE" | "TOO_OLD";
+                                code: "FUTURE_TIMESTAMP" | "IMPOSSIBLE_SPEED" | "INVALID_TIMESTAMP" | "OUT_OF_RANGE" | "TOO_OLD";
                                 detail: string;
                             }[];
                             position: {

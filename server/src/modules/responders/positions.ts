@@ -3,8 +3,9 @@
  * points already stored around the batch's time range and the server time).
  *
  * Per point, in the order sent:
- *  - OUT_OF_RANGE: lon outside [-180, 180], lat outside [-90, 90], accuracy outside [0, 100 km],
- *    or a timestamp that does not parse;
+ *  - INVALID_TIMESTAMP: recordedAt is not a real time (does not parse as ISO 8601, or names a date
+ *    or time that does not exist: year 0000, month 13, 30 February, 25:00);
+ *  - OUT_OF_RANGE: lon outside [-180, 180], lat outside [-90, 90], accuracy outside [0, 100 km];
  *  - FUTURE_TIMESTAMP: recorded more than 2 minutes ahead of the server's clock;
  *  - TOO_OLD: recorded more than 7 days ago (a phone whose clock reset to 1970, or a backlog older
  *    than anything the command centre or the live stream keeps);
@@ -14,14 +15,15 @@
  *    from it to the neighbouring accepted point after it, implies more than 150 km/h. "Accepted"
  *    means stored already or accepted earlier in this batch, so one bad fix is rejected and the
  *    good points around it stay.
- * Out-of-order points are fine: they are placed in time among the others.
+ * Out-of-order points are fine: they are placed in time among the others. Only the request's shape
+ * and types are the schema's (400 for the whole batch); every plausibility rule is per point here.
  */
 export const MAX_SPEED_KMH = 150;
 export const MAX_FUTURE_MS = 2 * 60_000;
 export const MAX_AGE_MS = 7 * 86_400_000;
 export const MAX_ACCURACY_M = 100_000;
 
-export type PositionRejection = 'FUTURE_TIMESTAMP' | 'IMPOSSIBLE_SPEED' | 'OUT_OF_RANGE' | 'TOO_OLD';
+export type PositionRejection = 'FUTURE_TIMESTAMP' | 'IMPOSSIBLE_SPEED' | 'INVALID_TIMESTAMP' | 'OUT_OF_RANGE' | 'TOO_OLD';
 
 export interface PositionInput {
   lon: number;
@@ -75,9 +77,24 @@ function lowerBound(points: TrackPoint[], time: number): number {
   return lo;
 }
 
-/** Parses an ISO 8601 timestamp to epoch ms (NaN when it does not parse). */
+/** `YYYY-MM-DDThh:mm[:ss[.fraction]][Z|±hh[:]mm]` (without a zone: the server's local time, as Date.parse reads it). */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))?$/;
+
+const leap = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const daysIn = (year: number, month: number) => (month === 2 ? (leap(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
+
+/**
+ * Parses an ISO 8601 timestamp to epoch ms; NaN when it does not parse or names a time that does
+ * not exist (year 0000, month 13, 30 February, hour 24, minute or second 60, offset beyond 23:59):
+ * Date.parse alone reads 30 February as 2 March and year 0000 as 1 BC.
+ */
 export function parseTime(value: string): number {
-  return /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
+  const m = typeof value === 'string' ? ISO_TIME.exec(value) : null;
+  if (!m) return NaN;
+  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m.slice(1).map((x) => (x === undefined ? undefined : Number(x))) as number[];
+  const real = year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) &&
+    hour <= 23 && minute <= 59 && second <= 59 && offH <= 23 && offM <= 59;
+  return real ? Date.parse(value) : NaN;
 }
 
 export function checkBatch(points: PositionInput[], stored: TrackPoint[], nowMs: number): BatchVerdict {
@@ -87,7 +104,7 @@ export function checkBatch(points: PositionInput[], stored: TrackPoint[], nowMs:
     const t = parseTime(p.recordedAt);
     const acc = p.accuracyMetres ?? null;
     if (!Number.isFinite(t)) {
-      verdict.rejected.push({ index, code: 'OUT_OF_RANGE', detail: `recordedAt "${String(p.recordedAt).slice(0, 40)}" is not an ISO 8601 time` });
+      verdict.rejected.push({ index, code: 'INVALID_TIMESTAMP', detail: `recordedAt "${String(p.recordedAt).slice(0, 40)}" is not a real ISO 8601 time` });
       return;
     }
     if (!Number.isFinite(p.lon) || !Number.isFinite(p.lat) || Math.abs(p.lon) > 180 || Math.abs(p.lat) > 90) {

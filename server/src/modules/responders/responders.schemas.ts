@@ -32,10 +32,14 @@ export const PositionsBody = Type.Object(
     positions: Type.Array(
       Type.Object(
         {
-          // Ranges are checked per point (OUT_OF_RANGE), so one bad fix does not fail the batch.
+          // Only types here (a wrong type is 400 for the batch); ranges and real times are checked per
+          // point (OUT_OF_RANGE, INVALID_TIMESTAMP: positions.ts), so one bad fix does not fail the batch.
           lon: Type.Number(),
           lat: Type.Number(),
-          recordedAt: Type.String({ maxLength: 40, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T', description: 'ISO 8601 time the fix was taken' }),
+          recordedAt: Type.String({
+            maxLength: 40,
+            description: 'ISO 8601 time the fix was taken (YYYY-MM-DDThh:mm:ss[.fff]Z or ±hh:mm); a time that does not exist is rejected as INVALID_TIMESTAMP',
+          }),
           accuracyMetres: Type.Optional(Nullable(Type.Number())),
         },
         { additionalProperties: false },
@@ -51,7 +55,9 @@ export const PositionsResult = Type.Object({
   duplicates: Type.Integer(),
   rejected: Type.Array(Type.Object({
     index: Type.Integer(),
-    code: Type.Union([Type.Literal('FUTURE_TIMESTAMP'), Type.Literal('IMPOSSIBLE_SPEED'), Type.Literal('OUT_OF_RANGE'), Type.Literal('TOO_OLD')]),
+    code: Type.Union([
+      Type.Literal('FUTURE_TIMESTAMP'), Type.Literal('IMPOSSIBLE_SPEED'), Type.Literal('INVALID_TIMESTAMP'), Type.Literal('OUT_OF_RANGE'), Type.Literal('TOO_OLD'),
+    ]),
     detail: Type.String(),
   })),
   position: Nullable(Position),

@@ -5,7 +5,7 @@
 import type { LiveEventInput } from '../../live/events.js';
 import { ApiError } from '../../plugins/errors.js';
 import { runWrite, type WriteDeps } from '../../write/write.js';
-import { checkBatch, parseTime, type BatchVerdict, type PositionInput } from './positions.js';
+import { checkBatch, MAX_AGE_MS, MAX_FUTURE_MS, parseTime, type BatchVerdict, type PositionInput } from './positions.js';
 import { responderMoved, responderStatus } from './responders.events.js';
 import {
   getSelf, insertTrack, lockResponder, moveCurrentPosition, storedNeighbours, updateStatus,
@@ -59,12 +59,16 @@ export async function recordPositions(
   const answer = await runWrite(deps, async (trx) => {
     const me = await lockResponder(trx, responderId);
     if (!me) throw gone();
-    const times = [...new Set(points.map((p) => parseTime(p.recordedAt)).filter((t) => Number.isFinite(t)))];
+    // The stored neighbours of the times that may be accepted (a real time within the accepted window):
+    // nothing implausible reaches the database.
+    const nowMs = me.now.getTime();
+    const times = [...new Set(points.map((p) => parseTime(p.recordedAt)))]
+      .filter((t) => Number.isFinite(t) && t >= nowMs - MAX_AGE_MS && t <= nowMs + MAX_FUTURE_MS);
     const stored = await storedNeighbours(trx, responderId, times);
     // The current position counts as a stored point too (it may predate the track table).
     if (times.length && me.current && !stored.some((s) => s.t === me.current!.t)) stored.push(me.current);
     // Server time: the database's clock (now() is the transaction's start, good enough for 2 min).
-    const verdict = checkBatch(points, stored, me.now.getTime());
+    const verdict = checkBatch(points, stored, nowMs);
     const events: LiveEventInput[] = [];
     let movedTo: Position | null = null;
     if (verdict.accepted.length) {

@@ -68,6 +68,7 @@ const fieldEn: FieldMessages = {
     codes: {
       FUTURE_TIMESTAMP: 'Time in the future',
       IMPOSSIBLE_SPEED: 'Impossible speed (position jump)',
+      INVALID_TIMESTAMP: 'Invalid time',
       OUT_OF_RANGE: 'Coordinates out of range',
       TOO_OLD: 'Too old',
     },

@@ -66,6 +66,7 @@ const fieldZhCN = {
     codes: {
       FUTURE_TIMESTAMP: '时间晚于当前时间',
       IMPOSSIBLE_SPEED: '移动速度不合理（定位漂移）',
+      INVALID_TIMESTAMP: '定位时间无效',
       OUT_OF_RANGE: '坐标超出范围',
       TOO_OLD: '定位时间过早',
     },
