@@ -561,7 +561,10 @@ const INTAKE_MAX_REQUESTS = 4000;
 /**
  * POST /api/incidents under load: a 2 s warm-up per side sizes the rounds (the same number of
  * requests for both, ~2 s at the slower side's pace), then INTAKE_ROUNDS rounds alternating
- * new-old / old-new. Every 201 must be stored. The run's incidents are deleted afterwards.
+ * new-old / old-new, each followed by the same number of raw INSERTs (the statement the endpoint
+ * wraps, grid by the trigger; intake.bench.ts) at the same concurrency straight through a pool, so
+ * that each side's share of the raw INSERT rate is measured in the same run. Every 201 must be
+ * stored. The run's incidents are deleted afterwards.
  */
 async function benchIntakeAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Cannon;
@@ -605,6 +608,28 @@ async function benchIntakeAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
     });
   const s = perSide(() => new Samples());
   const p50s = perSide<number[]>(() => []);
+  // The raw INSERT baseline: one autocommit INSERT per row, INTAKE_CONNECTIONS at a time.
+  const rawPool = new pg.Pool({ connectionString: pool.options.connectionString, max: INTAKE_CONNECTIONS });
+  const raw = { done: 0, ms: 0, latencies: [] as number[] };
+  const rawRound = async (amount: number, r: number) => {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: INTAKE_CONNECTIONS }, async () => {
+      while (next < amount) {
+        const i = next++;
+        const p = points[i % points.length];
+        const q0 = performance.now();
+        await rawPool.query(
+          `INSERT INTO incidents (category, priority, status, location, description)
+           VALUES ($1, 'normal', 'reported', ST_SetSRID(ST_MakePoint($2::float8, $3::float8), 4326), $4)`,
+          [categories[i % categories.length], p.lon, p.lat, `${tag} raw r${r} ${i}`],
+        );
+        raw.latencies.push(performance.now() - q0);
+      }
+    }));
+    raw.done += amount;
+    raw.ms += performance.now() - t0;
+  };
   const p975s = perSide<number[]>(() => []);
   try {
     let amount = 0;
@@ -634,7 +659,10 @@ async function benchIntakeAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
         p975s[side.name].push(res.latency.p97_5);
         if (res.requests.total > 0 && res.errors + res.timeouts >= res.requests.total) side.down = `stopped answering intake (round ${r}: ${res.errors} errors, ${res.timeouts} timeouts)`;
       }
+      await rawRound(amount, r);
     }
+    const rate = (x: Samples) => (1000 * x.done) / x.elapsedMs;
+    const rawRate = (1000 * raw.done) / raw.ms;
     // Every acknowledged incident must be stored.
     const stored = perSide(() => '');
     for (const side of sides.filter((x) => !x.down)) {
@@ -657,8 +685,19 @@ async function benchIntakeAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
         },
         samples: s,
       },
+      {
+        what: `intake vs raw INSERT (same rounds, ${INTAKE_CONNECTIONS} connections): share of the raw rate`,
+        kind: 'info',
+        value: { new: rate(s.new) / rawRate, old: rate(s.old) / rawRate },
+        detail: {
+          new: `${fmt(rate(s.new) / rawRate, 3)}× (${fmt(rate(s.new), 0)} req/s)`,
+          old: `${fmt(rate(s.old) / rawRate, 3)}× (${fmt(rate(s.old), 0)} req/s)`,
+        },
+        note: `raw INSERT ${fmt(rawRate, 0)} rows/s, p50 ${fmt(percentile(raw.latencies, 50))} ms, p97.5 ${fmt(percentile(raw.latencies, 97.5))} ms`,
+      },
     ];
   } finally {
+    await rawPool.end();
     await pool.query(`DELETE FROM incidents WHERE description LIKE $1 || ' %'`, [tag]);
     await pool.query(`DELETE FROM idempotency_keys WHERE key LIKE $1 || '-%'`, [run]).catch(() => {});
   }
@@ -684,9 +723,17 @@ async function oldCode(dir: string): Promise<OldCode> {
     fromCheckout<Pick<OldCode, 'migrateToLatest'>>(dir, 'server/src/db/migrate.ts'),
     fromCheckout<Pick<OldCode, 'generate'>>(dir, 'geo-data/src/index.ts'),
     fromCheckout<Pick<OldCode, 'consoleProgress'>>(dir, 'server/src/seed.ts'),
-    fromCheckout<Pick<OldCode, 'createUser'>>(dir, 'server/src/auth/users.ts'),
+    // The users service (modules/users) takes the application's Kysely: a small database of its own.
+    fromCheckout<{ createUser: (db: unknown, u: { username: string; password: string; role: string; areaCode: string }) => Promise<{ id: string }> }>(
+      dir, 'server/src/modules/users/users.service.ts'),
   ]);
-  return { ...database, ...migrate, ...geo, ...seed, ...users };
+  let usersDb: Promise<{ db: unknown }> | undefined;
+  const createUser: OldCode['createUser'] = async (pool, u) => {
+    usersDb ??= database.openDatabase({ databaseUrl: String(pool.options.connectionString), dataDir: '', poolSize: 2 });
+    const user = await users.createUser((await usersDb).db, u);
+    return { id: user.id, responderId: null };
+  };
+  return { ...database, ...migrate, ...geo, ...seed, createUser };
 }
 
 /** Schema (old checkout's migrations) and the city preset, generated when missing. */
