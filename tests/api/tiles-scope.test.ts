@@ -240,3 +240,57 @@ describe('tiles cut to the user\'s area', () => {
     }
   });
 });
+
+describe('TileJSON bounds cut to the user\'s area (as the collections\' extents are)', () => {
+  const SCOPED: TileLayerId[] = ['areas', 'grids', 'buildings', 'incidents', 'responders'];
+  const bounds = async (layer: TileLayerId, who: string): Promise<[number, number, number, number]> => {
+    const res = await get(`/tiles/${layer}.json`, who);
+    expect(res.statusCode).toBe(200);
+    return res.json().bounds;
+  };
+  /** The extent of `sql`'s geometries, asked of the database. */
+  const extentOf = async (sql: string, params: unknown[]): Promise<[number, number, number, number]> => {
+    const { rows } = await database.pool.query<{ w: number; s: number; e: number; n: number }>(
+      `SELECT ST_XMin(x) AS w, ST_YMin(x) AS s, ST_XMax(x) AS e, ST_YMax(x) AS n FROM (SELECT ST_Extent(g) AS x FROM (${sql}) q(g)) r`, params);
+    return [rows[0].w, rows[0].s, rows[0].e, rows[0].n];
+  };
+  const within = (inner: number[], outer: number[], what: string) => {
+    const eps = 1e-9;
+    expect(inner[0], `${what} west`).toBeGreaterThanOrEqual(outer[0] - eps);
+    expect(inner[1], `${what} south`).toBeGreaterThanOrEqual(outer[1] - eps);
+    expect(inner[2], `${what} east`).toBeLessThanOrEqual(outer[2] + eps);
+    expect(inner[3], `${what} north`).toBeLessThanOrEqual(outer[3] + eps);
+  };
+  const close = (a: number[], b: number[], what: string) => a.forEach((v, i) => expect(v, `${what} [${i}]`).toBeCloseTo(b[i], 9));
+
+  it('a grid worker\'s bounds lie within their grid, for every scoped layer; the grid layer\'s are the grid\'s extent', async () => {
+    const grid = await extentOf('SELECT geom FROM grids WHERE code = $1', [OTHER_GRID]);
+    for (const layer of SCOPED) within(await bounds(layer, OTHER_GRID), grid, layer);
+    close(await bounds('grids', OTHER_GRID), grid, 'grids');
+    close(await bounds('buildings', OTHER_GRID),
+      await extentOf('SELECT b.geom FROM buildings b JOIN grids g ON g.id = b.grid_id WHERE g.code = $1', [OTHER_GRID]), 'buildings');
+  });
+
+  it('an admin\'s cover the district; a community user\'s their community; roads are the same for all', async () => {
+    const all = await extentOf('SELECT geom FROM grids', []);
+    close(await bounds('grids', 'admin'), all, 'admin grids');
+    const allBuildings = await extentOf('SELECT geom FROM buildings', []);
+    close(await bounds('buildings', 'admin'), allBuildings, 'admin buildings');
+    const community = await extentOf('SELECT geom FROM areas WHERE code = $1', [COMMUNITY]);
+    for (const layer of SCOPED) within(await bounds(layer, COMMUNITY), community, `${COMMUNITY} ${layer}`);
+    // The second community's building lies east of the first community: outside the community user's bounds.
+    const [bx] = at(600, 0);
+    expect((await bounds('buildings', COMMUNITY))[2]).toBeLessThan(bx);
+    expect((await bounds('buildings', 'admin'))[2]).toBeGreaterThan(bx);
+    const roads = await bounds('roads', 'admin');
+    close(await bounds('roads', OTHER_GRID), roads, 'roads');
+    close(roads, await extentOf('SELECT geom FROM roads', []), 'roads');
+  });
+
+  it('tile URLs come from PUBLIC_URL: a forged Host header does not appear', async () => {
+    const res = await app.inject({ url: '/tiles/grids.json', headers: { cookie: cookies[OTHER_GRID], host: 'evil.example', 'x-forwarded-host': 'evil.example' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain('evil.example');
+    expect(res.json().tiles).toEqual([`${app.linkBase({} as never)}/tiles/grids/{z}/{x}/{y}`]);
+  });
+});

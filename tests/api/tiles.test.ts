@@ -110,14 +110,16 @@ describe('with hand-placed features', () => {
   });
 
   describe('GET /tiles/{layer}.json', () => {
-    it.each(TILE_LAYER_IDS)('describes %s as TileJSON 3.0.0 with an absolute tile URL from the request host', async (layer) => {
-      const res = await app.inject({ url: `/tiles/${layer}.json`, headers: { host: 'maps.example.org:8443' } });
+    it.each(TILE_LAYER_IDS)('describes %s as TileJSON 3.0.0 with an absolute tile URL from PUBLIC_URL, never from the Host header', async (layer) => {
+      const res = await app.inject({ url: `/tiles/${layer}.json`, headers: { host: 'evil.example' } });
       expect(res.statusCode).toBe(200);
       expect(res.headers['cache-control']).toBe('private, max-age=60');
       const body = res.json();
       const def = TILE_LAYERS[layer];
       expect(body).toMatchObject({ tilejson: '3.0.0', name: layer, minzoom: def.minzoom, maxzoom: def.maxzoom, scheme: 'xyz' });
-      expect(body.tiles).toEqual([`http://maps.example.org:8443/tiles/${layer}/{z}/{x}/{y}`]);
+      // buildTestApp leaves PUBLIC_URL at its default.
+      expect(body.tiles).toEqual([`http://localhost:3000/tiles/${layer}/{z}/{x}/{y}`]);
+      expect(res.body).not.toContain('evil.example');
       expect(body.vector_layers).toEqual([expect.objectContaining({ id: layer, minzoom: def.minzoom, maxzoom: def.maxzoom, fields: def.fields })]);
       expect(body.attribution).toBeUndefined();
       const [w, s, e, n] = body.bounds;
@@ -295,6 +297,22 @@ describe('with hand-placed features', () => {
         expect(res.statusCode, `${layer}/${z}`).toBe(204);
         expect(res.headers['cache-control']).toBe('private, max-age=60');
       }
+    });
+
+    it('every answer carries the security headers of the rest of the API (200, 204, 304, 400, 401)', async () => {
+      const { z, x, y } = tileAt(CENTRE.lon, CENTRE.lat, 16);
+      const reference = (await app.inject('/api/auth/me')).headers;
+      const security = ['content-security-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy', 'referrer-policy',
+        'strict-transport-security', 'x-content-type-options', 'x-frame-options'];
+      for (const name of security) expect(reference[name], name).toBeDefined();
+      const url = `/tiles/buildings/${z}/${x}/${y}`;
+      const answers = [
+        await app.inject(url), await app.inject(url), await app.inject('/tiles/buildings/16/0/0'),
+        await app.inject({ url, headers: { 'if-none-match': (await app.inject(url)).headers.etag as string } }),
+        await app.inject('/tiles/buildings/23/0/0'), await app.inject({ url, headers: { cookie: '' } }),
+      ];
+      expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 204, 304, 400, 401]);
+      for (const a of answers) for (const name of security) expect(a.headers[name], `${a.statusCode} ${name}`).toBe(reference[name]);
     });
 
     it('a tile with no feature is 204', async () => {

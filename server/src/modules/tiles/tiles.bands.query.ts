@@ -160,8 +160,24 @@ function clustered(spec: ClusterSpec): string {
       FROM cells c, bounds b WHERE c.n > 1${shown}`;
 }
 
-export const extentOf = (table: string, geom: string) =>
-  `SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2 FROM (SELECT ST_Extent(${geom}) AS e FROM ${table}) s`;
+/**
+ * The extent of a table's geometries (EPSG:4326) as the caller sees them: `scoped` like its tile
+ * band (the scope bound as $1, the one rule of auth/scope.ts: by the row's own code, or by the code
+ * of the grid holding it), or unscoped (roads: basemap geography). A scoped viewer who sees no row
+ * of the table gets the extent of their own area or grid instead (nulls for '*' on an empty table).
+ */
+export function extentOf(table: string, geom: string, scoped: 'byCode' | { byGrid: string } | 'unscoped'): { sql: string; scoped: boolean } {
+  const columns = 'ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2';
+  if (scoped === 'unscoped') return { sql: `SELECT ${columns} FROM (SELECT ST_Extent(t.${geom}) AS e FROM ${table} t) s`, scoped: false };
+  const inScope = scoped === 'byCode'
+    ? codeInScopeText('t.code', '$1::text')
+    : codeInScopeText(`(SELECT sg.code FROM grids sg WHERE sg.id = t.${scoped.byGrid})`, '$1::text');
+  const own = `SELECT ST_Extent(o.geom) FROM (SELECT geom FROM areas WHERE code = $1::text UNION ALL SELECT geom FROM grids WHERE code = $1::text) o`;
+  return {
+    sql: `SELECT ${columns} FROM (SELECT coalesce((SELECT ST_Extent(t.${geom}) FROM ${table} t WHERE ${inScope}), (${own})) AS e) s`,
+    scoped: true,
+  };
+}
 
 /**
  * Incidents below the cluster zoom. `urgentCount` counts open urgent incidents only: a closed

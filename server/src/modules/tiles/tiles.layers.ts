@@ -67,8 +67,11 @@ export interface TileLayerDef {
   fields: Record<string, FieldType>;
   /** Bands by ascending `fromZoom`; the first starts at `minzoom`. */
   bands: TileBand[];
-  /** One row: x1, y1, x2, y2 of the layer's data (EPSG:4326), or nulls when empty. */
-  extentSql: string;
+  /**
+   * One row: x1, y1, x2, y2 of the layer's data (EPSG:4326) within the scope bound as $1 (when
+   * `scoped`; roads are not), or nulls when empty.
+   */
+  extent: { sql: string; scoped: boolean };
 }
 
 export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
@@ -84,7 +87,7 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 0, sql: areasBand(2, 16) },
       { fromZoom: 16, sql: areasBand(0, 0) },
     ],
-    extentSql: extentOf('areas', 'geom'),
+    extent: extentOf('areas', 'geom', 'byCode'),
   },
   grids: {
     id: 'grids',
@@ -98,7 +101,7 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 8, sql: gridsBand(2) },
       { fromZoom: 16, sql: gridsBand(0) },
     ],
-    extentSql: extentOf('grids', 'geom'),
+    extent: extentOf('grids', 'geom', 'byCode'),
   },
   buildings: {
     id: 'buildings',
@@ -114,7 +117,7 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 15, sql: buildingsBand({ simplifyUnits: 1, minAreaUnits2: 0, cap: 4500 }) },
       { fromZoom: 16, sql: buildingsBand({ simplifyUnits: 0, minAreaUnits2: 0 }) },
     ],
-    extentSql: extentOf('buildings', 'geom'),
+    extent: extentOf('buildings', 'geom', { byGrid: 'grid_id' }),
   },
   roads: {
     id: 'roads',
@@ -129,7 +132,7 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 13, sql: roadsBand(1) },
       { fromZoom: 16, sql: roadsBand(0) },
     ],
-    extentSql: extentOf('roads', 'geom'),
+    extent: extentOf('roads', 'geom', 'unscoped'),
   },
   incidents: {
     id: 'incidents',
@@ -146,7 +149,7 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 8, sql: incidentsClustered() },
       { fromZoom: 15, sql: incidentsIndividual() },
     ],
-    extentSql: extentOf('incidents', 'location'),
+    extent: extentOf('incidents', 'location', { byGrid: 'grid_id' }),
   },
   responders: {
     id: 'responders',
@@ -163,7 +166,7 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 10, sql: respondersClustered() },
       { fromZoom: 13, sql: respondersIndividual() },
     ],
-    extentSql: extentOf('responders', 'position'),
+    extent: extentOf('responders', 'position', { byGrid: 'home_grid_id' }),
   },
 };
 

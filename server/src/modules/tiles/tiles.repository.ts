@@ -33,10 +33,14 @@ export async function readTile(
 
 export type LonLatBounds = [number, number, number, number];
 
-/** Extent of a layer's data (EPSG:4326), or null when it holds none. */
-export async function layerBounds(db: Db, layer: TileLayerId): Promise<LonLatBounds | null> {
+/**
+ * Extent of a layer's data (EPSG:4326) that `scope` ('*' or an area/grid code) may see, as its
+ * tiles are cut (roads: all of them), or null when there is none.
+ */
+export async function layerBounds(db: Db, layer: TileLayerId, scope: string): Promise<LonLatBounds | null> {
+  const { extent } = TILE_LAYERS[layer];
   const { rows } = await db.executeQuery<{ x1: number | null; y1: number; x2: number; y2: number }>(
-    CompiledQuery.raw(TILE_LAYERS[layer].extentSql),
+    CompiledQuery.raw(extent.sql, extent.scoped ? [scope] : []),
   );
   const r = rows[0];
   return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
