@@ -1,4 +1,4 @@
-import { CLIP_MARGIN_UNITS, TILE_EXTENT, TILE_LAYERS, bandAt, type TileLayerDef, type TileLayerId } from './tiles.layers.js';
+import { CLIP_MARGIN_UNITS, TILE_EXTENT, TILE_LAYERS, bandAt, type TileBand, type TileLayerDef, type TileLayerId } from './tiles.layers.js';
 
 /**
  * The SQL of one tile: text with numbered parameters ($1–$3 z/x/y, $4 the scope), not built with
@@ -6,6 +6,8 @@ import { CLIP_MARGIN_UNITS, TILE_EXTENT, TILE_LAYERS, bandAt, type TileLayerDef,
  * benchmark runs it as is; every spliced part comes from the layer table, never from a request.
  */
 export interface TileQuery {
+  /** Names the statement's text (layer, band, encoder): the same name is always the same text. */
+  name: string;
   text: string;
   values: [z: number, x: number, y: number, scope: string];
   /**
@@ -32,6 +34,16 @@ export function tileQuery(
   const def = TILE_LAYERS[layer];
   const band = bandAt(def, z);
   if (!band) return undefined;
+  const name = `tile-${layer}-${def.bands.indexOf(band)}-${opts.native ? 'mvt' : 'rows'}`;
+  let text = texts.get(name);
+  if (text === undefined) texts.set(name, (text = tileText(def, band, opts.native)));
+  return { name, text, values: [z, x, y, opts.scope ?? '*'], output: opts.native ? 'native' : 'rows' };
+}
+
+/** Statement texts by name: built once each. */
+const texts = new Map<string, string>();
+
+function tileText(def: TileLayerDef, band: TileBand, native: boolean): string {
   const head = `WITH bounds AS (
     SELECT e.env, ST_Expand(e.env, ${def.bufferUnits} * e.unit) AS benv,
            ST_Transform(ST_Expand(e.env, ${def.bufferUnits} * e.unit), 4326) AS benv4326,
@@ -43,7 +55,7 @@ export function tileQuery(
     ${band.sql}
   )`;
   const columns = Object.keys(def.fields).map((c) => `f."${c}"`).join(', ');
-  const text = opts.native ? `${head}
+  return native ? `${head}
   SELECT ST_AsMVT(m, '${def.id}', ${TILE_EXTENT}, 'geom') AS mvt
     FROM (SELECT ${columns}, ST_AsMVTGeom(f.geom, b.env, ${TILE_EXTENT}, ${def.bufferUnits + CLIP_MARGIN_UNITS}, true) AS geom
             FROM features f, bounds b) m` : `${head}
@@ -52,7 +64,6 @@ export function tileQuery(
          LATERAL (SELECT ${toTileUnits()} AS g OFFSET 0) s,
          LATERAL (SELECT ${repaired(def, 's.g')} AS g OFFSET 0) v
    WHERE v.g IS NOT NULL AND NOT ST_IsEmpty(v.g)`;
-  return { text, values: [z, x, y, opts.scope ?? '*'], output: opts.native ? 'native' : 'rows' };
 }
 
 /** EPSG:3857 → tile units (y down), snapped to the integer grid as ST_AsMVTGeom does. */

@@ -1,14 +1,20 @@
 import { CompiledQuery } from 'kysely';
+import type pg from 'pg';
 import type { Db } from '../../db/transaction.js';
 import { TILE_LAYERS, type TileLayerId } from './tiles.layers.js';
 import { tileQuery } from './tiles.query.js';
 import { encodeTile, type TileRow } from './tiles.encode.js';
 
-// Tile SQL is hand-written text (why: tiles.query.ts), so it goes through Kysely as compiled text.
+// Tile SQL is hand-written text (why: tiles.query.ts), so it goes through Kysely as compiled text,
+// or, given the pool, through pg as a named statement, which Kysely cannot send.
 
 /**
  * Reads one tile: encoded by PostGIS when `native`, else from rows in tile units encoded in Node.
- * An empty buffer means no feature (also outside the layer's zoom range).
+ * An empty buffer means no feature (also outside the layer's zoom range). With `named` (the pool
+ * of an external database) the statement runs named: each connection parses it once per layer and
+ * band instead of for every tile (about a sixth of a tile's time on the demo preset). Not on the embedded
+ * database: pglite-socket serves every connection on PGlite's one session, where a second
+ * connection's PREPARE of the same name fails.
  */
 export async function readTile(
   db: Db,
@@ -18,14 +24,19 @@ export async function readTile(
   y: number,
   native: boolean,
   scope = '*',
+  named?: pg.Pool,
 ): Promise<Buffer> {
   const query = tileQuery(layer, z, x, y, { native, scope });
   if (!query) return Buffer.alloc(0);
+  const run = async <R extends object>(): Promise<R[]> =>
+    named
+      ? (await named.query<R>({ name: query.name, text: query.text, values: query.values })).rows
+      : (await db.executeQuery<R>(CompiledQuery.raw(query.text, query.values))).rows;
   if (query.output === 'native') {
-    const { rows } = await db.executeQuery<{ mvt: Buffer | null }>(CompiledQuery.raw(query.text, query.values));
+    const rows = await run<{ mvt: Buffer | null }>();
     return rows[0]?.mvt ?? Buffer.alloc(0);
   }
-  const { rows } = await db.executeQuery<TileRow>(CompiledQuery.raw(query.text, query.values));
+  const rows = await run<TileRow>();
   if (rows.length === 0) return Buffer.alloc(0);
   const bytes = encodeTile(TILE_LAYERS[layer], rows);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

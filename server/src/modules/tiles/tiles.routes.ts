@@ -51,7 +51,11 @@ function securityHeaders(): (reply: FastifyReply) => void {
 
 // Vector tiles: /tiles/{layer}.json (TileJSON) and /tiles/{layer}/{z}/{x}/{y} (MVT).
 const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const tiles = createTileService({ db: app.db, nativeMvt: app.capabilities.nativeMvt });
+  const tiles = createTileService({
+    db: app.db,
+    nativeMvt: app.capabilities.nativeMvt,
+    namedStatements: app.databaseMode === 'external' ? app.pool : undefined,
+  });
   const setSecurityHeaders = securityHeaders();
 
   app.get(

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import type pg from 'pg';
 import type { Db } from '../../db/transaction.js';
 import { layerAttributions } from '../collections/attribution.repository.js';
 import { TileCache, type CachedTile } from './tiles.cache.js';
@@ -30,6 +31,8 @@ export interface TileServiceOptions {
   db: Db;
   /** PostGIS encodes tiles (ST_AsMVT); otherwise Node does. */
   nativeMvt: boolean;
+  /** The pool of an external database: tile statements run named (tiles.repository.ts readTile). */
+  namedStatements?: pg.Pool;
   cacheBytes?: number;
   cacheTtlMs?: number;
 }
@@ -50,7 +53,7 @@ export function createTileService(opts: TileServiceOptions) {
     const address = `${layer}/${z}/${x}/${y}`;
     return cache.getOrFill(`${address}|${scope}`, async () => {
       try {
-        return await prepare(await readTile(opts.db, layer, z, x, y, opts.nativeMvt, scope));
+        return await prepare(await readTile(opts.db, layer, z, x, y, opts.nativeMvt, scope, opts.namedStatements));
       } catch (err) {
         throw whileReading(address, err);
       }
