@@ -9,7 +9,8 @@
  * 0.90), and the flag says whether the whole interval is past 10 % or only the point estimate.
  * Run it with BENCH_NEW_DIR at a second clone of the old commit (A/A) to see the noise floor.
  *
- * Figures: tiles cold (disjoint tile sets per round) and warm; collection items (buildings bbox,
+ * Figures: tiles one at a time (cold, then cached: p50 latency) and with 8 in flight, cold (disjoint
+ * tile sets per round) and warm; collection items (buildings bbox,
  * incidents, grids); incident list, stats and detail; candidates k=5 without and with routes;
  * the responder list and a grid worker's batch of 10 positions; intake under load (autocannon).
  * Both APIs get WARM_ROUTING_GRAPH=false (the first candidates request builds the graph; shown as
@@ -365,6 +366,8 @@ const TILE_CONCURRENCY = 8;
 const COLD_ROUNDS = 16;
 const COLD_TILES_PER_ZOOM = 48;
 const WARM_ROUNDS = 12;
+/** Tiles per zoom of the one-at-a-time figures (beyond the cold rounds' COLD_TILES_PER_ZOOM nearest the centre). */
+const ONE_AT_A_TIME_PER_ZOOM = 24;
 
 interface Tile { layer: string; z: number; x: number; y: number }
 
@@ -402,6 +405,7 @@ async function benchTilesAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
   const [cx, cy] = [(x1 + x2) / 2, (y1 + y2) / 2];
   const rounds: Tile[][] = Array.from({ length: COLD_ROUNDS }, () => []);
   const warmSet: Tile[] = [];
+  const oneSet: Tile[] = [];
   for (let z = 12; z <= 16; z++) {
     const a = tileAt(x1, y2, z);
     const b = tileAt(x2, y1, z);
@@ -412,11 +416,18 @@ async function benchTilesAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
     all.slice(0, COLD_TILES_PER_ZOOM).forEach((t, i) => {
       for (const layer of TILE_LAYERS) rounds[i % COLD_ROUNDS].push({ layer, z, x: t.x, y: t.y });
     });
+    for (const t of all.slice(COLD_TILES_PER_ZOOM, COLD_TILES_PER_ZOOM + ONE_AT_A_TIME_PER_ZOOM)) for (const layer of TILE_LAYERS) oneSet.push({ layer, z, x: t.x, y: t.y });
     for (const layer of TILE_LAYERS) for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) warmSet.push({ layer, z, x: c.x + dx, y: c.y + dy });
   }
   // Connections and plans on both sides, on tiles of neither set (z11).
   const c11 = tileAt(cx, cy, 11);
   for (const side of order(sides, 0)) await tileRun(side, TILE_LAYERS.map((layer) => ({ layer, z: 11, x: c11.x, y: c11.y })));
+
+  // One request at a time: per step the same tile to each side (each has its own cache, so both are
+  // cold), then the same tiles again (both cached). Tiles of neither other set.
+  const tileUrl = (t: Tile) => `/tiles/${t.layer}/${t.z}/${t.x}/${t.y}`;
+  const oneCold = await interleaved(sides, oneSet.length, 0, (side, step) => call(side, 'GET', tileUrl(oneSet[step % oneSet.length])));
+  const oneCached = await interleaved(sides, oneSet.length, 0, (side, step) => call(side, 'GET', tileUrl(oneSet[step % oneSet.length])));
 
   const cold = perSide(() => new Samples());
   for (let r = 0; r < COLD_ROUNDS; r++) for (const side of order(sides, r)) await tileRun(side, rounds[r], cold[side.name]);
@@ -430,6 +441,8 @@ async function benchTilesAB(sides: Side[], pool: pg.Pool): Promise<Figure[]> {
   const coldCount = rounds.reduce((n, r) => n + r.length, 0);
   const p = (x: Samples, q: number) => ` (p${q} ${fmt(percentile(x.ms, q), q === 50 ? 2 : 1)} ms)`;
   return [
+    latencyFigure(`tile one at a time, cold: ${oneSet.length} tiles z12–16 (p50)`, oneCold, 'one request in flight; same tile to both sides'),
+    latencyFigure('tile one at a time, cached: the same tiles again (p50)', oneCached, 'one request in flight'),
     rateFigure(`tiles cold: ${coldCount} tiles z12–16 × ${TILE_LAYERS.join('/')}, ${COLD_ROUNDS} rounds`, 'tiles/s', cold,
       { new: p(cold.new, 95), old: p(cold.old, 95) }, `${TILE_CONCURRENCY} in flight; disjoint sets per round`),
     rateFigure(`tiles warm cache: ${warmSet.length} tiles, ${WARM_ROUNDS} rounds`, 'tiles/s', warm,
