@@ -137,8 +137,10 @@ describe('session lifecycle', () => {
   it('an idle session expires after 30 minutes without a request; a used one is kept alive', async () => {
     const u = await addUser(database.pool, 'viewer', '310101002001');
     const cookie = await signIn(app, u.username, u.password);
+    // Through the API's own pool: a change it commits reaches its session cache before the COMMIT
+    // answers (a change from elsewhere arrives by NOTIFY moments later: tests/auth/session-cache.test.ts).
     const back = (minutes: number) =>
-      database.pool.query(`UPDATE sessions SET last_seen_at = now() - make_interval(mins => $2) WHERE user_id = $1`, [u.id, minutes]);
+      database.app.pool.query(`UPDATE sessions SET last_seen_at = now() - make_interval(mins => $2) WHERE user_id = $1`, [u.id, minutes]);
     await back(29);
     expect((await me(cookie)).statusCode).toBe(200); // and touched: last_seen_at is now again
     const { rows } = await database.pool.query('SELECT last_seen_at > now() - interval \'1 minute\' AS fresh FROM sessions WHERE user_id = $1', [u.id]);
