@@ -2,7 +2,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import helmet from '@fastify/helmet';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig, type Config } from './config.js';
@@ -12,6 +11,7 @@ import errors, { ApiError } from './plugins/errors.js';
 import { AJV_OPTIONS, buildValidator } from './lib/validator.js';
 import database from './plugins/database.js';
 import web from './plugins/web.js';
+import securityHeaders from './plugins/security-headers.js';
 import links from './plugins/links.js';
 import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from './auth/login-policy.js';
 import auth, { markRoutesPublic } from './plugins/auth.js';
@@ -63,7 +63,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(errors);
   await app.register(links, { publicUrl: opts.config.publicUrl ?? 'http://localhost:3000', trustProxy: opts.config.trustProxy ?? false });
-  await app.register(helmet, {
+  await app.register(securityHeaders, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],

@@ -23,6 +23,21 @@ afterAll(async () => {
 });
 
 describe('the built web app', () => {
+  it('every answer carries the same security headers, computed once (the SPA, an asset, the API, a 404, a 401)', async () => {
+    const names = ['content-security-policy', 'cross-origin-opener-policy', 'cross-origin-resource-policy', 'referrer-policy',
+      'strict-transport-security', 'x-content-type-options', 'x-frame-options'];
+    const answers = [
+      await app.inject('/'), await app.inject('/assets/app.js'), await app.inject('/api/meta'), await app.inject('/api/meta'),
+      await app.inject('/api/no-such-route'), await app.inject({ url: '/api/auth/me', headers: { cookie: '' } }),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 404, 401]);
+    const csp = String(answers[0].headers['content-security-policy']);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(answers[0].headers['x-content-type-options']).toBe('nosniff');
+    for (const a of answers) for (const name of names) expect(a.headers[name], `${a.statusCode} ${name}`).toBe(answers[0].headers[name]);
+  });
+
   it('is served at / with no-cache, assets immutable', async () => {
     const index = await app.inject('/');
     expect(index.statusCode).toBe(200);

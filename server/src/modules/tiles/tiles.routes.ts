@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../plugins/errors.js';
 import { parseTileAddress } from './tiles.address.js';
 import { TILE_LAYERS, TILE_LAYER_IDS, bandAt, isTileLayerId, type TileLayerDef } from './tiles.layers.js';
@@ -30,25 +30,6 @@ function matchesIfNoneMatch(request: FastifyRequest, etags: Array<string | undef
   return etags.some((etag) => etag !== undefined && offered.includes(etag));
 }
 
-/**
- * The security headers the app's helmet sets, captured from the first tile response and set from
- * then on as they are: @fastify/helmet builds its middleware anew for every request (measured A/B,
- * a cached tile's p50 latency falls by about a fifth without it), and these headers do not vary by
- * request (no CSP nonces).
- */
-function securityHeaders(): (reply: FastifyReply) => void {
-  let captured: Record<string, string | number | string[]> | undefined;
-  return (reply) => {
-    if (captured) {
-      reply.headers(captured);
-      return;
-    }
-    if (typeof reply.helmet !== 'function') return; // an app without helmet
-    reply.helmet();
-    captured = { ...reply.raw.getHeaders() } as Record<string, string | number | string[]>;
-  };
-}
-
 // Vector tiles: /tiles/{layer}.json (TileJSON) and /tiles/{layer}/{z}/{x}/{y} (MVT).
 const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tiles = createTileService({
@@ -56,7 +37,6 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     nativeMvt: app.capabilities.nativeMvt,
     namedStatements: app.databaseMode === 'external' ? app.pool : undefined,
   });
-  const setSecurityHeaders = securityHeaders();
 
   app.get(
     '/tiles/:layer.json',
@@ -82,14 +62,8 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { permission: 'map.read' },
       // Tiles carry their own gzip, made once per cached tile: @fastify/compress's hook would only
-      // inspect every answer to leave it as it is. Helmet: securityHeaders() below.
+      // inspect every answer to leave it as it is.
       compress: false,
-      helmet: false,
-      // Every answer of the route, problems (401, 400) included.
-      onSend: (_request, reply, payload, done) => {
-        setSecurityHeaders(reply);
-        done(null, payload);
-      },
       schema: {
         tags: ['tiles'],
         summary: 'One vector tile (Mapbox Vector Tile); 204 when empty',
