@@ -21,6 +21,7 @@
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseMode } from '../db/database.js';
+import { PgListener } from '../db/listener.js';
 import { SESSION_CHANNEL, listenForSessionChanges, type FoundSession, type SessionUser } from './auth.repository.js';
 
 export interface CachedSession {
@@ -225,13 +226,8 @@ export class SessionInvalidation {
   private readonly poolListening = () => {
     if (this.opts.mode === 'embedded' && !this.closed && !this.opts.cache.enabled) this.opts.cache.enable();
   };
-  private listener: pg.Client | undefined;
-  private listeningNow = false;
-  private reconnectDelay = 250;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private listener: PgListener | undefined;
   private closed = false;
-  /** Times the own LISTEN connection has been (re)established. */
-  listenCount = 0;
 
   constructor(private readonly opts: SessionInvalidationOptions) {
     this.listeners = listenersOf(opts.pool);
@@ -239,7 +235,12 @@ export class SessionInvalidation {
 
   /** True while invalidations from other processes are heard (external database: the LISTEN connection is up). */
   get listening(): boolean {
-    return this.opts.mode === 'embedded' ? this.opts.cache.enabled : this.listeningNow;
+    return this.opts.mode === 'embedded' ? this.opts.cache.enabled : (this.listener?.listening ?? false);
+  }
+
+  /** Times the own LISTEN connection has been (re)established. */
+  get listenCount(): number {
+    return this.listener?.listenCount ?? 0;
   }
 
   async start(): Promise<void> {
@@ -255,45 +256,16 @@ export class SessionInvalidation {
       }
       return;
     }
-    await new Promise<void>((resolve) => this.connectListener(resolve));
-  }
-
-  private connectListener(started?: () => void): void {
-    if (this.closed) return started?.();
-    const client = new pg.Client({ ...this.opts.pool.options, application_name: 'wangge-sessions', keepAlive: true });
-    this.listener = client;
-    let failed = false;
-    const fail = (err?: Error) => {
-      if (failed) return;
-      failed = true;
-      this.listeningNow = false;
-      this.opts.cache.disable();
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => {});
-      started?.();
-      if (this.closed) return;
-      const delay = this.reconnectDelay;
-      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
-      this.opts.log.warn({ err }, `sessions: LISTEN connection lost; session cache off, reconnecting in ${delay} ms`);
-      this.reconnectTimer = setTimeout(() => this.connectListener(), delay);
-      this.reconnectTimer.unref();
-    };
-    client.on('error', fail);
-    client.on('end', () => fail());
-    client.on('notification', (msg) => {
-      if (msg.channel === SESSION_CHANNEL) this.deliver(msg.payload ?? '*');
+    if (this.closed) return;
+    this.listener = new PgListener({
+      pool: this.opts.pool, name: 'wangge-sessions', what: 'sessions (session cache off meanwhile)', log: this.opts.log,
+      channel: SESSION_CHANNEL, listen: listenForSessionChanges,
+      onNotification: (payload) => this.deliver(payload ?? '*'),
+      // Changes may have been missed while it was down: start empty.
+      onUp: () => this.opts.cache.enable(),
+      onDown: () => this.opts.cache.disable(),
     });
-    client
-      .connect()
-      .then(() => listenForSessionChanges(client))
-      .then(() => {
-        if (failed || this.closed) return started?.();
-        this.listeningNow = true;
-        this.listenCount++;
-        this.reconnectDelay = 250;
-        this.opts.cache.enable();
-        started?.();
-      }, fail);
+    await this.listener.start();
   }
 
   async close(): Promise<void> {
@@ -301,9 +273,6 @@ export class SessionInvalidation {
     this.opts.cache.disable();
     this.listeners.subscribers.delete(this.deliver);
     this.listeners.onListening.delete(this.poolListening);
-    clearTimeout(this.reconnectTimer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => {});
+    await this.listener?.close();
   }
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DatabaseMode } from '../db/database.js';
+import { PgListener } from '../db/listener.js';
 import type { DB } from '../db/types.js';
 import type { LiveBus } from './bus.js';
 import { LIVE_CHANNEL } from './events.js';
@@ -51,17 +52,16 @@ export class LiveHub implements LiveBus {
   private pumping: Promise<void> | null = null;
   private again = false;
   private failing = false;
-  private listener: pg.Client | undefined;
-  private listeningNow = false;
-  private reconnectDelay = 250;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private listener: PgListener | undefined;
   private heldTimer: NodeJS.Timeout | undefined;
   private heldDelay = HELD_MIN_MS;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly db: Kysely<DB>;
   /** Times the LISTEN connection has been (re)established; for health and tests. */
-  listenCount = 0;
+  get listenCount(): number {
+    return this.listener?.listenCount ?? 0;
+  }
 
   constructor(private readonly opts: LiveHubOptions) {
     this.settings = opts.settings;
@@ -100,7 +100,7 @@ export class LiveHub implements LiveBus {
 
   /** True while the LISTEN connection is up (external database only). */
   get listening(): boolean {
-    return this.listeningNow;
+    return this.listener?.listening ?? false;
   }
 
   /** The id of the last event broadcast (reads the table's newest id the first time). */
@@ -264,38 +264,14 @@ export class LiveHub implements LiveBus {
 
   private connectListener(): void {
     if (this.closed) return;
-    const client = new pg.Client({ ...this.opts.pool.options, application_name: 'wangge-live', keepAlive: true });
-    this.listener = client;
-    let failed = false;
-    const fail = (err?: Error) => {
-      if (failed) return;
-      failed = true;
-      this.listeningNow = false;
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => {});
-      if (this.closed) return;
-      const delay = this.reconnectDelay;
-      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
-      this.opts.log.warn({ err }, `live: LISTEN connection lost; reconnecting in ${delay} ms`);
-      this.reconnectTimer = setTimeout(() => this.connectListener(), delay);
-      this.reconnectTimer.unref();
-    };
-    client.on('error', fail);
-    client.on('end', () => fail());
-    client.on('notification', (msg) => {
-      if (msg.channel === LIVE_CHANNEL) this.wake();
+    this.listener = new PgListener({
+      pool: this.opts.pool, name: 'wangge-live', what: 'live', log: this.opts.log, channel: LIVE_CHANNEL,
+      listen: listenForLiveEvents,
+      onNotification: () => this.wake(),
+      // Anything committed while we were not listening.
+      onUp: () => this.wake(),
     });
-    client
-      .connect()
-      .then(() => listenForLiveEvents(client))
-      .then(() => {
-        if (failed || this.closed) return;
-        this.listeningNow = true;
-        this.listenCount++;
-        this.reconnectDelay = 250;
-        // Anything committed while we were not listening.
-        this.wake();
-      }, fail);
+    void this.listener.start();
   }
 
   /** Ends every stream (before the server closes, so it does not wait for them). */
@@ -307,12 +283,9 @@ export class LiveHub implements LiveBus {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    clearTimeout(this.reconnectTimer);
     clearTimeout(this.heldTimer);
     this.closeStreams();
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => {});
+    await this.listener?.close();
     await this.pumping?.catch(() => {});
   }
 }
