@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import type { DB } from './types.js';
+import { preparedName } from './compiled.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded.js';
 
 export type DatabaseMode = 'embedded' | 'external';
@@ -55,7 +56,7 @@ export async function openDatabase(opts: {
   // A connection cut while a query runs is reported to that query; without a listener the
   // client's own 'error' event would be an uncaught exception and take the process down.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool) }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool, { named: !embedded }) }) });
   return {
     mode: embedded ? 'embedded' : 'external',
     pool,
@@ -74,9 +75,10 @@ export async function openDatabase(opts: {
  * `pool.query` does: with PGlite behind pglite-socket a failed parameterised statement can leave the
  * connection's protocol out of step, so that the next statement on it reads the previous one's
  * answer (the sharp edge in ARCHITECTURE.md). Statements fail rarely (bad input is refused before
- * the database); a new connection is cheap.
+ * the database); a new connection is cheap. On an external database the statements registered in
+ * db/compiled.ts run named.
  */
-function discardingBrokenConnections(pool: pg.Pool): PostgresPool {
+function discardingBrokenConnections(pool: pg.Pool, opts: { named: boolean }): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
@@ -84,7 +86,9 @@ function discardingBrokenConnections(pool: pg.Pool): PostgresPool {
       return {
         async query(text: string, values: unknown[]) {
           try {
-            return await client.query(text, values);
+            // Registered hot statements run named: prepared once per connection (db/compiled.ts).
+            const name = opts.named ? preparedName(text) : undefined;
+            return name ? await client.query({ name, text, values }) : await client.query(text, values);
           } catch (err) {
             broken = err as Error;
             throw err;

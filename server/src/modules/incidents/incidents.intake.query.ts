@@ -1,10 +1,12 @@
 /**
  * The checks of an intake: where the point lies (its grid, the grids near it) and the possible
  * duplicates of a new report. Written as `sql` templates because each is one statement around a
- * CTE of the reported point, which the query builder would only obscure.
+ * CTE of the reported point, which the query builder would only obscure; prepared once per
+ * connection (db/compiled.ts executePrepared: their planning cost more than running them).
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
+import { executePrepared } from '../../db/compiled.js';
 import { distanceMetres, dWithinMetres, expandDegrees, pointLonLat } from '../../db/postgis.js';
 import { type Viewer } from '../../auth/scope.js';
 import { incidentVisible } from '../../auth/scope.repository.js';
@@ -36,7 +38,7 @@ const P = sql.ref('p.geom');
  */
 export async function checkPlace(db: Db, category: string, lon: number, lat: number): Promise<PlaceCheck> {
   const { dx, dy } = degreeBox(NEAR_BORDER_METRES, lat);
-  const { rows } = await sql<{ known: boolean; grid_id: string | null; grid_code: string | null; district_id: string | null; near: string[] }>`
+  const rows = await executePrepared(db, sql<{ known: boolean; grid_id: string | null; grid_code: string | null; district_id: string | null; near: string[] }>`
     WITH p AS (SELECT ${pointLonLat(lon, lat)} AS geom),
          own AS (SELECT g.id, g.code, g.district_id FROM p, grids g WHERE g.id = grid_at(p.geom))
     SELECT EXISTS (SELECT 1 FROM incident_categories WHERE code = ${category}) AS known,
@@ -44,7 +46,7 @@ export async function checkPlace(db: Db, category: string, lon: number, lat: num
            coalesce((SELECT array_agg(g.id::text ORDER BY g.code) FROM p, grids g
                       WHERE g.id IS DISTINCT FROM (SELECT id FROM own)
                         AND g.geom && ${expandDegrees(P, dx, dy)}
-                        AND ${dWithinMetres(sql.ref('g.geom'), P, NEAR_BORDER_METRES)}), '{}') AS near`.execute(db);
+                        AND ${dWithinMetres(sql.ref('g.geom'), P, NEAR_BORDER_METRES)}), '{}') AS near`);
   const r = rows[0];
   return { categoryKnown: r.known, gridId: r.grid_id, gridCode: r.grid_code, districtId: r.district_id, nearGridIds: r.near };
 }
@@ -53,7 +55,7 @@ export async function checkPlace(db: Db, category: string, lon: number, lat: num
 export async function possibleDuplicates(db: Db, v: Viewer, exceptId: string, category: string, lon: number, lat: number) {
   const { dx, dy } = degreeBox(DUPLICATE_METRES, lat);
   const location = sql.ref('i.location');
-  const { rows } = await sql<{ id: string; status: string; description: string; reported_at: Date; d: number }>`
+  const rows = await executePrepared(db, sql<{ id: string; status: string; description: string; reported_at: Date; d: number }>`
     WITH p AS (SELECT ${pointLonLat(lon, lat)} AS geom)
     SELECT i.id::text, i.status, i.description, i.reported_at, ${distanceMetres(location, P)} AS d
       FROM p, incidents i LEFT JOIN grids g ON g.id = i.grid_id
@@ -61,7 +63,7 @@ export async function possibleDuplicates(db: Db, v: Viewer, exceptId: string, ca
        AND i.location && ${expandDegrees(P, dx, dy)}
        AND ${dWithinMetres(location, P, DUPLICATE_METRES)}
        AND ${incidentVisible(v, INCIDENT_REFS)}
-     ORDER BY d, i.reported_at DESC LIMIT 10`.execute(db);
+     ORDER BY d, i.reported_at DESC LIMIT 10`);
   return rows.map((r) => ({
     id: r.id, status: r.status, description: r.description, reportedAt: r.reported_at.toISOString(), distanceMetres: Math.round(r.d * 10) / 10,
   }));
