@@ -29,7 +29,7 @@ export async function buildTestApp(database: Database & { app?: Database }, opts
     },
     database: served,
     capabilities: await probeCapabilities(served.db),
-    logger: false,
+    logger: process.env.TEST_LOG ? true : false,
   });
   if (opts.signedIn === false) return app;
   const cookie = await sessionFor(app, database.pool, 'admin', '*');

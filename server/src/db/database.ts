@@ -37,6 +37,11 @@ export async function openDatabase(opts: {
   dataDir: string;
   poolSize?: number;
   embeddedPort?: number;
+  /**
+   * `databaseUrl` is an embedded database served by another opener (pglite-socket: one session
+   * behind every connection), so no statement runs named (db/compiled.ts).
+   */
+  sharedSession?: boolean;
 }): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let url = opts.databaseUrl;
@@ -56,7 +61,7 @@ export async function openDatabase(opts: {
   // A connection cut while a query runs is reported to that query; without a listener the
   // client's own 'error' event would be an uncaught exception and take the process down.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool, { named: !embedded }) }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool, { named: !embedded && !opts.sharedSession }) }) });
   return {
     mode: embedded ? 'embedded' : 'external',
     pool,

@@ -19,6 +19,12 @@ const PAGE = 500;
 /** Events held back behind a running transaction (see pump): look again after this long, doubling up to HELD_MAX_MS. */
 const HELD_MIN_MS = 10;
 const HELD_MAX_MS = 1000;
+/**
+ * Under a stream of writes, fetches start at most this often (wakes in between wait and coalesce):
+ * one round trip per fetch instead of one or two per write (a commit's own wake and its NOTIFY),
+ * for a delay no one watching a map can see. An isolated wake fetches at once.
+ */
+const MIN_FETCH_GAP_MS = 10;
 
 export interface LiveHubOptions {
   /** The application's database (all the hub's reads and the pruning). */
@@ -38,7 +44,7 @@ export interface LiveHubOptions {
  * later commit can add to (live.repository.ts xactHorizon) — so the hub keeps the last id it has
  * broadcast and, on every wake, fetches the final events `id > lastId` in order and offers each
  * event to every stream, which sends what its owner may see (single flight; wakes during a fetch
- * coalesce into one more). Events behind a transaction still running are fetched again on a short
+ * coalesce into one more, started at most every MIN_FETCH_GAP_MS). Events behind a transaction still running are fetched again on a short
  * timer (their own commit's NOTIFY may have come before the older transaction ended).
  * Wakes come from the local writers (`app.live.wake()` after commit), from PostgreSQL NOTIFY on an
  * external database (one dedicated LISTEN connection per process, reconnected with backoff, then a
@@ -54,6 +60,8 @@ export class LiveHub implements LiveBus {
   private failing = false;
   private listener: PgListener | undefined;
   private heldTimer: NodeJS.Timeout | undefined;
+  private gapTimer: NodeJS.Timeout | undefined;
+  private pumpStartedAt = 0;
   private heldDelay = HELD_MIN_MS;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
@@ -114,13 +122,21 @@ export class LiveHub implements LiveBus {
 
   wake(): void {
     if (this.closed) return;
-    if (this.pumping) {
+    if (this.pumping || this.gapTimer) {
       this.again = true;
       return;
     }
+    this.pumpStartedAt = performance.now();
     this.pumping = this.pump().finally(() => {
       this.pumping = null;
-      if (this.again) this.wake();
+      if (!this.again || this.closed) return;
+      const wait = this.pumpStartedAt + MIN_FETCH_GAP_MS - performance.now();
+      if (wait <= 0) return this.wake();
+      this.gapTimer = setTimeout(() => {
+        this.gapTimer = undefined;
+        this.wake();
+      }, wait);
+      this.gapTimer.unref();
     });
   }
 
@@ -284,6 +300,7 @@ export class LiveHub implements LiveBus {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     clearTimeout(this.heldTimer);
+    clearTimeout(this.gapTimer);
     this.closeStreams();
     await this.listener?.close();
     await this.pumping?.catch(() => {});

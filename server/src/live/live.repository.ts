@@ -2,11 +2,12 @@
  * All SQL of the live stream: appending events (writers, inside their transaction), and reading,
  * replaying and pruning them, checking the streams' sessions and listening for NOTIFY (the hub).
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Compilable, type Kysely, type OperationNodeSource } from 'kysely';
 import type pg from 'pg';
 import type { Viewer } from '../auth/scope.js';
 import { liveEventVisible, viewerDepartment } from '../auth/scope.repository.js';
 import { inTransaction, type Db } from '../db/transaction.js';
+import { compiledOnce, executePrepared } from '../db/compiled.js';
 import type { DB } from '../db/types.js';
 import { LIVE_CHANNEL, LIVE_EVENT_IDS_PER_XACT, type LiveEventInput } from './events.js';
 
@@ -23,8 +24,11 @@ export const LIVE_RETENTION_LOCK = 7265003;
  * whose transactions have all ended (`xactHorizon` below). After the commit the local hub is woken,
  * which is how the embedded database (one process, no cross-process NOTIFY) delivers.
  */
-export async function publishEvents(trx: Db, events: readonly LiveEventInput[]): Promise<string[]> {
-  if (events.length === 0) return [];
+export async function publishEvents(trx: Db, events: readonly LiveEventInput[], alongside?: Compilable & OperationNodeSource): Promise<string[]> {
+  if (events.length === 0) {
+    if (alongside) await trx.executeQuery(alongside.compile());
+    return [];
+  }
   if (events.length >= LIVE_EVENT_IDS_PER_XACT) {
     throw new Error(`publishEvents: at most ${LIVE_EVENT_IDS_PER_XACT - 1} live events per transaction (got ${events.length})`);
   }
@@ -35,9 +39,9 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[]):
   // One round trip (hand-written: ROWS FROM … WITH ORDINALITY and NOTIFY are beyond the builder):
   // one INSERT for the batch (the values as one JSON parameter, in the batch's order; the table's
   // trigger gives each row its transaction's id and its id, migration 0010), and the NOTIFY of the
-  // newest id once every row is in.
-  const { rows: [published] } = await sql<{ ids: string[] }>`
-    WITH inserted AS (
+  // newest id once every row is in; `alongside` (runWrite's stored answer) runs as a CTE of it.
+  const [published] = await executePrepared(trx, sql<{ ids: string[] }>`
+    WITH ${alongside ? sql`alongside AS (${alongside}), ` : sql``}inserted AS (
       INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
       SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
         FROM ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
@@ -45,7 +49,7 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[]):
              WITH ORDINALITY AS e (type, entity_id, scope_code, district_id, data, responder_ids, department_codes, n)
        ORDER BY e.n
       RETURNING id)
-    SELECT array_agg(id::text ORDER BY id) AS ids, pg_notify(${LIVE_CHANNEL}, max(id)::text) AS notified FROM inserted`.execute(trx);
+    SELECT array_agg(id::text ORDER BY id) AS ids, pg_notify(${LIVE_CHANNEL}, max(id)::text) AS notified FROM inserted`);
   return published.ids;
 }
 
@@ -105,13 +109,17 @@ export async function newestLiveEventId(db: Db): Promise<number> {
   return Number(row.id);
 }
 
+/** The hub's read, compiled once (db/compiled.ts: it runs after every write). */
+const eventsAfter = compiledOnce((db: Db, [afterId, limit]: [number, number]) =>
+  eventsFrom(db).select(isFinal.as('final')).where('id', '>', afterId).orderBy('id').limit(limit));
+
 /**
  * Events after `afterId`, in id order, at most `limit` (the hub's fan-out: everyone's events): those
  * that are final (xactHorizon), and whether events after them are held back for now (written by a
  * transaction at or above the horizon: committed, or still running while an older one runs).
  */
 export async function liveEventsAfter(db: Db, afterId: number, limit: number): Promise<{ events: StoredLiveEvent[]; held: boolean }> {
-  const rows = await eventsFrom(db).select(isFinal.as('final')).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  const rows = await eventsAfter(db, afterId, limit);
   const events: StoredLiveEvent[] = [];
   for (const r of rows) {
     // The final rows are a prefix of the id order; stop at the first that is not, to be safe.

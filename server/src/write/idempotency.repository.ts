@@ -1,7 +1,7 @@
 /**
  * Stored answers of idempotent writes (`Idempotency-Key`, per user, kept 24 h). Used by runWrite
- * (write.ts) inside the write's own transaction: a transaction-scoped advisory lock on (user, key)
- * makes concurrent retries of one key wait for each other; the first stores its answer in the same
+ * (write.ts) inside the write's own transaction: the key's row is inserted first (the claim), which
+ * makes concurrent retries of one key wait on its primary key; the answer is stored in the same
  * transaction as the write, so a retry sees either nothing (the first failed and wrote nothing) or
  * the committed answer. Nothing here relies on a caught database error (the PGlite sharp edge in
  * ARCHITECTURE.md).
@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/transaction.js';
+import { compiledOnce } from '../db/compiled.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
@@ -24,6 +25,15 @@ export function requestHash(route: string, body: unknown): string {
   return crypto.createHash('sha256').update(`${route}\n${canonicalJson(body)}`).digest('hex');
 }
 
+/** An Idempotency-Key a write claims: whose, which, and the request it was sent with. */
+export interface KeyClaim {
+  userId: string;
+  key: string;
+  route: string;
+  /** requestHash(route, body). */
+  hash: string;
+}
+
 export interface StoredAnswer {
   route: string;
   requestHash: string;
@@ -31,10 +41,39 @@ export interface StoredAnswer {
   body: unknown;
 }
 
-/** Waits for other requests with the same (user, key) to commit or roll back. */
-export async function lockKey(trx: Db, userId: string, key: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(hashtext(${`idempotency:${userId}:${key}`}))`.execute(trx);
+/**
+ * Claims (user, key) for this transaction: inserts the key's row (its answer is filled in by
+ * `answerUpdate` before COMMIT). True when this request owns the key and runs the write; false
+ * when an answer is already stored — `findAnswer` then reads it. A concurrent request with the same
+ * key waits here on the primary key until the first commits (then false) or rolls back (then true):
+ * ON CONFLICT waits for the other transaction instead of raising, so no caught error is needed. A
+ * row older than 24 h (not yet purged) is taken over.
+ */
+export async function claimKey(trx: Db, c: KeyClaim): Promise<boolean> {
+  return (await claim(trx, c.userId, c.key, c.route, c.hash)).length > 0;
 }
+
+/**
+ * The claim as a statement (one row `claimed` when this request owns the key), for a write that
+ * embeds it in its own first statement (runWrite's claimInWork).
+ */
+export function claimStatement(db: Db, c: KeyClaim) {
+  return db
+    .insertInto('idempotency_keys')
+    // status_code 0 and a null response mark a claim not yet answered; never committed so.
+    .values({ user_id: c.userId, key: c.key, route: c.route, request_hash: c.hash, status_code: 0, response: 'null' })
+    .onConflict((oc) => oc.columns(['user_id', 'key'])
+      .doUpdateSet((eb) => ({
+        route: eb.ref('excluded.route'), request_hash: eb.ref('excluded.request_hash'),
+        status_code: 0, response: 'null', created_at: sql`now()`,
+      }))
+      .where('idempotency_keys.created_at', '<=', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`))
+    .returning(sql<number>`1`.as('claimed'));
+}
+
+/** The claim on its own, compiled once (db/compiled.ts: run on every idempotent write). */
+const claim = compiledOnce((db: Db, [userId, key, route, hash]: [string, string, string, string]) =>
+  claimStatement(db, { userId, key, route, hash }));
 
 /** The answer stored for (user, key) within the last 24 h, if any. */
 export async function findAnswer(trx: Db, userId: string, key: string): Promise<StoredAnswer | undefined> {
@@ -48,23 +87,17 @@ export async function findAnswer(trx: Db, userId: string, key: string): Promise<
   return row && { route: row.route, requestHash: row.request_hash, status: row.status_code, body: row.response };
 }
 
-/** Stores the answer for (user, key); an expired row for the key (not yet purged) is replaced. */
-export async function storeAnswer(trx: Db, userId: string, key: string, answer: StoredAnswer): Promise<void> {
-  await trx
-    .insertInto('idempotency_keys')
-    .values({
-      user_id: userId, key, route: answer.route, request_hash: answer.requestHash, status_code: answer.status,
-      // As JSON text: pg would send a JS array as a PostgreSQL array.
-      response: JSON.stringify(answer.body),
-    })
-    .onConflict((oc) => oc.columns(['user_id', 'key']).doUpdateSet((eb) => ({
-      route: eb.ref('excluded.route'),
-      request_hash: eb.ref('excluded.request_hash'),
-      status_code: eb.ref('excluded.status_code'),
-      response: eb.ref('excluded.response'),
-      created_at: sql`now()`,
-    })))
-    .execute();
+/**
+ * The statement that stores the answer of a claimed key (run by publishEvents in the same round
+ * trip as the write's live events; on its own when there are none).
+ */
+export function answerUpdate(trx: Db, userId: string, key: string, status: number, body: unknown) {
+  return trx
+    .updateTable('idempotency_keys')
+    // As JSON text: pg would send a JS array as a PostgreSQL array.
+    .set({ status_code: status, response: JSON.stringify(body) })
+    .where('user_id', '=', userId)
+    .where('key', '=', key);
 }
 
 /** Deletes keys older than 24 h (the system's timer; not scoped); returns how many. */

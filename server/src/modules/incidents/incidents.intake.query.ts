@@ -1,16 +1,21 @@
 /**
- * The checks of an intake: where the point lies (its grid, the grids near it) and the possible
- * duplicates of a new report. Written as `sql` templates because each is one statement around a
- * CTE of the reported point, which the query builder would only obscure; prepared once per
- * connection (db/compiled.ts executePrepared: their planning cost more than running them).
+ * The intake of a report in one statement (the write's only round trip besides runWrite's): where the
+ * point lies (its grid, the grids within 30 m), whether the category is known and the grid in the
+ * reporter's area, and — only when all hold — the incident's row, its first timeline step, the
+ * Feature of the new row and its possible duplicates. The service turns a row without an incident
+ * into the matching 4xx (the transaction then rolls back). Written as a `sql` template around the
+ * builder's pieces (the feature query, the scope rule): the chain of CTEs is beyond the builder; run
+ * prepared once per connection (db/compiled.ts executePrepared: planning cost more than running).
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 import { executePrepared } from '../../db/compiled.js';
 import { distanceMetres, dWithinMetres, expandDegrees, pointLonLat } from '../../db/postgis.js';
 import { type Viewer } from '../../auth/scope.js';
-import { incidentVisible } from '../../auth/scope.repository.js';
-import { INCIDENT_REFS } from './incidents.repository.js';
+import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
+import { INCIDENT_REFS, newIncidentFeature } from './incidents.repository.js';
+import type { IncidentRow } from './incidents.feature.js';
+import { claimStatement, type KeyClaim } from '../../write/idempotency.repository.js';
 
 export const NEAR_BORDER_METRES = 30;
 export const DUPLICATE_METRES = 50;
@@ -22,49 +27,106 @@ export function degreeBox(metres: number, lat: number): { dx: number; dy: number
   return { dx, dy };
 }
 
-export interface PlaceCheck {
+/** A report as the intake stores it. */
+export interface NewReport {
+  category: string;
+  priority: string;
+  lon: number;
+  lat: number;
+  address: string | null;
+  description: string;
+  reporterContact: string | null;
+  actorName: string;
+}
+
+/** A possible duplicate of a new report. */
+export interface Duplicate {
+  id: string;
+  status: string;
+  description: string;
+  reportedAt: string;
+  distanceMetres: number;
+}
+
+/** What the intake statement found and did: `incident` is undefined when it stored nothing. */
+export interface Intake {
+  /** False when the request's Idempotency-Key was already answered (nothing was written). */
+  keyClaimed: boolean;
   categoryKnown: boolean;
-  gridId: string | null;
   gridCode: string | null;
   districtId: string | null;
-  nearGridIds: string[];
+  incident?: IncidentRow;
+  duplicates: Duplicate[];
 }
+
+type IntakeRow = Partial<IncidentRow> & {
+  key_claimed: boolean; category_known: boolean; place_grid_code: string | null; place_district_id: string | null; duplicates: Duplicate[];
+};
 
 const P = sql.ref('p.geom');
 
 /**
- * In one statement: is the category known, the grid holding the point (grid_at, as the insert
- * trigger decides), and the other grids within 30 geodesic metres of it.
+ * In one statement: the request's Idempotency-Key claimed (`claim`, runWrite's claimInWork: nothing
+ * is written unless it is), the category known?, the grid holding the point (grid_at, as the insert trigger
+ * decides) and the other grids within 30 geodesic metres; then, when the category is known and the
+ * grid in the reporter's area, the incident (reported, by `v`), its `report` step, its Feature and
+ * the possible duplicates — same category, within 50 m and the last 24 h, open or closed, visible
+ * to the reporter, nearest first, at most 10 (the new row is not among them: a statement does not
+ * see its own inserts).
  */
-export async function checkPlace(db: Db, category: string, lon: number, lat: number): Promise<PlaceCheck> {
-  const { dx, dy } = degreeBox(NEAR_BORDER_METRES, lat);
-  const rows = await executePrepared(db, sql<{ known: boolean; grid_id: string | null; grid_code: string | null; district_id: string | null; near: string[] }>`
-    WITH p AS (SELECT ${pointLonLat(lon, lat)} AS geom),
-         own AS (SELECT g.id, g.code, g.district_id FROM p, grids g WHERE g.id = grid_at(p.geom))
-    SELECT EXISTS (SELECT 1 FROM incident_categories WHERE code = ${category}) AS known,
-           (SELECT id::text FROM own) AS grid_id, (SELECT code FROM own) AS grid_code, (SELECT district_id::text FROM own) AS district_id,
-           coalesce((SELECT array_agg(g.id::text ORDER BY g.code) FROM p, grids g
-                      WHERE g.id IS DISTINCT FROM (SELECT id FROM own)
-                        AND g.geom && ${expandDegrees(P, dx, dy)}
-                        AND ${dWithinMetres(sql.ref('g.geom'), P, NEAR_BORDER_METRES)}), '{}') AS near`);
-  const r = rows[0];
-  return { categoryKnown: r.known, gridId: r.grid_id, gridCode: r.grid_code, districtId: r.district_id, nearGridIds: r.near };
-}
-
-/** Same category, within 50 m and the last 24 h, open or closed, visible to the viewer, nearest first, at most 10. */
-export async function possibleDuplicates(db: Db, v: Viewer, exceptId: string, category: string, lon: number, lat: number) {
-  const { dx, dy } = degreeBox(DUPLICATE_METRES, lat);
+export async function reportAt(trx: Db, v: Viewer, r: NewReport, claim: KeyClaim | undefined): Promise<Intake> {
+  const near = degreeBox(NEAR_BORDER_METRES, r.lat);
+  const dup = degreeBox(DUPLICATE_METRES, r.lat);
   const location = sql.ref('i.location');
-  const rows = await executePrepared(db, sql<{ id: string; status: string; description: string; reported_at: Date; d: number }>`
-    WITH p AS (SELECT ${pointLonLat(lon, lat)} AS geom)
-    SELECT i.id::text, i.status, i.description, i.reported_at, ${distanceMetres(location, P)} AS d
-      FROM p, incidents i LEFT JOIN grids g ON g.id = i.grid_id
-     WHERE i.category = ${category} AND i.id <> ${exceptId}::uuid AND i.reported_at > now() - interval '24 hours'
-       AND i.location && ${expandDegrees(P, dx, dy)}
-       AND ${dWithinMetres(location, P, DUPLICATE_METRES)}
-       AND ${incidentVisible(v, INCIDENT_REFS)}
-     ORDER BY d, i.reported_at DESC LIMIT 10`);
-  return rows.map((r) => ({
-    id: r.id, status: r.status, description: r.description, reportedAt: r.reported_at.toISOString(), distanceMetres: Math.round(r.d * 10) / 10,
-  }));
+  const [row] = await executePrepared(trx, sql<IntakeRow>`
+    WITH claimed AS (${claim ? claimStatement(trx, claim) : sql`SELECT 1 AS claimed`}),
+         p AS (SELECT ${pointLonLat(r.lon, r.lat)} AS geom),
+         own AS (SELECT g.id, g.code, g.district_id FROM p, grids g WHERE g.id = grid_at(p.geom)),
+         place AS (
+           SELECT EXISTS (SELECT 1 FROM incident_categories WHERE code = ${r.category}) AS category_known,
+                  own.id AS grid_id, own.code AS grid_code, own.district_id,
+                  coalesce((SELECT array_agg(g.id ORDER BY g.code) FROM p, grids g
+                             WHERE g.id IS DISTINCT FROM own.id
+                               AND g.geom && ${expandDegrees(P, near.dx, near.dy)}
+                               AND ${dWithinMetres(sql.ref('g.geom'), P, NEAR_BORDER_METRES)}), '{}') AS near_grid_ids
+             FROM (SELECT 1) one LEFT JOIN own ON true),
+         new_incident AS (
+           INSERT INTO incidents (grid_id, category, priority, status, location, address, description, reporter_contact,
+                                  near_border, near_grid_ids, reported_by, status_since, reported_at)
+           SELECT place.grid_id, ${r.category}, ${r.priority}, 'reported', p.geom, ${r.address}, ${r.description}, ${r.reporterContact},
+                  cardinality(place.near_grid_ids) > 0, place.near_grid_ids, ${v.id}::uuid, now(), now()
+             FROM place, p
+            WHERE EXISTS (SELECT 1 FROM claimed) AND place.category_known AND place.grid_id IS NOT NULL AND ${codeInScope(sql.ref('place.grid_code'), v.areaCode)}
+           RETURNING *),
+         report_step AS (
+           INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_id, actor_name)
+           SELECT id, district_id, 'report', NULL, 'reported', ${v.id}::uuid, ${r.actorName} FROM new_incident),
+         -- The incidents in the box around the point, by the location index alone: materialised, so
+         -- that no plan ANDs it with the category/time index (in a city that index holds thousands of
+         -- the day's reports of one category, the box a handful; the prepared statement's generic plan
+         -- cannot tell).
+         near_incidents AS MATERIALIZED (
+           SELECT i.id, i.status, i.description, i.reported_at, i.category, i.location, i.grid_id,
+                  i.assignee_responder_id, i.assignee_department
+             FROM p, incidents i
+            WHERE EXISTS (SELECT 1 FROM new_incident) AND i.location && ${expandDegrees(P, dup.dx, dup.dy)})
+    SELECT EXISTS (SELECT 1 FROM claimed) AS key_claimed, place.category_known, place.grid_code AS place_grid_code, place.district_id AS place_district_id, f.*,
+           coalesce(d.duplicates, '[]') AS duplicates
+      FROM place
+      LEFT JOIN LATERAL (${newIncidentFeature(trx, 'new_incident')}) f ON true
+      LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('id', n.id, 'status', n.status, 'description', n.description,
+                                          'reportedAt', to_char(n.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'distanceMetres', round(n.d::numeric, 1)) ORDER BY n.d, n.reported_at DESC) AS duplicates
+          FROM (SELECT i.id, i.status, i.description, i.reported_at, ${distanceMetres(location, P)} AS d
+                  FROM p, near_incidents i LEFT JOIN grids g ON g.id = i.grid_id
+                 WHERE i.category = ${r.category} AND i.reported_at > now() - interval '24 hours'
+                   AND ${dWithinMetres(location, P, DUPLICATE_METRES)}
+                   AND ${incidentVisible(v, INCIDENT_REFS)}
+                 ORDER BY d, i.reported_at DESC LIMIT 10) n) d ON true`);
+  const { key_claimed, category_known, place_grid_code, place_district_id, duplicates, ...feature } = row;
+  return {
+    keyClaimed: key_claimed, categoryKnown: category_known, gridCode: place_grid_code, districtId: place_district_id,
+    incident: feature.id ? (feature as IncidentRow) : undefined,
+    duplicates,
+  };
 }

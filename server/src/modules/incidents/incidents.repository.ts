@@ -4,7 +4,8 @@
  * Lists and details follow the incident rule of auth/scope.ts (grid in scope, or assigned to the
  * viewer); stats count by grid only.
  */
-import { sql, type SqlBool } from 'kysely';
+import { sql, type AliasedRawBuilder, type Selectable, type SqlBool } from 'kysely';
+import type { DB } from '../../db/types.js';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';
@@ -27,10 +28,14 @@ export const INCIDENT_REFS: IncidentRefs = {
   assigneeDepartment: sql.ref('i.assignee_department'),
 };
 
+/** A row source named `i` with the columns of incidents: the table, or a CTE of new rows (intake). */
+type IncidentSource = 'incidents as i' | AliasedRawBuilder<Selectable<DB['incidents']>, 'i'>;
+
 /** Incidents with everything the Feature shows joined (the time limit for dueAt and overdue). */
-function featureFrom(db: Db) {
+function featureFrom(db: Db, from: IncidentSource = 'incidents as i') {
   return db
-    .selectFrom('incidents as i')
+    // Typed as the table: a source given here has the table's columns.
+    .selectFrom(from as 'incidents as i')
     .leftJoin('grids as g', 'g.id', 'i.grid_id')
     .leftJoin('areas as c', 'c.id', 'g.community_id')
     .leftJoin('users as u', 'u.id', 'i.reported_by')
@@ -75,6 +80,14 @@ const featureRow = compiledOnce(
   (_id, areaCode, responderId, departmentCode) =>
     areaCode === null ? 'unscoped' : `${areaCode === '*' ? 'all' : 'area'},${responderId ? 'r' : ''},${departmentCode ? 'd' : ''}`,
 );
+
+/**
+ * The Feature columns of the row the intake inserts in the same statement (a statement does not
+ * see its own inserts, so the feature query reads the inserting CTE `cte` instead of the table).
+ */
+export function newIncidentFeature(db: Db, cte: string) {
+  return selectFeature(featureFrom(db, sql<Selectable<DB['incidents']>>`${sql.table(cte)}`.as('i')));
+}
 
 /** One incident the viewer sees (its grid in scope, or assigned to it); undefined otherwise. */
 export async function getIncidentRow(db: Db, v: Viewer, id: string): Promise<IncidentRow | undefined> {

@@ -10,15 +10,15 @@ import type { Db } from '../../db/transaction.js';
 import { inScope, type Viewer } from '../../auth/scope.js';
 import { can } from '../../auth/permissions.js';
 import { ApiError } from '../../plugins/errors.js';
-import { runWrite, type Answer, type WriteDeps } from '../../write/write.js';
+import { KEY_TAKEN, runWrite, type Answer, type WriteDeps } from '../../write/write.js';
 import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
 import { INCIDENT_STATUSES, isCommand } from './lifecycle.js';
 import { actorName, toFeature, type Caller, type IncidentFeatureValue, type IncidentRow } from './incidents.feature.js';
 import { incidentCreated, incidentUpdated } from './incidents.events.js';
 import { getIncidentRow, getIncidentRowUnscoped, getReporterContact, listIncidents } from './incidents.repository.js';
 import { photoUrl, timelineAndPhotos } from './incidents.timeline.repository.js';
-import { checkPlace, possibleDuplicates } from './incidents.intake.query.js';
-import { insertIncident, insertTransition, lockIncident } from './incidents.writes.repository.js';
+import { reportAt } from './incidents.intake.query.js';
+import { lockIncident } from './incidents.writes.repository.js';
 import {
   findPhoto, insertPhoto, lockUploaderBudget, namedPhotoHashes, photoCounts, uploaderBudgetWait,
 } from './incidents.photos.repository.js';
@@ -121,26 +121,25 @@ export async function reportIncident(
   }
   assertText({ category: b.category, description: b.description, address: b.address, reporterContact: b.reporterContact });
   if (!b.description.trim()) throw new ApiError(400, 'VALIDATION_FAILED', 'description must not be blank');
-  return runWrite(deps, async (trx) => {
-    const place = await checkPlace(trx, b.category, lon, lat);
-    if (!place.categoryKnown) throw new ApiError(422, 'UNKNOWN_CATEGORY', `no incident category "${b.category}"; see GET /api/incident-categories`);
-    if (!place.gridId || !place.gridCode) throw new ApiError(422, 'OUTSIDE_ALL_GRIDS', `the point ${lon}, ${lat} lies outside every grid`);
-    if (!inScope(c.areaCode, place.gridCode)) {
-      throw new ApiError(403, 'OUT_OF_SCOPE', `the point lies in grid ${place.gridCode}, outside your area ${c.areaCode}`, { gridCode: place.gridCode });
+  return runWrite(deps, async (trx, claim) => {
+    const intake = await reportAt(trx, c, {
+      category: b.category, priority: b.priority ?? 'normal', lon, lat, address: b.address ?? null,
+      description: b.description, reporterContact: b.reporterContact ?? null, actorName: actorName(c),
+    }, claim);
+    if (!intake.keyClaimed) return KEY_TAKEN;
+    if (!intake.categoryKnown) throw new ApiError(422, 'UNKNOWN_CATEGORY', `no incident category "${b.category}"; see GET /api/incident-categories`);
+    if (!intake.gridCode) throw new ApiError(422, 'OUTSIDE_ALL_GRIDS', `the point ${lon}, ${lat} lies outside every grid`);
+    if (!intake.incident) {
+      // Known category, a grid: the grid is outside the reporter's area (the statement's scope rule).
+      throw new ApiError(403, 'OUT_OF_SCOPE', `the point lies in grid ${intake.gridCode}, outside your area ${c.areaCode}`, { gridCode: intake.gridCode });
     }
-    const inc = await insertIncident(trx, {
-      gridId: place.gridId, category: b.category, priority: b.priority ?? 'normal', lon, lat, address: b.address ?? null,
-      description: b.description, reporterContact: b.reporterContact ?? null, nearGridIds: place.nearGridIds, reportedBy: c.id,
-    });
-    await insertTransition(trx, { incidentId: inc.id, districtId: inc.districtId, action: 'report', from: null, to: 'reported', actorId: c.id, actorName: actorName(c) });
-    const f = toFeature((await getIncidentRowUnscoped(trx, inc.id))!, c);
-    const duplicates = await possibleDuplicates(trx, c, inc.id, b.category, lon, lat);
+    const f = toFeature(intake.incident, c);
     const event = incidentCreated({
-      id: inc.id, status: 'reported', priority: f.properties.priority, category: b.category, gridCode: place.gridCode, districtId: inc.districtId,
+      id: f.id, status: 'reported', priority: f.properties.priority, category: b.category, gridCode: intake.gridCode, districtId: intake.districtId,
       lon, lat, reportedAt: f.properties.reportedAt, assignee: { responderId: null, departmentCode: null },
     });
-    return { status: 201, body: { ...f, properties: { ...f.properties, possibleDuplicates: duplicates } }, events: [event] };
-  }, { userId: c.id, key, route: 'POST /api/incidents', body: b });
+    return { status: 201, body: { ...f, properties: { ...f.properties, possibleDuplicates: intake.duplicates } }, events: [event] };
+  }, { userId: c.id, key, route: 'POST /api/incidents', body: b }, { claimInWork: true });
 }
 
 /** A lifecycle step (dispatch included): 200 with the incident's detail. */

@@ -6,39 +6,11 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { DB } from '../../db/types.js';
 import type { Db } from '../../db/transaction.js';
-import { pointLonLat, stX, stY } from '../../db/postgis.js';
+import { stX, stY } from '../../db/postgis.js';
 import { type AreaCode, type Viewer } from '../../auth/scope.js';
 import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
 import { ACTIVE_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { INCIDENT_REFS } from './incidents.repository.js';
-
-export interface NewIncident {
-  gridId: string;
-  category: string;
-  priority: string;
-  lon: number;
-  lat: number;
-  address: string | null;
-  description: string;
-  reporterContact: string | null;
-  nearGridIds: string[];
-  reportedBy: string;
-}
-
-/** Inserts a reported incident (its grid and district are also derived by the table's trigger). */
-export async function insertIncident(trx: Db, n: NewIncident): Promise<{ id: string; districtId: string | null }> {
-  const row = await trx
-    .insertInto('incidents')
-    .values({
-      grid_id: n.gridId, category: n.category, priority: n.priority, status: 'reported', location: pointLonLat(n.lon, n.lat),
-      address: n.address, description: n.description, reporter_contact: n.reporterContact,
-      near_border: n.nearGridIds.length > 0, near_grid_ids: n.nearGridIds, reported_by: n.reportedBy,
-      status_since: sql`now()`, reported_at: sql`now()`,
-    })
-    .returning(['id', 'district_id'])
-    .executeTakeFirstOrThrow();
-  return { id: row.id, districtId: row.district_id };
-}
 
 /** The incident row a step starts from, locked until the transaction ends. */
 export interface LockedIncident {
