@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, usesExternalDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { buildTestApp } from '../support/app.js';
 import { addUser } from '../support/auth.js';
 import { insertSmallDistrict } from '../support/fixtures.js';
@@ -62,7 +62,7 @@ describe('login throttling', () => {
   });
 
   it('parallel guesses over two API processes: a right password inside a burst of 15 wrong ones is verified only within the 5 attempts', async () => {
-    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 4, sharedSession: !usesExternalDatabase });
+    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 4 });
     const appB = await buildTestApp({ ...second, mode: database.mode }, { signedIn: false });
     try {
       for (let round = 0; round < 3; round++) {
@@ -153,7 +153,7 @@ describe('login throttling', () => {
   it('one address is limited to 50 failed sign-ins over any accounts, counted across processes', async () => {
     // Each process also caps sign-in requests at 30 a minute per address (@fastify/rate-limit, in
     // memory); the failures of this test are split over two processes to stay under that cap.
-    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2, sharedSession: !usesExternalDatabase });
+    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2 });
     const appB = await buildTestApp({ ...second, mode: database.mode }, { signedIn: false });
     try {
       const ip = nextAddress();
@@ -199,7 +199,7 @@ describe('login throttling', () => {
   });
 
   it('the limit holds across two API processes on one database (two apps, two pools)', async () => {
-    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2, sharedSession: !usesExternalDatabase });
+    const second: Database = await openDatabase({ databaseUrl: database.url, dataDir: '', poolSize: 2 });
     const appB = await buildTestApp({ ...second, mode: database.mode }, { signedIn: false });
     try {
       expect(second.pool).not.toBe(database.pool);

@@ -82,7 +82,7 @@ describe('kill -9 of the embedded server after acknowledged writes', { timeout: 
     const dataDir = tempDir('faults-embedded');
     // Prepare the folder: schema, the small district and an admin (the server then owns it).
     const embedded = await startEmbeddedDatabase(dataDir);
-    const prep = await openDatabase({ databaseUrl: embedded.url, dataDir: '', sharedSession: true });
+    const prep = await openDatabase({ databaseUrl: embedded.url, dataDir: '' });
     await migrateToLatest(prep.db);
     await insertSmallDistrict(prep.pool);
     const admin = await addUser(prep.pool, 'admin', '*');

@@ -17,8 +17,8 @@ export interface TestAppOptions {
 }
 
 /**
- * The real application over a test database, without a web build and without logging. Given a
- * TestDatabase it serves through `database.app`, the ordinary role the API runs as in production.
+ * The real application over a test database, without a web build and without logging (TEST_LOG=1:
+ * with it, to see a 500's cause). Given a TestDatabase it serves through `database.app`, the ordinary role the API runs as in production.
  */
 export async function buildTestApp(database: Database & { app?: Database }, opts: TestAppOptions = {}): Promise<FastifyInstance> {
   const served = database.app ?? database;
@@ -29,7 +29,7 @@ export async function buildTestApp(database: Database & { app?: Database }, opts
     },
     database: served,
     capabilities: await probeCapabilities(served.db),
-    logger: process.env.TEST_LOG ? true : false,
+    logger: Boolean(process.env.TEST_LOG),
   });
   if (opts.signedIn === false) return app;
   const cookie = await sessionFor(app, database.pool, 'admin', '*');

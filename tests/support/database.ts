@@ -53,7 +53,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!adminUrl) {
     const url = inject('embeddedUrl');
     if (!url) throw new Error('no TEST_DATABASE_URL and no embedded test database (global setup missing?)');
-    const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 4, sharedSession: true });
+    const database = await openDatabase({ databaseUrl: url, dataDir: '', poolSize: 4 });
     await sql.raw(`TRUNCATE ${DATA_TABLES.join(', ')} CASCADE`).execute(database.db);
     const embedded = { ...database, mode: 'embedded' as const };
     return { ...embedded, app: embedded, drop: () => database.close() };

@@ -15,7 +15,7 @@ export default async function setup(project: TestProject) {
   }
   console.log('[tests] TEST_DATABASE_URL not set: database tests use the embedded PGlite database');
   const embedded = await startEmbeddedDatabase(tempDir('embedded-tests'));
-  const database = await openDatabase({ databaseUrl: embedded.url, dataDir: '', sharedSession: true });
+  const database = await openDatabase({ databaseUrl: embedded.url, dataDir: '' });
   await migrateToLatest(database.db);
   await database.close();
   project.provide('embeddedUrl', embedded.url);

@@ -37,11 +37,6 @@ export async function openDatabase(opts: {
   dataDir: string;
   poolSize?: number;
   embeddedPort?: number;
-  /**
-   * `databaseUrl` is an embedded database served by another opener (pglite-socket: one session
-   * behind every connection), so no statement runs named (db/compiled.ts).
-   */
-  sharedSession?: boolean;
 }): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let url = opts.databaseUrl;
@@ -61,7 +56,9 @@ export async function openDatabase(opts: {
   // A connection cut while a query runs is reported to that query; without a listener the
   // client's own 'error' event would be an uncaught exception and take the process down.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool, { named: !embedded && !opts.sharedSession }) }) });
+  const statements = { named: !embedded };
+  if (!embedded && (await servedByPglite(pool))) statements.named = false;
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool, statements) }) });
   return {
     mode: embedded ? 'embedded' : 'external',
     pool,
@@ -106,6 +103,21 @@ function discardingBrokenConnections(pool: pg.Pool, opts: { named: boolean }): P
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * Whether the URL reaches an embedded database another process serves (pglite-socket: the tests'
+ * shared database, or a running server's): one session behind every connection, where two
+ * connections preparing one statement name collide — so no statement runs named there. Unknown
+ * (the database is away) counts as a real server; the first query reports the outage.
+ */
+async function servedByPglite(pool: pg.Pool): Promise<boolean> {
+  try {
+    const { rows } = await pool.query<{ v: string }>('SELECT version() AS v');
+    return rows[0].v.includes('PGlite');
+  } catch {
+    return false;
+  }
 }
 
 /** Probes versions and native MVT support. */

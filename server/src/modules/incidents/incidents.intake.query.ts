@@ -4,14 +4,14 @@
  * reporter's area, and — only when all hold — the incident's row, its first timeline step, the
  * Feature of the new row and its possible duplicates. The service turns a row without an incident
  * into the matching 4xx (the transaction then rolls back). Written as a `sql` template around the
- * builder's pieces (the feature query, the scope rule): the chain of CTEs is beyond the builder; run
- * prepared once per connection (db/compiled.ts executePrepared: planning cost more than running).
+ * builder's pieces (the key's claim, the feature query, the scope rule): the chain of CTEs is beyond
+ * the builder; compiled once per shape and prepared once per connection (db/compiled.ts).
  */
 import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
-import { executePrepared } from '../../db/compiled.js';
+import { compiledOnce } from '../../db/compiled.js';
 import { distanceMetres, dWithinMetres, expandDegrees, pointLonLat } from '../../db/postgis.js';
-import { type Viewer } from '../../auth/scope.js';
+import { seesEverything, type Viewer } from '../../auth/scope.js';
 import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
 import { INCIDENT_REFS, newIncidentFeature } from './incidents.repository.js';
 import type { IncidentRow } from './incidents.feature.js';
@@ -67,40 +67,78 @@ const P = sql.ref('p.geom');
 
 /**
  * In one statement: the request's Idempotency-Key claimed (`claim`, runWrite's claimInWork: nothing
- * is written unless it is), the category known?, the grid holding the point (grid_at, as the insert trigger
- * decides) and the other grids within 30 geodesic metres; then, when the category is known and the
- * grid in the reporter's area, the incident (reported, by `v`), its `report` step, its Feature and
- * the possible duplicates — same category, within 50 m and the last 24 h, open or closed, visible
- * to the reporter, nearest first, at most 10 (the new row is not among them: a statement does not
- * see its own inserts).
+ * is written unless it is), the category known?, the grid holding the point and the other grids
+ * within 30 geodesic metres; then, when the category is known and the grid in the reporter's area,
+ * the incident (reported, by `v`), its `report` step, its Feature and the possible duplicates — same
+ * category, within 50 m and the last 24 h, open or closed, visible to the reporter, nearest first, at
+ * most 10 (the new row is not among them: a statement does not see its own inserts).
  */
 export async function reportAt(trx: Db, v: Viewer, r: NewReport, claim: KeyClaim | undefined): Promise<Intake> {
   const near = degreeBox(NEAR_BORDER_METRES, r.lat);
   const dup = degreeBox(DUPLICATE_METRES, r.lat);
-  const location = sql.ref('i.location');
-  const [row] = await executePrepared(trx, sql<IntakeRow>`
-    WITH claimed AS (${claim ? claimStatement(trx, claim) : sql`SELECT 1 AS claimed`}),
-         p AS (SELECT ${pointLonLat(r.lon, r.lat)} AS geom),
-         own AS (SELECT g.id, g.code, g.district_id FROM p, grids g WHERE g.id = grid_at(p.geom)),
+  const [row] = await intakeStatement(
+    trx, r.lon, r.lat, near.dx, near.dy, dup.dx, dup.dy, r.category, r.priority, r.address, r.description, r.reporterContact, r.actorName,
+    v.id, v.areaCode, v.responderId, v.departmentCode, claim?.userId ?? null, claim?.key ?? null, claim?.route ?? null, claim?.hash ?? null,
+  );
+  const { key_claimed, category_known, place_grid_code, place_district_id, duplicates, ...feature } = row;
+  return {
+    keyClaimed: key_claimed, categoryKnown: category_known, gridCode: place_grid_code, districtId: place_district_id,
+    incident: feature.id ? (feature as IncidentRow) : undefined,
+    duplicates,
+  };
+}
+
+type IntakeArgs = [
+  lon: number, lat: number, nearDx: number, nearDy: number, dupDx: number, dupDy: number,
+  category: string, priority: string, address: string | null, description: string, reporterContact: string | null, actorName: string,
+  userId: string, areaCode: string, responderId: string | null, departmentCode: string | null,
+  claimUser: string | null, claimKey: string | null, claimRoute: string | null, claimHash: string | null,
+];
+
+/**
+ * The statement, built and compiled once per shape (db/compiled.ts: building the feature query and
+ * the CTEs cost about as much as planning) and prepared once per connection. Shape: with or without
+ * a key to claim, and the reporter's scope rule (all, area; responder, department).
+ */
+const intakeStatement = compiledOnce(
+  (db: Db, a: IntakeArgs, shape: string) => {
+    const [lon, lat, nearDx, nearDy, dupDx, dupDy, category, priority, address, description, reporterContact, actorName,
+      userId, areaCode, responderId, departmentCode, claimUser, claimKey, claimRoute, claimHash] = a;
+    const [withKey, everything, hasResponder, hasDepartment] = shape.split(',');
+    const v: Viewer = {
+      id: userId, areaCode: everything === 'all' ? '*' : areaCode,
+      responderId: hasResponder === 'r' ? responderId : null, departmentCode: hasDepartment === 'd' ? departmentCode : null,
+    };
+    const claimed = withKey === 'k'
+      ? claimStatement(db, { userId: claimUser!, key: claimKey!, route: claimRoute!, hash: claimHash! })
+      : sql`SELECT 1 AS claimed`;
+    const location = sql.ref('i.location');
+    const statement = sql<IntakeRow>`
+    WITH claimed AS (${claimed}),
+         p AS (SELECT ${pointLonLat(lon, lat)} AS geom),
+         -- grid_at(p) (migration 0001; the insert trigger's rule: the lowest code among the grids
+         -- holding the point), written out: a SQL function with ORDER BY … LIMIT is never inlined and
+         -- was planned anew on every call (0.18 against 0.09 ms).
+         own AS (SELECT g.id, g.code, g.district_id FROM p, grids g WHERE ST_Intersects(g.geom, p.geom) ORDER BY g.code LIMIT 1),
          place AS (
-           SELECT EXISTS (SELECT 1 FROM incident_categories WHERE code = ${r.category}) AS category_known,
+           SELECT EXISTS (SELECT 1 FROM incident_categories WHERE code = ${category}) AS category_known,
                   own.id AS grid_id, own.code AS grid_code, own.district_id,
                   coalesce((SELECT array_agg(g.id ORDER BY g.code) FROM p, grids g
                              WHERE g.id IS DISTINCT FROM own.id
-                               AND g.geom && ${expandDegrees(P, near.dx, near.dy)}
+                               AND g.geom && ${expandDegrees(P, nearDx, nearDy)}
                                AND ${dWithinMetres(sql.ref('g.geom'), P, NEAR_BORDER_METRES)}), '{}') AS near_grid_ids
              FROM (SELECT 1) one LEFT JOIN own ON true),
          new_incident AS (
            INSERT INTO incidents (grid_id, category, priority, status, location, address, description, reporter_contact,
                                   near_border, near_grid_ids, reported_by, status_since, reported_at)
-           SELECT place.grid_id, ${r.category}, ${r.priority}, 'reported', p.geom, ${r.address}, ${r.description}, ${r.reporterContact},
-                  cardinality(place.near_grid_ids) > 0, place.near_grid_ids, ${v.id}::uuid, now(), now()
+           SELECT place.grid_id, ${category}, ${priority}, 'reported', p.geom, ${address}, ${description}, ${reporterContact},
+                  cardinality(place.near_grid_ids) > 0, place.near_grid_ids, ${userId}::uuid, now(), now()
              FROM place, p
             WHERE EXISTS (SELECT 1 FROM claimed) AND place.category_known AND place.grid_id IS NOT NULL AND ${codeInScope(sql.ref('place.grid_code'), v.areaCode)}
            RETURNING *),
          report_step AS (
            INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_id, actor_name)
-           SELECT id, district_id, 'report', NULL, 'reported', ${v.id}::uuid, ${r.actorName} FROM new_incident),
+           SELECT id, district_id, 'report', NULL, 'reported', ${userId}::uuid, ${actorName} FROM new_incident),
          -- The incidents in the box around the point, by the location index alone: materialised, so
          -- that no plan ANDs it with the category/time index (in a city that index holds thousands of
          -- the day's reports of one category, the box a handful; the prepared statement's generic plan
@@ -109,24 +147,21 @@ export async function reportAt(trx: Db, v: Viewer, r: NewReport, claim: KeyClaim
            SELECT i.id, i.status, i.description, i.reported_at, i.category, i.location, i.grid_id,
                   i.assignee_responder_id, i.assignee_department
              FROM p, incidents i
-            WHERE EXISTS (SELECT 1 FROM new_incident) AND i.location && ${expandDegrees(P, dup.dx, dup.dy)})
+            WHERE EXISTS (SELECT 1 FROM new_incident) AND i.location && ${expandDegrees(P, dupDx, dupDy)})
     SELECT EXISTS (SELECT 1 FROM claimed) AS key_claimed, place.category_known, place.grid_code AS place_grid_code, place.district_id AS place_district_id, f.*,
            coalesce(d.duplicates, '[]') AS duplicates
       FROM place
-      LEFT JOIN LATERAL (${newIncidentFeature(trx, 'new_incident')}) f ON true
+      LEFT JOIN LATERAL (${newIncidentFeature(db, 'new_incident')}) f ON true
       LEFT JOIN LATERAL (
         SELECT json_agg(json_build_object('id', n.id, 'status', n.status, 'description', n.description,
                                           'reportedAt', to_char(n.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'distanceMetres', round(n.d::numeric, 1)) ORDER BY n.d, n.reported_at DESC) AS duplicates
           FROM (SELECT i.id, i.status, i.description, i.reported_at, ${distanceMetres(location, P)} AS d
                   FROM p, near_incidents i LEFT JOIN grids g ON g.id = i.grid_id
-                 WHERE i.category = ${r.category} AND i.reported_at > now() - interval '24 hours'
+                 WHERE i.category = ${category} AND i.reported_at > now() - interval '24 hours'
                    AND ${dWithinMetres(location, P, DUPLICATE_METRES)}
                    AND ${incidentVisible(v, INCIDENT_REFS)}
-                 ORDER BY d, i.reported_at DESC LIMIT 10) n) d ON true`);
-  const { key_claimed, category_known, place_grid_code, place_district_id, duplicates, ...feature } = row;
-  return {
-    keyClaimed: key_claimed, categoryKnown: category_known, gridCode: place_grid_code, districtId: place_district_id,
-    incident: feature.id ? (feature as IncidentRow) : undefined,
-    duplicates,
-  };
-}
+                 ORDER BY d, i.reported_at DESC LIMIT 10) n) d ON true`;
+    return { compile: () => statement.compile(db) };
+  },
+  (...a: IntakeArgs) => `${a[17] !== null ? 'k' : ''},${seesEverything(a[13]) ? 'all' : 'area'},${a[14] ? 'r' : ''},${a[15] ? 'd' : ''}`,
+);
