@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { dataDirOwner, DataDirOwnedError } from './db/data-lock.js';
 import { consoleProgress } from './seed.js';
 import { isAreaCode, isRole, ROLES } from './auth/permissions.js';
 import { listAllUsers } from './modules/users/users.repository.js';
@@ -25,26 +26,51 @@ commands:
 
 Roles: admin, commander, planner, grid_worker, department, viewer. Area: a 6/9/12-digit area code,
 a 15-digit grid code, or * (whole installation, admins only).
-The database is DATABASE_URL when set, else the embedded database in DATA_DIR (default .data/).`;
+The database is DATABASE_URL when set, else the embedded database in DATA_DIR (default .data/). While a
+server runs on DATA_DIR, the user commands go through it; migrate, generate and import need it stopped.`;
 
 class UsageError extends Error {}
 
-async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on the database: DATABASE_URL, else the embedded database in DATA_DIR, which this
+ * process then owns for the command's duration (db/data-lock.ts). While a server owns DATA_DIR, a
+ * `user` command (`viaServer`) goes through the database socket the server serves there — its
+ * change is the server's at once (sessions ended, a new account signs in); any other command is
+ * refused: it would need the folder to itself.
+ */
+async function withDatabase<T>(command: string, fn: (db: Database) => Promise<T>, opts: { viaServer?: boolean } = {}): Promise<T> {
   const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const owner = config.databaseUrl ? undefined : dataDirOwner(config.dataDir);
+  if (owner && !(opts.viaServer && owner.kind === 'server' && owner.url)) {
+    throw new DataDirBusyError(
+      owner.kind === 'server'
+        ? `\`${command}\` needs the embedded database to itself, and a wangge server (pid ${owner.pid}) is running on ${config.dataDir}: ` +
+          'stop the server (Ctrl-C in its terminal), run the command, then start the server again'
+        : new DataDirOwnedError(config.dataDir, owner).message,
+    );
+  }
+  const database = owner
+    ? await openDatabase({ databaseUrl: owner.url, dataDir: '', poolSize: 2 })
+    : await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, owner: 'cli' }).catch((err) => {
+        throw err instanceof DataDirOwnedError ? new DataDirBusyError(err.message) : err;
+      });
   try {
-    await migrateToLatest(database.db);
+    // The server migrated its database when it started.
+    if (!owner) await migrateToLatest(database.db);
     return await fn(database);
   } finally {
     await database.close();
   }
 }
 
+/** The data folder is another process's: exit 1 with the message, no usage text. */
+class DataDirBusyError extends Error {}
+
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'migrate': {
-      await withDatabase(async () => {});
+      await withDatabase('migrate', async () => {});
       console.log('migrations: up to date');
       return;
     }
@@ -55,7 +81,7 @@ async function run(argv: string[]): Promise<void> {
       const seed = Number(values.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be a non-negative integer');
       const started = Date.now();
-      const result = await withDatabase((db) => generate(db.pool, { preset, seed, onProgress: consoleProgress('generate') }));
+      const result = await withDatabase('generate', (db) => generate(db.pool, { preset, seed, onProgress: consoleProgress('generate') }));
       console.log(`generated preset ${preset} (seed ${seed}) in ${((Date.now() - started) / 1000).toFixed(1)} s:`, result.counts);
       return;
     }
@@ -73,7 +99,7 @@ async function run(argv: string[]): Promise<void> {
       const layer = values.layer as Layer | undefined;
       if (!layer || !(LAYERS as readonly string[]).includes(layer)) throw new UsageError(`--layer must be one of ${LAYERS.join(', ')}`);
       if (!values.file) throw new UsageError('--file is required');
-      const result = await withDatabase((db) =>
+      const result = await withDatabase('import', (db) =>
         importGeoJson(db.pool, {
           layer,
           file: values.file!,
@@ -134,21 +160,20 @@ async function userCommand(args: string[]): Promise<void> {
       if (!isAreaCode(areaCode)) throw new UsageError('--area must be * or a 6/9/12-digit area code or a 15-digit grid code');
       if (areaCode === '*' && role !== 'admin') throw new UsageError('only admins may have the whole installation (*) as their area');
       const password = await readPassword();
-      const created = await withDatabase((db) =>
-        createUser(db.db, { username, password, role, areaCode, displayName: values.name }).catch(asUsageError),
-      );
+      const created = await withDatabase('user add', (db) =>
+        createUser(db.db, { username, password, role, areaCode, displayName: values.name }).catch(asUsageError), { viaServer: true });
       console.log(`user ${username} created (${role}, area ${areaCode})${created.responderId ? `, responder ${created.responderId}` : ''}`);
       return;
     }
     case 'list': {
-      const users = await withDatabase((db) => listAllUsers(db.db));
+      const users = await withDatabase('user list', (db) => listAllUsers(db.db), { viaServer: true });
       if (!users.length) console.log('no users');
       for (const u of users) console.log(`${u.username.padEnd(24)} ${u.role.padEnd(12)} ${u.areaCode.padEnd(16)} ${u.disabled ? 'disabled' : 'active  '} ${u.createdOn}`);
       return;
     }
     case 'disable': {
       const username = need(values.username, 'username');
-      const found = await withDatabase((db) => disableByUsername(db.db, username));
+      const found = await withDatabase('user disable', (db) => disableByUsername(db.db, username), { viaServer: true });
       if (!found) throw new Error(`no user "${username}"`);
       console.log(`user ${username} disabled; its sessions ended`);
       return;
@@ -156,7 +181,7 @@ async function userCommand(args: string[]): Promise<void> {
     case 'reset-password': {
       const username = need(values.username, 'username');
       const password = await readPassword();
-      const found = await withDatabase((db) => resetPasswordByUsername(db.db, username, password).catch(asUsageError));
+      const found = await withDatabase('user reset-password', (db) => resetPasswordByUsername(db.db, username, password).catch(asUsageError), { viaServer: true });
       if (!found) throw new Error(`no user "${username}"`);
       console.log(`password of ${username} reset; its sessions ended`);
       return;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, ConfigError } from './config.js';
 import { openDatabase, probeCapabilities } from './db/database.js';
+import { DataDirOwnedError } from './db/data-lock.js';
 import { migrateToLatest } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { seedDemoIfEmpty } from './seed.js';
@@ -56,6 +57,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? `[wangge] configuration error: ${err.message}` : err);
+  if (err instanceof ConfigError) console.error(`[wangge] configuration error: ${err.message}`);
+  else if (err instanceof DataDirOwnedError) console.error(`[wangge] cannot start: ${err.message}`);
+  else console.error(err);
   process.exit(1);
 });

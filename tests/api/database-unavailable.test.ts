@@ -13,11 +13,12 @@ class Relay {
   private server?: net.Server;
   private sockets = new Set<net.Socket>();
   port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
+  /** `target`: a TCP address, or the path of a Unix socket (the embedded database's). */
+  constructor(private readonly target: { host: string; port: number } | { path: string }) {}
 
   async up(): Promise<void> {
     this.server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
+      const upstream = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -43,8 +44,12 @@ let app: FastifyInstance;
 beforeAll(async () => {
   database = await createTestDatabase();
   const url = new URL(database.url);
-  relay = new Relay({ host: url.hostname, port: Number(url.port || 5432) });
+  // The embedded database is served on a Unix socket: ?host=<folder>, the socket named as pg names it.
+  const socketDir = url.searchParams.get('host');
+  const port = Number(url.port || 5432);
+  relay = new Relay(socketDir ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: url.hostname, port });
   await relay.up();
+  url.searchParams.delete('host');
   url.host = `127.0.0.1:${relay.port}`;
   viaRelay = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
   app = await buildTestApp({ ...viaRelay, mode: database.mode });

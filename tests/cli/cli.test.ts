@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 let database: TestDatabase;
 
 beforeAll(async () => {
@@ -15,21 +14,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Runs `pnpm cli …` the way a user does (tsx server/src/cli.ts) against the test database. */
-function cli(args: string[], stdin = ''): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: database.url },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.end(stdin);
-    let out = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (out += c));
-    child.on('exit', (code) => resolve({ code: code ?? -1, out }));
-  });
-}
+/** `pnpm cli …` against the test database. */
+const cli = (args: string[], stdin = '') => runCli(args, { DATABASE_URL: database.url }, stdin);
 
 describe('pnpm cli', { timeout: 120_000 }, () => {
   it('migrate reports the schema up to date', async () => {

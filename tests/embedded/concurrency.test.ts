@@ -13,7 +13,7 @@ let embedded: EmbeddedDatabase;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  embedded = await startEmbeddedDatabase(tempDir('embedded-concurrency'));
+  embedded = await startEmbeddedDatabase(tempDir('embedded-concurrency'), { kind: 'tests' });
   pool = new pg.Pool({ connectionString: embedded.url, max: 8 });
 }, 180_000);
 

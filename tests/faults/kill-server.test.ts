@@ -81,7 +81,7 @@ describe('kill -9 of the embedded server after acknowledged writes', { timeout: 
   it('restarted on the same DATA_DIR, every acknowledged incident is there and the stream resumes exactly', async () => {
     const dataDir = tempDir('faults-embedded');
     // Prepare the folder: schema, the small district and an admin (the server then owns it).
-    const embedded = await startEmbeddedDatabase(dataDir);
+    const embedded = await startEmbeddedDatabase(dataDir, { kind: 'tests' });
     const prep = await openDatabase({ databaseUrl: embedded.url, dataDir: '' });
     await migrateToLatest(prep.db);
     await insertSmallDistrict(prep.pool);

@@ -14,7 +14,7 @@ export default async function setup(project: TestProject) {
     return;
   }
   console.log('[tests] TEST_DATABASE_URL not set: database tests use the embedded PGlite database');
-  const embedded = await startEmbeddedDatabase(tempDir('embedded-tests'));
+  const embedded = await startEmbeddedDatabase(tempDir('embedded-tests'), { kind: 'tests' });
   const database = await openDatabase({ databaseUrl: embedded.url, dataDir: '' });
   await migrateToLatest(database.db);
   await database.close();

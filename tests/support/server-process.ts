@@ -8,7 +8,10 @@ export interface ServerProcess {
   log: () => string;
   /** Milliseconds from spawn to "ready". */
   startMs: number;
+  pid: number;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or `kill -9`: nothing of the process's own shutdown runs. */
+  kill9(): Promise<void>;
 }
 
 /**
@@ -38,8 +41,15 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
     base,
     startMs,
     log: () => log,
+    pid: child.pid!,
+    async kill9() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;

@@ -12,15 +12,16 @@
  * connection (external database) within milliseconds; while that connection is down the cache is
  * emptied and bypassed (fail safe), and emptied again once it is back (it may have missed some).
  * The embedded database (PGlite behind pglite-socket) is one session: a NOTIFY is delivered to the
- * connection that committed it, i.e. to the pool of the process that owns the database, so there
- * the pool's connections are the whole mechanism.
+ * connection that committed it — the pool's, for this process's changes; the CLI's, for a `user`
+ * command run through the database's socket while the server owns it, which the owner hears from
+ * the socket server itself (db/embedded.ts onNotification).
  *
  * A fill that raced an invalidation is not stored (a generation counter), idle and absolute expiry
  * are kept as deadlines on the process clock, and each entry lives at most `ttlMs` (a safety net).
  */
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
-import type { DatabaseMode } from '../db/database.js';
+import type { Database, DatabaseMode } from '../db/database.js';
 import { PgListener } from '../db/listener.js';
 import { SESSION_CHANNEL, listenForSessionChanges, type FoundSession, type SessionUser } from './auth.repository.js';
 
@@ -211,6 +212,8 @@ function listenersOf(pool: pg.Pool): PoolListeners {
 export interface SessionInvalidationOptions {
   pool: pg.Pool;
   mode: DatabaseMode;
+  /** The embedded database's every NOTIFY, whoever committed it (the CLI through the socket). */
+  notifications?: Database['onNotification'];
   cache: SessionCache;
   log: FastifyBaseLogger;
 }
@@ -227,6 +230,7 @@ export class SessionInvalidation {
     if (this.opts.mode === 'embedded' && !this.closed && !this.opts.cache.enabled) this.opts.cache.enable();
   };
   private listener: PgListener | undefined;
+  private unsubscribe: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly opts: SessionInvalidationOptions) {
@@ -246,6 +250,11 @@ export class SessionInvalidation {
   async start(): Promise<void> {
     this.listeners.subscribers.add(this.deliver);
     if (this.opts.mode === 'embedded') {
+      // A change committed by another process through the database's socket (the CLI) notifies that
+      // process's connection; the database's owner hears it here.
+      this.unsubscribe = this.opts.notifications?.((channel, payload) => {
+        if (channel === SESSION_CHANNEL) this.deliver(payload || '*');
+      });
       // One session: a LISTEN from any connection (now, or a later one) enables the cache.
       this.listeners.onListening.add(this.poolListening);
       const client = await this.opts.pool.connect().catch(() => undefined);
@@ -273,6 +282,7 @@ export class SessionInvalidation {
     this.opts.cache.disable();
     this.listeners.subscribers.delete(this.deliver);
     this.listeners.onListening.delete(this.poolListening);
+    this.unsubscribe?.();
     await this.listener?.close();
   }
 }

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type { DB } from './types.js';
 import { preparedName } from './compiled.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded.js';
+import type { DataDirOwner } from './data-lock.js';
 
 export type DatabaseMode = 'embedded' | 'external';
 
@@ -18,8 +19,13 @@ export interface Database {
   mode: DatabaseMode;
   pool: pg.Pool;
   db: Kysely<DB>;
-  /** Connection string the pool uses (for the embedded mode, the loopback socket). */
+  /** Connection string the pool uses (for the embedded mode, the Unix socket in the data folder). */
   url: string;
+  /**
+   * Embedded mode: every NOTIFY the database delivers, whichever connection committed it (a CLI
+   * writing through the socket included); see db/embedded.ts.
+   */
+  onNotification?: EmbeddedDatabase['onNotification'];
   close(): Promise<void>;
 }
 
@@ -36,12 +42,13 @@ export async function openDatabase(opts: {
   databaseUrl?: string;
   dataDir: string;
   poolSize?: number;
-  embeddedPort?: number;
+  /** Who opens the embedded database (recorded in the data folder's lock): default the server. */
+  owner?: DataDirOwner['kind'];
 }): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let url = opts.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedDatabase(opts.dataDir, { port: opts.embeddedPort });
+    embedded = await startEmbeddedDatabase(opts.dataDir, { kind: opts.owner });
     url = embedded.url;
   }
   const pool = new pg.Pool({
@@ -64,6 +71,7 @@ export async function openDatabase(opts: {
     pool,
     db,
     url,
+    onNotification: embedded?.onNotification,
     async close() {
       await db.destroy();
       await embedded?.close();

@@ -1,44 +1,77 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { lockDataDir, type DataDirOwner } from './data-lock.js';
 
-/** A PGlite database with PostGIS, served over the PostgreSQL wire protocol on localhost. */
+/** A PGlite database with PostGIS, served over the PostgreSQL wire protocol on a Unix socket. */
 export interface EmbeddedDatabase {
-  /** Connection string for the ordinary `pg` driver. */
+  /** Connection string for the ordinary `pg` driver (the socket in the data folder). */
   url: string;
+  /**
+   * Every NOTIFY the database delivers, whichever connection committed it: PGlite is one session, so
+   * a notification goes to the connection that committed (another process's, say the CLI's), not
+   * to the listeners of this process; the owner hears them all here.
+   */
+  onNotification(listener: (channel: string, payload: string) => void): () => void;
   close(): Promise<void>;
 }
 
-/**
- * Starts PGlite in `dataDir` (created on first use) and exposes it on a loopback port so the
- * rest of the code talks to it through `pg` exactly as to an external server.
- * One process owns the folder.
- */
-export async function startEmbeddedDatabase(dataDir: string, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create({ dataDir, extensions: { postgis } });
-  await db.exec('CREATE EXTENSION IF NOT EXISTS postgis');
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: options.port ?? 0, maxConnections: 32 });
-  keepExchangesTogether(server);
-  await server.start();
-  const port = await boundPort(server, options.port);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async close() {
-      await server.stop();
-      await db.close();
-    },
-  };
+/** The socket's name in the data folder: what `pg` derives from host = the folder and the default port. */
+const SOCKET_NAME = '.s.PGSQL.5432';
+/** sun_path holds 108 bytes on Linux, the terminating NUL included. */
+const MAX_SOCKET_PATH = 107;
+
+/** The `pg` connection string of a socket in `dir`. */
+export function socketUrl(dir: string): string {
+  return `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}`;
 }
 
-async function boundPort(server: PGLiteSocketServer, requested?: number): Promise<number> {
-  // The socket server keeps its net.Server private; read the bound port from it.
-  const inner = (server as unknown as { server?: { address(): { port: number } | string | null } }).server;
-  const address = inner?.address();
-  if (address && typeof address === 'object') return address.port;
-  if (requested) return requested;
-  throw new Error('embedded database: could not determine the listening port');
+/**
+ * Starts PGlite in `dataDir` (created on first use) and serves it on a Unix socket inside that
+ * folder (mode 0600; never a TCP port: pglite-socket has no authentication), so the rest of the
+ * code talks to it through `pg` exactly as to an external server. The opener owns the folder
+ * (db/data-lock.ts): a second opener is refused while this one lives.
+ */
+export async function startEmbeddedDatabase(dataDir: string, options: { kind?: DataDirOwner['kind'] } = {}): Promise<EmbeddedDatabase> {
+  const dir = path.resolve(dataDir);
+  const socketPath = path.join(dir, SOCKET_NAME);
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new Error(`the data folder's path is too long for its database socket (${socketPath}: at most ${MAX_SOCKET_PATH} bytes); choose a shorter DATA_DIR`);
+  }
+  const lock = lockDataDir(dir, options.kind ?? 'server');
+  try {
+    const db = await PGlite.create({ dataDir: dir, extensions: { postgis } });
+    await db.exec('CREATE EXTENSION IF NOT EXISTS postgis');
+    // A socket left by a process that died: the folder is ours now.
+    fs.rmSync(socketPath, { force: true });
+    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 32 });
+    const listeners = new Set<(channel: string, payload: string) => void>();
+    keepExchangesTogether(server, (channel, payload) => {
+      for (const f of listeners) f(channel, payload);
+    });
+    await server.start();
+    fs.chmodSync(socketPath, 0o600);
+    const url = socketUrl(dir);
+    lock.update({ url });
+    return {
+      url,
+      onNotification(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      async close() {
+        await server.stop();
+        await db.close();
+        fs.rmSync(socketPath, { force: true });
+        lock.release();
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 /** What pglite-socket 0.2.11 queues per protocol message (its QueryQueueManager, not exported). */
@@ -76,7 +109,7 @@ const SYNC = 'S'.charCodeAt(0);
  * concurrency.test.ts drives eight connections at once (reads, writes, failing statements,
  * transactions) through this scheduler.
  */
-function keepExchangesTogether(server: PGLiteSocketServer): void {
+function keepExchangesTogether(server: PGLiteSocketServer, onNotification: (channel: string, payload: string) => void): void {
   const queue = (server as unknown as { queryQueue?: MessageQueue }).queryQueue;
   if (!queue || typeof queue.processQueue !== 'function' || !Array.isArray(queue.queue)) {
     throw new Error('embedded database: pglite-socket internals changed; review keepExchangesTogether');
@@ -111,6 +144,7 @@ function keepExchangesTogether(server: PGLiteSocketServer): void {
             this.db.execProtocolRawStream(item.message, {
               onRawData: (data: Uint8Array) => {
                 bytes += data.length;
+                notificationsIn(data, onNotification);
                 item.onData(data);
               },
             }),
@@ -126,4 +160,30 @@ function keepExchangesTogether(server: PGLiteSocketServer): void {
       this.processing = false;
     }
   };
+}
+
+const NOTIFICATION = 'A'.charCodeAt(0);
+
+/**
+ * The NotificationResponse messages ('A': length, pid, channel, payload) among the protocol messages
+ * PGlite answered with. PGlite hands whole messages to onRawData; a chunk that does not parse is
+ * left alone (the bytes still go to their connection).
+ */
+function notificationsIn(data: Uint8Array, deliver: (channel: string, payload: string) => void): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let at = 0; at + 5 <= data.length; ) {
+    const type = data[at];
+    const length = view.getInt32(at + 1);
+    if (length < 4 || at + 1 + length > data.length) return;
+    if (type === NOTIFICATION) {
+      const body = data.subarray(at + 9, at + 1 + length);
+      const end = body.indexOf(0);
+      const end2 = end < 0 ? -1 : body.indexOf(0, end + 1);
+      if (end >= 0 && end2 >= 0) {
+        const text = new TextDecoder();
+        deliver(text.decode(body.subarray(0, end)), text.decode(body.subarray(end + 1, end2)));
+      }
+    }
+    at += 1 + length;
+  }
 }

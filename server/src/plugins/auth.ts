@@ -41,7 +41,7 @@ export default fp(
     await app.register(cookie);
     app.decorate('sessionPolicy', opts.sessionPolicy);
     const cache = new SessionCache({ idleSeconds: opts.sessionPolicy.idleSeconds, ttlMs: opts.sessionCacheTtlMs });
-    const invalidation = new SessionInvalidation({ pool: app.pool, mode: app.databaseMode, cache, log: app.log });
+    const invalidation = new SessionInvalidation({ pool: app.pool, mode: app.databaseMode, notifications: app.databaseNotifications, cache, log: app.log });
     app.decorate('sessionCache', cache);
     app.decorate('sessionInvalidation', invalidation);
     // Until the invalidation listens, the cache is off (every request reads its session).

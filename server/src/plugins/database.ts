@@ -10,6 +10,8 @@ declare module 'fastify' {
     db: Kysely<DB>;
     pool: pg.Pool;
     databaseMode: DatabaseMode;
+    /** Embedded mode: every NOTIFY of the database, whoever committed it (db/embedded.ts). */
+    databaseNotifications: Database['onNotification'];
     capabilities: Capabilities;
   }
 }
@@ -20,6 +22,7 @@ export default fp(
     app.decorate('db', opts.database.db);
     app.decorate('pool', opts.database.pool);
     app.decorate('databaseMode', opts.database.mode);
+    app.decorate('databaseNotifications', opts.database.onNotification);
     app.decorate('capabilities', opts.capabilities);
   },
   { name: 'database' },
