@@ -24,7 +24,7 @@ const SOCKET_NAME = '.s.PGSQL.5432';
 const MAX_SOCKET_PATH = 107;
 
 /** The `pg` connection string of a socket in `dir`. */
-export function socketUrl(dir: string): string {
+function socketUrl(dir: string): string {
   return `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}`;
 }
 

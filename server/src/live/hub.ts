@@ -44,8 +44,9 @@ export interface LiveHubOptions {
  * later commit can add to (live.repository.ts xactHorizon) — so the hub keeps the last id it has
  * broadcast and, on every wake, fetches the final events `id > lastId` in order and offers each
  * event to every stream, which sends what its owner may see (single flight; wakes during a fetch
- * coalesce into one more, started at most every MIN_FETCH_GAP_MS). Events behind a transaction still running are fetched again on a short
- * timer (their own commit's NOTIFY may have come before the older transaction ended).
+ * coalesce into one more, started at most every MIN_FETCH_GAP_MS). Events behind a transaction
+ * still running are fetched again on a short timer (their own commit's NOTIFY may have come before
+ * the older transaction ended).
  * Wakes come from the local writers (`app.live.wake()` after commit), from PostgreSQL NOTIFY on an
  * external database (one dedicated LISTEN connection per process, reconnected with backoff, then a
  * catch-up from lastId), and from a slow safety poll. Heartbeats re-check the streams' sessions.
