@@ -61,44 +61,44 @@ export function dataDirOwner(dataDir: string): DataDirOwner | undefined {
   return owner && owner.pid !== process.pid && alive(owner.pid) ? owner : undefined;
 }
 
-/** A held lock: `update` records the socket URL once it is known; `release` gives the folder up. */
+/** A held lock: `release` gives the folder up. */
 export interface DataDirLock {
-  update(fields: Partial<Pick<DataDirOwner, 'url'>>): void;
   release(): void;
 }
 
 /**
- * Takes the folder for this process (created when missing), or throws DataDirOwnedError. A lock left
- * by a dead process (or unreadable) is taken over.
+ * Takes the folder for this process (created when missing), or throws DataDirOwnedError. The lock
+ * appears whole or not at all (written aside, then hard-linked into place: link fails when a lock
+ * exists), so another opener never reads a half-written one. A lock left by a dead process (or one
+ * that does not parse: not written by this code) is taken over.
  */
-export function lockDataDir(dataDir: string, kind: DataDirOwner['kind']): DataDirLock {
+export function lockDataDir(dataDir: string, kind: DataDirOwner['kind'], url?: string): DataDirLock {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, LOCK_FILE);
-  let owner: DataDirOwner = { pid: process.pid, kind, since: new Date().toISOString() };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.writeFileSync(file, JSON.stringify(owner), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
-      const held = read(file);
-      if (held && held.pid !== process.pid && alive(held.pid)) throw new DataDirOwnedError(dataDir, held);
-      // The owner is gone (or the file is torn): take over.
-      fs.rmSync(file, { force: true });
+  const aside = `${file}.${process.pid}`;
+  const owner: DataDirOwner = { pid: process.pid, kind, url, since: new Date().toISOString() };
+  fs.writeFileSync(aside, JSON.stringify(owner), { mode: 0o600 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.linkSync(aside, file);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+        const held = read(file);
+        if (held && held.pid !== process.pid && alive(held.pid)) throw new DataDirOwnedError(dataDir, held);
+        // The owner is gone: take over.
+        fs.rmSync(file, { force: true });
+      }
     }
+  } finally {
+    fs.rmSync(aside, { force: true });
   }
-  const ours = () => read(file)?.pid === process.pid;
   const release = () => {
-    if (ours()) fs.rmSync(file, { force: true });
+    if (read(file)?.pid === process.pid) fs.rmSync(file, { force: true });
     process.off('exit', release);
   };
   // Also when the process ends without closing the database (an uncaught error, process.exit).
   process.on('exit', release);
-  return {
-    update(fields) {
-      owner = { ...owner, ...fields };
-      if (ours()) fs.writeFileSync(file, JSON.stringify(owner), { mode: 0o600 });
-    },
-    release,
-  };
+  return { release };
 }

@@ -63,8 +63,9 @@ export async function openDatabase(opts: {
   // A connection cut while a query runs is reported to that query; without a listener the
   // client's own 'error' event would be an uncaught exception and take the process down.
   pool.on('connect', (client) => client.on('error', () => {}));
-  const statements = { named: !embedded };
-  if (!embedded && (await servedByPglite(pool))) statements.named = false;
+  // PGlite — ours or another process's (pglite-socket: one session behind every connection, where
+  // two connections preparing one statement name collide) — runs nothing named (db/compiled.ts).
+  const statements = { named: !(await servedByPglite(pool)) };
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: discardingBrokenConnections(pool, statements) }) });
   return {
     mode: embedded ? 'embedded' : 'external',
@@ -114,10 +115,8 @@ function discardingBrokenConnections(pool: pg.Pool, opts: { named: boolean }): P
 }
 
 /**
- * Whether the URL reaches an embedded database another process serves (pglite-socket: the tests'
- * shared database, or a running server's): one session behind every connection, where two
- * connections preparing one statement name collide — so no statement runs named there. Unknown
- * (the database is away) counts as a real server; the first query reports the outage.
+ * Whether the pool reaches PGlite (its version() says so). Unknown (the database is away) counts as
+ * a real server; the first query reports the outage.
  */
 async function servedByPglite(pool: pg.Pool): Promise<boolean> {
   try {

@@ -40,9 +40,11 @@ export async function startEmbeddedDatabase(dataDir: string, options: { kind?: D
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
     throw new Error(`the data folder's path is too long for its database socket (${socketPath}: at most ${MAX_SOCKET_PATH} bytes); choose a shorter DATA_DIR`);
   }
-  const lock = lockDataDir(dir, options.kind ?? 'server');
+  const url = socketUrl(dir);
+  const lock = lockDataDir(dir, options.kind ?? 'server', url);
+  let db: PGlite | undefined;
   try {
-    const db = await PGlite.create({ dataDir: dir, extensions: { postgis } });
+    db = await PGlite.create({ dataDir: dir, extensions: { postgis } });
     await db.exec('CREATE EXTENSION IF NOT EXISTS postgis');
     // A socket left by a process that died: the folder is ours now.
     fs.rmSync(socketPath, { force: true });
@@ -53,8 +55,7 @@ export async function startEmbeddedDatabase(dataDir: string, options: { kind?: D
     });
     await server.start();
     fs.chmodSync(socketPath, 0o600);
-    const url = socketUrl(dir);
-    lock.update({ url });
+    const opened = db;
     return {
       url,
       onNotification(listener) {
@@ -63,12 +64,13 @@ export async function startEmbeddedDatabase(dataDir: string, options: { kind?: D
       },
       async close() {
         await server.stop();
-        await db.close();
+        await opened.close();
         fs.rmSync(socketPath, { force: true });
         lock.release();
       },
     };
   } catch (err) {
+    await db?.close().catch(() => {});
     lock.release();
     throw err;
   }

@@ -65,7 +65,7 @@ export function claimStatement(db: Db, c: KeyClaim) {
     .onConflict((oc) => oc.columns(['user_id', 'key'])
       .doUpdateSet((eb) => ({
         route: eb.ref('excluded.route'), request_hash: eb.ref('excluded.request_hash'),
-        status_code: 0, response: 'null', created_at: sql`now()`,
+        status_code: eb.ref('excluded.status_code'), response: eb.ref('excluded.response'), created_at: sql`now()`,
       }))
       .where('idempotency_keys.created_at', '<=', sql<Date>`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`))
     .returning(sql<number>`1`.as('claimed'));

@@ -77,8 +77,8 @@ export async function reportAt(trx: Db, v: Viewer, r: NewReport, claim: KeyClaim
   const near = degreeBox(NEAR_BORDER_METRES, r.lat);
   const dup = degreeBox(DUPLICATE_METRES, r.lat);
   const [row] = await intakeStatement(
-    trx, r.lon, r.lat, near.dx, near.dy, dup.dx, dup.dy, r.category, r.priority, r.address, r.description, r.reporterContact, r.actorName,
-    v.id, v.areaCode, v.responderId, v.departmentCode, claim?.userId ?? null, claim?.key ?? null, claim?.route ?? null, claim?.hash ?? null,
+    trx, claim?.userId ?? null, v.areaCode, v.responderId, v.departmentCode, claim?.key ?? null, claim?.route ?? null, claim?.hash ?? null, v.id,
+    r.lon, r.lat, near.dx, near.dy, dup.dx, dup.dy, r.category, r.priority, r.address, r.description, r.reporterContact, r.actorName,
   );
   const { key_claimed, category_known, place_grid_code, place_district_id, duplicates, ...feature } = row;
   return {
@@ -88,11 +88,12 @@ export async function reportAt(trx: Db, v: Viewer, r: NewReport, claim: KeyClaim
   };
 }
 
+/** The statement's values; the first four steer its shape (see intakeStatement). */
 type IntakeArgs = [
+  claimUser: string | null, areaCode: string, responderId: string | null, departmentCode: string | null,
+  claimKey: string | null, claimRoute: string | null, claimHash: string | null, userId: string,
   lon: number, lat: number, nearDx: number, nearDy: number, dupDx: number, dupDy: number,
   category: string, priority: string, address: string | null, description: string, reporterContact: string | null, actorName: string,
-  userId: string, areaCode: string, responderId: string | null, departmentCode: string | null,
-  claimUser: string | null, claimKey: string | null, claimRoute: string | null, claimHash: string | null,
 ];
 
 /**
@@ -102,8 +103,8 @@ type IntakeArgs = [
  */
 const intakeStatement = compiledOnce(
   (db: Db, a: IntakeArgs, shape: string) => {
-    const [lon, lat, nearDx, nearDy, dupDx, dupDy, category, priority, address, description, reporterContact, actorName,
-      userId, areaCode, responderId, departmentCode, claimUser, claimKey, claimRoute, claimHash] = a;
+    const [claimUser, areaCode, responderId, departmentCode, claimKey, claimRoute, claimHash, userId,
+      lon, lat, nearDx, nearDy, dupDx, dupDy, category, priority, address, description, reporterContact, actorName] = a;
     const [withKey, everything, hasResponder, hasDepartment] = shape.split(',');
     const v: Viewer = {
       id: userId, areaCode: everything === 'all' ? '*' : areaCode,
@@ -163,5 +164,6 @@ const intakeStatement = compiledOnce(
                  ORDER BY d, i.reported_at DESC LIMIT 10) n) d ON true`;
     return { compile: () => statement.compile(db) };
   },
-  (...a: IntakeArgs) => `${a[17] !== null ? 'k' : ''},${seesEverything(a[13]) ? 'all' : 'area'},${a[14] ? 'r' : ''},${a[15] ? 'd' : ''}`,
+  (claimUser: string | null, areaCode: string, responderId: string | null, departmentCode: string | null) =>
+    `${claimUser !== null ? 'k' : ''},${seesEverything(areaCode) ? 'all' : 'area'},${responderId ? 'r' : ''},${departmentCode ? 'd' : ''}`,
 );

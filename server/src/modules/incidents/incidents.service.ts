@@ -7,7 +7,7 @@
 import type { Static } from 'typebox';
 import type { CommandConfig } from '../../config.js';
 import type { Db } from '../../db/transaction.js';
-import { inScope, type Viewer } from '../../auth/scope.js';
+import type { Viewer } from '../../auth/scope.js';
 import { can } from '../../auth/permissions.js';
 import { ApiError } from '../../plugins/errors.js';
 import { KEY_TAKEN, runWrite, type Answer, type WriteDeps } from '../../write/write.js';
