@@ -141,6 +141,22 @@ export class LiveHub implements LiveBus {
     });
   }
 
+  /**
+   * Waits for the fetches already asked for (one running, one waiting out the gap): a stream opened
+   * after this starts behind every event announced so far (a writer's wake after its commit), so a
+   * new client is not sent what committed before it connected.
+   */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3 && (this.pumping || this.gapTimer) && !this.closed; i++) {
+      if (this.gapTimer) {
+        clearTimeout(this.gapTimer);
+        this.gapTimer = undefined;
+        this.wake();
+      }
+      await this.pumping;
+    }
+  }
+
   private async pump(): Promise<void> {
     try {
       await this.position();

@@ -54,6 +54,8 @@ const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app)
       };
       const hub = app.liveHub;
       await hub.position();
+      // A new client starts now: after what the hub is still fetching (a replaying one starts at its id).
+      if (lastEventId === undefined) await hub.settle();
       const refusal = hub.refusal(owner);
       if (refusal) throw new ApiError(429, 'RATE_LIMITED', refusal, { retryAfterSeconds: 30 });
 
