@@ -6,6 +6,8 @@ import { dataDirOwner, DataDirOwnedError } from './db/data-lock.js';
 import { consoleProgress } from './seed.js';
 import { isAreaCode, isRole, ROLES } from './auth/permissions.js';
 import { listAllUsers } from './modules/users/users.repository.js';
+import { listDepartments } from './modules/incidents/incidents.repository.js';
+import { ApiError } from './plugins/errors.js';
 import { createUser, disableByUsername, resetPasswordByUsername, UserInputError } from './modules/users/users.service.js';
 import { generate, importGeoJson, LAYERS, PRESETS, type Layer, type Preset } from '@wangge/geo-data';
 
@@ -18,14 +20,16 @@ commands:
   import --layer buildings|roads|areas|grids --file F [--crs GCJ02|BD09|EPSG:code] [--source NAME] [--report F]
                                             import GeoJSON; invalid features are rejected one by one and reported
 
-  user add --username U --role ROLE --area CODE|* [--name DISPLAY]
-                                            create an account; the password is read from standard input
+  user add --username U --role ROLE --area CODE|* [--name DISPLAY] [--department CODE]
+                                            create an account; the password is read from standard input;
+                                            a department account needs --department (its queue)
   user list                                 list accounts
   user disable --username U                 disable an account and end its sessions
   user reset-password --username U          set a new password (read from standard input), ending its sessions
 
 Roles: admin, commander, planner, grid_worker, department, viewer. Area: a 6/9/12-digit area code,
-a 15-digit grid code, or * (whole installation, admins only).
+a 15-digit grid code, or * (whole installation, admins only). Departments: urban_management,
+market_regulation, public_security, housing, fire_rescue, greening, civil_affairs (and any added since).
 The database is DATABASE_URL when set, else the embedded database in DATA_DIR (default .data/). While a
 server runs on DATA_DIR, the user commands go through it; migrate, generate and import need it stopped.`;
 
@@ -145,7 +149,7 @@ async function userCommand(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
-    options: { username: { type: 'string' }, role: { type: 'string' }, area: { type: 'string' }, name: { type: 'string' } },
+    options: { username: { type: 'string' }, role: { type: 'string' }, area: { type: 'string' }, name: { type: 'string' }, department: { type: 'string' } },
   });
   const need = (v: string | undefined, flag: string) => {
     if (!v) throw new UsageError(`--${flag} is required`);
@@ -159,10 +163,20 @@ async function userCommand(args: string[]): Promise<void> {
       if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
       if (!isAreaCode(areaCode)) throw new UsageError('--area must be * or a 6/9/12-digit area code or a 15-digit grid code');
       if (areaCode === '*' && role !== 'admin') throw new UsageError('only admins may have the whole installation (*) as their area');
+      if (role === 'department' && !values.department) throw new UsageError('a department account needs --department CODE (its queue)');
+      if (role !== 'department' && values.department) throw new UsageError(`only department accounts have a department (role ${role})`);
       const password = await readPassword();
+      const departmentCode = values.department;
       const created = await withDatabase('user add', (db) =>
-        createUser(db.db, { username, password, role, areaCode, displayName: values.name }).catch(asUsageError), { viaServer: true });
-      console.log(`user ${username} created (${role}, area ${areaCode})${created.responderId ? `, responder ${created.responderId}` : ''}`);
+        createUser(db.db, { username, password, role, areaCode, displayName: values.name, departmentCode }).catch(async (err) => {
+          // An unknown department: say which there are.
+          if (err instanceof ApiError && err.code === 'UNKNOWN_DEPARTMENT') {
+            throw new UsageError(`${err.message}; the departments: ${(await listDepartments(db.db)).map((d) => d.code).join(', ')}`);
+          }
+          return asUsageError(err);
+        }), { viaServer: true });
+      const extra = [created.responderId && `responder ${created.responderId}`, created.departmentCode && `department ${created.departmentCode}`].filter(Boolean);
+      console.log(`user ${username} created (${role}, area ${areaCode})${extra.map((e) => `, ${e}`).join('')}`);
       return;
     }
     case 'list': {

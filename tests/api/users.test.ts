@@ -59,6 +59,61 @@ describe('user management API (admin)', () => {
     expect(res.headers['content-type']).toMatch(/problem\+json/);
   });
 
+  describe('department accounts (issue 10 item 2)', () => {
+    const base = { password: 'correct horse battery', areaCode: '310101' };
+
+    it('a department account is made with its department, shown by the API and to its user', async () => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/users',
+        payload: { ...base, username: 'cg.zhang', role: 'department', departmentCode: 'urban_management', displayName: '张城管' },
+      });
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ role: 'department', departmentCode: 'urban_management' });
+      const stored = await database.pool.query(`SELECT department_code FROM users WHERE username = 'cg.zhang'`);
+      expect(stored.rows[0].department_code).toBe('urban_management');
+      const cookie = await signIn(app, 'cg.zhang', 'correct horse battery');
+      expect((await app.inject({ url: '/api/auth/me', headers: { cookie } })).json()).toMatchObject({ departmentCode: 'urban_management' });
+      const listed = (await app.inject('/api/users?q=cg.zhang')).json().users[0];
+      expect(listed.departmentCode).toBe('urban_management');
+    });
+
+    it.each([
+      ['missing for a department account', { username: 'nodep', role: 'department' }, 400, 'INVALID_PARAMETER', /departmentCode/],
+      ['unknown', { username: 'baddep', role: 'department', departmentCode: 'ministry_of_magic' }, 422, 'UNKNOWN_DEPARTMENT', /ministry_of_magic/],
+      ['given for another role', { username: 'viewdep', role: 'viewer', departmentCode: 'urban_management' }, 400, 'INVALID_PARAMETER', /departmentCode/],
+    ])('department %s → %i %s, nothing stored', async (_what, payload, status, code, detail) => {
+      const res = await app.inject({ method: 'POST', url: '/api/users', payload: { ...base, ...payload } });
+      expect(res.statusCode).toBe(status);
+      expect(res.json()).toMatchObject({ code });
+      expect(res.json().detail).toMatch(detail);
+      const stored = await database.pool.query(`SELECT 1 FROM users WHERE username = $1`, [payload.username]);
+      expect(stored.rowCount).toBe(0);
+    });
+
+    it('a role change to department needs a department; away from department drops it; a department can be changed', async () => {
+      const viewer = await addUser(database.pool, 'viewer', '310101');
+      const noDep = await app.inject({ method: 'PATCH', url: `/api/users/${viewer.id}`, payload: { role: 'department' } });
+      expect(noDep.statusCode).toBe(400);
+      expect(noDep.json().code).toBe('INVALID_PARAMETER');
+      const unknown = await app.inject({ method: 'PATCH', url: `/api/users/${viewer.id}`, payload: { role: 'department', departmentCode: 'nope' } });
+      expect(unknown.statusCode).toBe(422);
+      expect(unknown.json().code).toBe('UNKNOWN_DEPARTMENT');
+      const made = await app.inject({ method: 'PATCH', url: `/api/users/${viewer.id}`, payload: { role: 'department', departmentCode: 'urban_management' } });
+      expect(made.statusCode).toBe(200);
+      expect(made.json()).toMatchObject({ role: 'department', departmentCode: 'urban_management' });
+      const { rows } = await database.pool.query<{ code: string }>(`SELECT code FROM departments WHERE code <> 'urban_management' ORDER BY sort LIMIT 1`);
+      const moved = await app.inject({ method: 'PATCH', url: `/api/users/${viewer.id}`, payload: { departmentCode: rows[0].code } });
+      expect(moved.statusCode).toBe(200);
+      expect(moved.json().departmentCode).toBe(rows[0].code);
+      const back = await app.inject({ method: 'PATCH', url: `/api/users/${viewer.id}`, payload: { role: 'viewer' } });
+      expect(back.statusCode).toBe(200);
+      expect(back.json()).toMatchObject({ role: 'viewer', departmentCode: null });
+      const stray = await app.inject({ method: 'PATCH', url: `/api/users/${viewer.id}`, payload: { departmentCode: 'urban_management' } });
+      expect(stray.statusCode).toBe(400);
+    });
+  });
+
   it('lists, changes and disables accounts; a disabled account loses its session', async () => {
     const list = (await app.inject('/api/users?q=wang')).json();
     expect(list.users.map((u: { username: string }) => u.username)).toContain('wang.wu');

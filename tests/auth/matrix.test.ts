@@ -564,12 +564,11 @@ beforeAll(async () => {
 
   for (const who of PRINCIPALS) {
     if (who === 'anonymous') continue;
-    const u = await addUser(database.pool, who === 'admin_c' ? 'admin' : who, AREA[who], who.replace('_', '-') + '-m');
+    const u = await addUser(database.pool, who === 'admin_c' ? 'admin' : who, AREA[who], { username: who.replace('_', '-') + '-m', department: ASSIGNED_DEPARTMENT });
     accounts[who] = { ...u, cookie: await signIn(app, u.username, u.password) };
   }
-  targets.in = (await addUser(database.pool, 'viewer', COMMUNITY, 'target-in')).id;
-  targets.out = (await addUser(database.pool, 'viewer', OTHER_COMMUNITY, 'target-out')).id;
-  await database.pool.query('UPDATE users SET department_code = $2 WHERE id = $1', [accounts.department.id, ASSIGNED_DEPARTMENT]);
+  targets.in = (await addUser(database.pool, 'viewer', COMMUNITY, { username: 'target-in' })).id;
+  targets.out = (await addUser(database.pool, 'viewer', OTHER_COMMUNITY, { username: 'target-out' })).id;
   assignedIncident = await freshIncident(121.5058, 31.2353);
 });
 

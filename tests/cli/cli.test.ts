@@ -71,7 +71,21 @@ describe('pnpm cli', { timeout: 120_000 }, () => {
     expect(audit.rows.map((r) => r.action)).toEqual(['user.reset_password', 'user.disable']);
   });
 
+  it('user add --department makes a department account; without it or with an unknown code, a clear refusal', async () => {
+    const add = await cli(['user', 'add', '--username', 'cg.li', '--role', 'department', '--area', '310199', '--department', 'urban_management'], 'a long enough passphrase\n');
+    expect(add.code).toBe(0);
+    expect(add.out).toMatch(/user cg\.li created \(department, area 310199\), department urban_management/);
+    const stored = await database.pool.query(`SELECT department_code FROM users WHERE username = 'cg.li'`);
+    expect(stored.rows[0].department_code).toBe('urban_management');
+    const unknown = await cli(['user', 'add', '--username', 'cg.wu', '--role', 'department', '--area', '310199', '--department', 'nope'], 'a long enough passphrase\n');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toMatch(/no department "nope"; the departments: urban_management, /);
+    expect((await database.pool.query(`SELECT 1 FROM users WHERE username = 'cg.wu'`)).rowCount).toBe(0);
+  });
+
   it.each([
+    [['user', 'add', '--username', 'nodep', '--role', 'department', '--area', '310199'], 2, /a department account needs --department CODE/],
+    [['user', 'add', '--username', 'vdep', '--role', 'viewer', '--area', '310199', '--department', 'housing'], 2, /only department accounts have a department/],
     [['user', 'add', '--username', 'weak', '--role', 'viewer', '--area', '*'], 2, /only admins may have the whole installation/],
     [['user', 'add', '--username', 'nopw', '--role', 'viewer', '--area', '310199'], 2, /no password on standard input/],
     [['user', 'add', '--username', 'r', '--role', 'king', '--area', '310199'], 2, /--role must be one of/],

@@ -210,6 +210,45 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
     }
   }, 180_000);
 
+  it('makes a department account with its department from the dialog; the department is required', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(context, provoked);
+      await page.goto(`${base}/admin`);
+      await signIn(page, admin);
+      await page.click('[data-testid="user-add"]');
+      const dialog = page.locator('[data-testid="user-dialog"]');
+      await dialog.waitFor({ state: 'visible' });
+      expect(await dialog.locator('[data-testid="dialog-department"]').count()).toBe(0);
+      await dialog.locator('input[data-testid="dialog-username"]').fill('e2e.dept1');
+      await dialog.locator('input[data-testid="dialog-display-name"]').fill('测试城管');
+      await dialog.locator('.el-select').first().click();
+      await page.locator('.wg-admin-role-popper .el-select-dropdown__item', { hasText: '职能部门' }).click();
+      await dialog.locator('input[data-testid="dialog-area"]').fill(district);
+      await dialog.locator('input[data-testid="dialog-password"]').fill('initial-pass-123');
+      // The department field appears with the role, and is required.
+      await dialog.locator('[data-testid="dialog-department"]').waitFor({ state: 'visible' });
+      await dialog.locator('[data-testid="dialog-submit"]').click();
+      await expect.poll(() => fieldError(page, 'dialog-department')).toContain('须选择所属部门');
+      await dialog.locator('[data-testid="dialog-department"]').click();
+      await page.locator('.wg-admin-department-popper .el-select-dropdown__item', { hasText: '市场监管所' }).click();
+      await page.locator('.el-select__popper.wg-admin-department-popper').waitFor({ state: 'hidden' });
+      await expect.poll(() => fieldError(page, 'dialog-department')).toBe('');
+      await page.screenshot({ path: path.join(artifacts, 'admin-department-dialog.png') });
+      const created = page.waitForResponse((r) => r.url().endsWith('/api/users') && r.request().method() === 'POST');
+      await dialog.locator('[data-testid="dialog-submit"]').click();
+      expect((await created).status()).toBe(201);
+      await dialog.waitFor({ state: 'hidden' });
+      const row = userRow(page, 'e2e.dept1');
+      await expect.poll(() => row.locator('[data-testid="user-department"]').textContent()).toBe('市场监管所');
+      const { rows } = await database.pool.query(`SELECT role, department_code FROM users WHERE username = 'e2e.dept1'`);
+      expect(rows).toEqual([{ role: 'department', department_code: 'market_regulation' }]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
   it('fits a phone: the table scrolls sideways inside the page', async () => {
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',

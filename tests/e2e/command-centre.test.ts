@@ -287,6 +287,31 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(await page.locator('[data-testid="timeline-entry"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
         .toEqual(['dispatch', 'accept', 'report']);
 
+      // Reassignment (改派) to a department: the button says so, the dispatcher confirms with a reason
+      // (required), the timeline keeps it, the previous responder is free again (issue 10 item 3).
+      const deptButton = page.locator('[data-testid="department-dispatch"]');
+      await expect.poll(() => deptButton.textContent()).toContain('改派');
+      expect(await shown.count()).toBe(0); // candidates cleared after the dispatch
+      await deptButton.click();
+      const box = page.locator('.wg-reassign-box');
+      await box.waitFor({ state: 'visible' });
+      expect(await box.textContent()).toContain('改派');
+      await box.locator('.wg-reassign-ok').click();
+      await expect.poll(() => box.locator('.el-message-box__errormsg').textContent()).toContain('请填写改派原因');
+      expect((await database.pool.query(`SELECT assignee_responder_id::text AS r FROM incidents WHERE id = $1`, [normal.id])).rows[0].r).toBe(next);
+      await box.locator('textarea').fill('属于绿化市容职责，转部门处理');
+      await page.screenshot({ path: path.join(artifacts, 'reassign-dialog.png') });
+      await box.locator('.wg-reassign-ok').click();
+      await expect.poll(() => page.locator('[data-testid="timeline-entry"]').count(), { timeout: 20_000 }).toBe(4);
+      const reassigned = page.locator('[data-testid="timeline-entry"]').first();
+      expect(await reassigned.getAttribute('data-reassign')).toBe('true');
+      expect(await reassigned.textContent()).toContain('属于绿化市容职责，转部门处理');
+      const moved = (await database.pool.query<{ department: string; assignee: string | null; freed: string }>(
+        `SELECT i.assignee_department AS department, i.assignee_responder_id::text AS assignee, r.status AS freed
+           FROM incidents i, responders r WHERE i.id = $1 AND r.id = $2`, [normal.id, next],
+      )).rows[0];
+      expect(moved).toEqual({ department: 'greening', assignee: null, freed: 'available' });
+
       // The handler's steps recorded through the API by another dispatcher arrive live; the commander
       // verifies with a photo as proof (uploaded from the dialog, then attached to the step).
       for (const action of ['start', 'resolve']) {

@@ -413,8 +413,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await page.goto(`${base}/`);
       await signIn(page, account);
       await expect.poll(() => page.textContent('[data-testid="user-name"]')).toBe(account.username);
-      expect(await page.textContent('[data-testid="user-role"]')).toBe('职能部门');
+      // A department user works for one department: the menu names it (issue 10 item 2).
+      expect(await page.textContent('[data-testid="user-role"]')).toBe('职能部门 · 城管执法中队');
       await page.click('[data-testid="user-menu"]');
+      await expect.poll(() => page.textContent('[data-testid="user-card-department"]')).toBe('城管执法中队');
       await page.click('[data-testid="user-logout"]');
       await page.waitForURL((u) => u.pathname === '/login', { timeout: 15_000 });
       expect(here(page)).toEqual({ path: '/login', redirect: null });

@@ -273,10 +273,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
   });
 
   it('the department queue lists only the incidents dispatched to that department, and its staff can start one and reject another with a reason', async () => {
-    const housing = await addUser(database.pool, 'department', district);
-    const urban = await addUser(database.pool, 'department', district);
-    await database.pool.query(`UPDATE users SET department_code = 'housing' WHERE id = $1`, [housing.id]);
-    await database.pool.query(`UPDATE users SET department_code = 'urban_management' WHERE id = $1`, [urban.id]);
+    const housing = await addUser(database.pool, 'department', district, { department: 'housing' });
+    const urban = await addUser(database.pool, 'department', district, { department: 'urban_management' });
     const report = async (description: string, departmentCode: string) => {
       const created = await app.inject({
         method: 'POST', url: '/api/incidents', headers: { cookie: commanderCookie },
@@ -306,11 +304,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(truth.rows.map((r) => r.id).sort()).toEqual([...housingIds].sort());
       await page.screenshot({ path: path.join(artifacts, 'department-queue.png') });
       // English on switch.
+      // The queue is named by the department's name, not its code (issue 10 item 8), in each language.
+      expect(await page.textContent('[data-testid="department-title"]')).toBe('房管办 · 工单');
       await page.click('[data-testid="lang-switch"]');
-      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title'), { timeout: 15_000 }).toContain('Department queue');
+      await expect.poll(() => page.textContent('[data-testid="department-title"]'), { timeout: 15_000 }).toBe('Housing office · queue');
       await page.screenshot({ path: path.join(artifacts, 'department-queue-en.png') });
       await page.click('[data-testid="lang-switch"]');
-      await expect.poll(() => page.textContent('[data-testid="department-view"] .pane__title'), { timeout: 15_000 }).toContain('本部门工单');
+      await expect.poll(() => page.textContent('[data-testid="department-title"]'), { timeout: 15_000 }).toBe('房管办 · 工单');
 
       // Start one from the card.
       await page.click(`[data-testid="assignment"][data-id="${housingIds[0]}"]`);

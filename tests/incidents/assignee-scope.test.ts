@@ -29,19 +29,27 @@ describe('department code on accounts', () => {
 
   it('a commander and a viewer of COMMUNITY1 holding the same department code do not (404, not listed)', async () => {
     for (const role of ['commander', 'viewer'] as const) {
-      const other = await session(env, role, COMMUNITY1, { department: 'urban_management' });
+      const other = await session(env, role, COMMUNITY1);
+      // The column set behind the API's back (the API gives no other role a department).
+      await env.db.pool.query(`UPDATE users SET department_code = 'urban_management' WHERE username = $1`, [other.username]);
       expect((await call(env, 'GET', `/api/incidents/${outside}`, { cookie: other.cookie })).statusCode, role).toBe(404);
       const list = (await call(env, 'GET', '/api/incidents?limit=500', { cookie: other.cookie })).json();
       expect(list.features.map((f: { id: string }) => f.id), role).not.toContain(outside);
     }
   });
 
-  it('an admin cannot bind a department through POST /api/users (the API declares no such field yet)', async () => {
-    const res = await call(env, 'POST', '/api/users', {
-      body: { username: 'dept-sneak', password: 'a long enough passphrase', role: 'department', areaCode: COMMUNITY1, departmentCode: 'urban_management' },
+  it('an admin binds a department through POST /api/users to a department account only', async () => {
+    const made = await call(env, 'POST', '/api/users', {
+      body: { username: 'dept-made', password: 'a long enough passphrase', role: 'department', areaCode: COMMUNITY1, departmentCode: 'urban_management' },
     });
-    expect(res.statusCode).toBe(201);
-    const { rows } = await env.db.pool.query<{ d: string | null }>('SELECT department_code AS d FROM users WHERE username = $1', ['dept-sneak']);
-    expect(rows[0].d).toBeNull();
+    expect(made.statusCode).toBe(201);
+    const sneak = await call(env, 'POST', '/api/users', {
+      body: { username: 'dept-sneak', password: 'a long enough passphrase', role: 'commander', areaCode: COMMUNITY1, departmentCode: 'urban_management' },
+    });
+    expect(sneak.statusCode).toBe(400);
+    const { rows } = await env.db.pool.query<{ username: string; d: string | null }>(
+      `SELECT username, department_code AS d FROM users WHERE username IN ('dept-made', 'dept-sneak')`,
+    );
+    expect(rows).toEqual([{ username: 'dept-made', d: 'urban_management' }]);
   });
 });

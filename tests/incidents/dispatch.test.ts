@@ -71,7 +71,7 @@ describe('POST /api/incidents/{id}/dispatch', () => {
     const r3 = await responder(env.db.pool, GRID1, IN1);
     const id = await newIncident(env);
     expect((await dispatch(id, { responderId: r1 })).statusCode).toBe(200);
-    const res = await dispatch(id, { responderId: r2, note: '改派' });
+    const res = await dispatch(id, { responderId: r2, reassign: true, note: '改派' });
     expect(res.statusCode).toBe(200);
     expect(res.json().properties).toMatchObject({ status: 'dispatched', assignee: { responderId: r2 } });
     expect(await responderStatus(r1)).toBe('available');
@@ -82,9 +82,48 @@ describe('POST /api/incidents/{id}/dispatch', () => {
     // r2 also works on another incident: moving this one to r3 keeps r2 busy.
     const other = await newIncident(env);
     await forceStatus(env.db.pool, other, 'in_progress', r2);
-    expect((await dispatch(id, { responderId: r3 })).statusCode).toBe(200);
+    expect((await dispatch(id, { responderId: r3, reassign: true, note: '再次改派' })).statusCode).toBe(200);
     expect(await responderStatus(r2)).toBe('busy');
     expect(await responderStatus(r3)).toBe('busy');
+  });
+
+  it('dispatch over an assignee is a reassignment: without reassign 409 ALREADY_ASSIGNED, without a note 422 NOTE_REQUIRED, nothing written; with both it is on the timeline', async () => {
+    const r1 = await responder(env.db.pool, GRID1, IN1);
+    const r2 = await responder(env.db.pool, GRID1, IN1);
+    const id = await newIncident(env);
+    expect((await dispatch(id, { responderId: r1 })).statusCode).toBe(200);
+    const state = async () =>
+      (await env.db.pool.query(
+        `SELECT i.version, i.assignee_responder_id::text AS assignee, i.assignee_department AS department,
+                (SELECT count(*)::int FROM incident_transitions t WHERE t.incident_id = i.id) AS steps,
+                (SELECT status FROM responders WHERE id = $2) AS r2
+           FROM incidents i WHERE i.id = $1`, [id, r2])).rows[0];
+    const before = await state();
+    for (const [body, status, code] of [
+      [{ responderId: r2 }, 409, 'ALREADY_ASSIGNED'],
+      [{ departmentCode: 'civil_affairs', note: '转部门' }, 409, 'ALREADY_ASSIGNED'],
+      [{ responderId: r2, reassign: false, note: '改派' }, 409, 'ALREADY_ASSIGNED'],
+      [{ responderId: r2, reassign: true }, 422, 'NOTE_REQUIRED'],
+      [{ responderId: r2, reassign: true, note: '   ' }, 422, 'NOTE_REQUIRED'],
+    ] as const) {
+      const res = await dispatch(id, body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(status);
+      expect(res.json().code).toBe(code);
+      expect(await state()).toEqual(before);
+    }
+    // The same rule through the transitions endpoint.
+    const viaAction = await act(env, id, { action: 'dispatch', responderId: r2 }, commander.cookie);
+    expect(viaAction.statusCode).toBe(409);
+    expect(viaAction.json()).toMatchObject({ code: 'ALREADY_ASSIGNED', assignee: { responderId: r1, departmentCode: null } });
+    // With both: reassigned, the reason on the timeline.
+    const ok = await dispatch(id, { responderId: r2, reassign: true, note: '原网格员请假，改派' });
+    expect(ok.statusCode).toBe(200);
+    const detail = (await call(env, 'GET', `/api/incidents/${id}`, { cookie: commander.cookie })).json();
+    const last = detail.properties.timeline.at(-1);
+    expect(last).toMatchObject({ action: 'dispatch', fromStatus: 'dispatched', toStatus: 'dispatched', note: '原网格员请假，改派', responder: { id: r2 } });
+    // A dispatch after a rejection is no reassignment: the handler gave it back.
+    expect((await act(env, id, { action: 'reject', note: '不归我管' }, commander.cookie)).statusCode).toBe(200);
+    expect((await dispatch(id, { departmentCode: 'civil_affairs' })).statusCode).toBe(200);
   });
 
   it('resolve and reject set the assignee free when it has no other active incident', async () => {

@@ -55,7 +55,7 @@ describe('the audience stored with the events of real steps', () => {
     const other = await responder(env.db.pool, GRID1, IN1);
     const id = await newIncident(env);
     expect((await call(env, 'POST', `/api/incidents/${id}/dispatch`, { body: { responderId: other } })).statusCode).toBe(200);
-    expect((await call(env, 'POST', `/api/incidents/${id}/dispatch`, { body: { responderId: worker.responderId } })).statusCode).toBe(200);
+    expect((await call(env, 'POST', `/api/incidents/${id}/dispatch`, { body: { responderId: worker.responderId, reassign: true, note: '改派' } })).statusCode).toBe(200);
     const reassigned = await lastUpdate(id);
     expect(reassigned.action).toBe('dispatch');
     expect([...reassigned.responder_ids].sort()).toEqual([other, worker.responderId].sort());

@@ -40,7 +40,7 @@ describe('every action from every status (command centre)', () => {
     await forceStatus(env.db.pool, id, from);
     const before = await incident(id);
     const body: Record<string, unknown> = { action, note: '理由' };
-    if (action === 'dispatch') body.responderId = await responder(env.db.pool, GRID1, IN1);
+    if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (LIFECYCLE[action].from.includes(from)) {
       expect(res.statusCode, res.body).toBe(200);
@@ -110,12 +110,13 @@ describe('who may act', () => {
 
 describe('notes, versions and unknown ids', () => {
   it.each([
-    ['reject', 'dispatched'], ['reject', 'in_progress'], ['reopen', 'closed'], ['reopen', 'resolved'], ['close', 'reported'], ['close', 'rejected'], ['close', 'reopened'], ['close', 'accepted'],
+    ['reject', 'dispatched'], ['reject', 'in_progress'], ['dispatch', 'dispatched'], ['reopen', 'closed'], ['reopen', 'resolved'], ['close', 'reported'], ['close', 'rejected'], ['close', 'reopened'], ['close', 'accepted'],
   ] as [IncidentAction, IncidentStatus][])('%s from %s without a note is 422 NOTE_REQUIRED (blank too)', async (action, from) => {
     const id = await newIncident(env);
     await forceStatus(env.db.pool, id, from);
     for (const note of [undefined, '   ']) {
-      const res = await act(env, id, { action, ...(note === undefined ? {} : { note }) }, commander.cookie);
+      const reassign = action === 'dispatch' ? { reassign: true } : {};
+      const res = await act(env, id, { action, ...reassign, ...(note === undefined ? {} : { note }) }, commander.cookie);
       expect(res.statusCode).toBe(422);
       expect(res.json().code).toBe('NOTE_REQUIRED');
     }
@@ -152,12 +153,13 @@ describe('notes, versions and unknown ids', () => {
 
 describe('random sequences of actions by random roles (property)', () => {
   type Actor = 'commander' | 'worker' | 'otherWorker' | 'dept' | 'viewer';
-  interface Step { action: IncidentAction; actor: Actor; target: 'worker' | 'housing'; withNote: boolean }
+  interface Step { action: IncidentAction; actor: Actor; target: 'worker' | 'housing'; withNote: boolean; reassign: boolean }
   const step = fc.record({
     action: fc.constantFrom(...INCIDENT_ACTIONS),
     actor: fc.constantFrom<Actor>('commander', 'commander', 'worker', 'otherWorker', 'dept', 'viewer'),
     target: fc.constantFrom<'worker' | 'housing'>('worker', 'housing'),
     withNote: fc.boolean(),
+    reassign: fc.boolean(),
   });
 
   it('status is always valid and equals the replay of the accepted actions; the timeline has one row per accepted step, in order', async () => {
@@ -173,6 +175,7 @@ describe('random sequences of actions by random roles (property)', () => {
         for (const s of steps) {
           const body: Record<string, unknown> = { action: s.action };
           if (s.withNote) body.note = '说明';
+          if (s.reassign) body.reassign = true;
           if (s.action === 'dispatch') Object.assign(body, s.target === 'worker' ? { responderId: worker.responderId } : { departmentCode: 'housing' });
           const res = await act(env, id, body, cookie[s.actor]);
           const ctx = { role: role[s.actor], isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing' };
@@ -181,6 +184,7 @@ describe('random sequences of actions by random roles (property)', () => {
           if (s.actor === 'viewer') expected = [403, 'FORBIDDEN'];
           else if (!rule.from.includes(m.status)) expected = [409, 'INVALID_TRANSITION'];
           else if (!mayAct(s.action, ctx)) expected = [403, 'FORBIDDEN'];
+          else if (s.action === 'dispatch' && m.status === 'dispatched' && !s.reassign) expected = [409, 'ALREADY_ASSIGNED'];
           else if (noteRequired(s.action, m.status) && !s.withNote) expected = [422, 'NOTE_REQUIRED'];
           else if (s.action === 'dispatch' && s.target === 'worker' && m.workerStatus !== 'available') expected = [409, 'RESPONDER_UNAVAILABLE'];
           else expected = [200];

@@ -56,8 +56,7 @@ export interface Session {
 
 /** A signed-in account; a department user gets `department`, a grid worker's responder is made available at `at`. */
 export async function session(env: Env, role: Role, areaCode: string, opts: { department?: string; at?: [number, number] } = {}): Promise<Session> {
-  const u = await addUser(env.db.pool, role, areaCode);
-  if (opts.department) await env.db.pool.query('UPDATE users SET department_code = $2 WHERE id = $1', [u.id, opts.department]);
+  const u = await addUser(env.db.pool, role, areaCode, { department: opts.department });
   if (u.responderId && opts.at) {
     await env.db.pool.query(
       `UPDATE responders SET status = 'available', position = ST_SetSRID(ST_MakePoint($2, $3), 4326), position_at = now() WHERE id = $1`,

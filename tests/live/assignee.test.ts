@@ -35,8 +35,7 @@ async function connect(cookie: string, lastEventId?: string): Promise<SseClient>
 
 /** A signed-in account on grid 1; a grid worker's responder is available and online (dispatchable). */
 async function account(role: 'grid_worker' | 'department', department?: string) {
-  const u = await addUser(database.pool, role, GRID1);
-  if (department) await database.pool.query('UPDATE users SET department_code = $2 WHERE id = $1', [u.id, department]);
+  const u = await addUser(database.pool, role, GRID1, { department });
   if (u.responderId) {
     await database.pool.query(
       `UPDATE responders SET status = 'available', position = ST_SetSRID(ST_MakePoint(121.482, 31.235), 4326), position_at = now() WHERE id = $1`,
@@ -143,7 +142,7 @@ describe('live events of assigned incidents outside the area', () => {
     expect(created.statusCode).toBe(201);
     const incident: string = created.json().id;
     expect((await post(`/api/incidents/${incident}/dispatch`, { responderId: w.responderId })).statusCode).toBe(200);
-    expect((await post(`/api/incidents/${incident}/dispatch`, { responderId: other.responderId, note: '改派' })).statusCode).toBe(200);
+    expect((await post(`/api/incidents/${incident}/dispatch`, { responderId: other.responderId, reassign: true, note: '改派' })).statusCode).toBe(200);
     expect((await post(`/api/incidents/${incident}/transitions`, { action: 'start' })).statusCode).toBe(200);
     // A last event of w's own area, so that w's stream has seen everything before it.
     const [mark] = await send({ ...updated(crypto.randomUUID(), 0, {}), scopeCode: GRID1 });
@@ -168,7 +167,7 @@ describe('live events of assigned incidents outside the area', () => {
     expect(created.statusCode).toBe(201);
     const incident: string = created.json().id;
     expect((await post(`/api/incidents/${incident}/dispatch`, { departmentCode: 'housing' })).statusCode).toBe(200);
-    expect((await post(`/api/incidents/${incident}/dispatch`, { departmentCode: 'greening', note: '改派' })).statusCode).toBe(200);
+    expect((await post(`/api/incidents/${incident}/dispatch`, { departmentCode: 'greening', reassign: true, note: '改派' })).statusCode).toBe(200);
     expect((await post(`/api/incidents/${incident}/transitions`, { action: 'start' })).statusCode).toBe(200);
     const [mark] = await send({ ...updated(crypto.randomUUID(), 0, {}), scopeCode: GRID1 });
     await stream.waitForId(mark);

@@ -14,10 +14,20 @@ function kysely(pool: pg.Pool): Kysely<DB> {
   return db;
 }
 
-/** A test account with a random password. */
-export async function addUser(pool: pg.Pool, role: Role, areaCode: string, username = `${role.replace('_', '')}${crypto.randomBytes(3).toString('hex')}`) {
+/**
+ * A test account with a random password; a department account works for `department`
+ * (default urban_management: the product makes no department account without one).
+ */
+export async function addUser(
+  pool: pg.Pool,
+  role: Role,
+  areaCode: string,
+  opts: { username?: string; department?: string } = {},
+) {
+  const username = opts.username ?? `${role.replace('_', '')}${crypto.randomBytes(3).toString('hex')}`;
   const password = crypto.randomBytes(12).toString('base64url');
-  const { id, responderId } = await createUser(kysely(pool), { username, password, role, areaCode });
+  const departmentCode = role === 'department' ? opts.department ?? 'urban_management' : undefined;
+  const { id, responderId } = await createUser(kysely(pool), { username, password, role, areaCode, departmentCode });
   return { id, responderId, username, password };
 }
 

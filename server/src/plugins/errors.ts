@@ -49,6 +49,7 @@ export type ProblemCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'INVALID_TRANSITION'
   | 'NOTE_REQUIRED'
+  | 'ALREADY_ASSIGNED'
   | 'VERSION_CONFLICT'
   | 'RESPONDER_UNAVAILABLE'
   | 'TOO_MANY_PHOTOS'
@@ -82,6 +83,7 @@ const TITLES: Record<ProblemCode, string> = {
   IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused',
   INVALID_TRANSITION: 'Invalid transition',
   NOTE_REQUIRED: 'Note required',
+  ALREADY_ASSIGNED: 'Already assigned',
   VERSION_CONFLICT: 'Version conflict',
   RESPONDER_UNAVAILABLE: 'Responder unavailable',
   TOO_MANY_PHOTOS: 'Too many photos',

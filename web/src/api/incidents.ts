@@ -41,7 +41,8 @@ export type Candidate = CandidatesAnswer['candidates'][number];
 
 export type NewIncident = ApiBody<'/api/incidents'>;
 export type TransitionRequest = ApiBody<'/api/incidents/{id}/transitions'>;
-export type DispatchTarget = ({ responderId: string } | { departmentCode: string }) & { note?: string };
+/** Whom to dispatch to; over a current assignee (改派) with `reassign` and the reason as `note`. */
+export type DispatchTarget = ({ responderId: string } | { departmentCode: string }) & { note?: string; reassign?: boolean };
 
 export type IncidentSort = NonNullable<ApiQuery<'/api/incidents'>['sort']>;
 export const INCIDENT_SORTS: readonly IncidentSort[] = ['-reportedAt', 'reportedAt', '-priority', 'dueAt'];

@@ -103,6 +103,8 @@ export interface paths {
                                 role: string;
                                 areaCode: string;
                                 responderId: string | null;
+                                /** @description the department a department user works for (its queue), else null */
+                                departmentCode: string | null;
                             };
                         };
                     };
@@ -179,6 +181,8 @@ export interface paths {
                             role: string;
                             areaCode: string;
                             responderId: string | null;
+                            /** @description the department a department user works for (its queue), else null */
+                            departmentCode: string | null;
                         };
                     };
                 };
@@ -229,6 +233,8 @@ export interface paths {
                                 disabled: boolean;
                                 /** @description the responder record linked to the account (grid workers) */
                                 responderId: string | null;
+                                /** @description the department a department account works for (GET /api/meta: departments); null for other roles */
+                                departmentCode: string | null;
                                 /** @description ISO 8601, UTC, whole seconds */
                                 createdAt: string;
                             }[];
@@ -256,6 +262,8 @@ export interface paths {
                         /** @description * or a 6/9/12-digit area code or a 15-digit grid code */
                         areaCode: string;
                         displayName?: string;
+                        /** @description a department code (GET /api/meta: departments); required for role department, refused for other roles */
+                        departmentCode?: string;
                     };
                 };
             };
@@ -275,6 +283,8 @@ export interface paths {
                             disabled: boolean;
                             /** @description the responder record linked to the account (grid workers) */
                             responderId: string | null;
+                            /** @description the department a department account works for (GET /api/meta: departments); null for other roles */
+                            departmentCode: string | null;
                             /** @description ISO 8601, UTC, whole seconds */
                             createdAt: string;
                         };
@@ -301,7 +311,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change role, area, display name or disable/enable an account */
+        /** Change role, area, department, display name or disable/enable an account */
         patch: {
             parameters: {
                 query?: never;
@@ -317,6 +327,8 @@ export interface paths {
                         role?: "admin" | "commander" | "planner" | "grid_worker" | "department" | "viewer";
                         /** @description * or a 6/9/12-digit area code or a 15-digit grid code */
                         areaCode?: string;
+                        /** @description a department code (GET /api/meta: departments); required for role department, refused for other roles */
+                        departmentCode?: string;
                         displayName?: string;
                         disabled?: boolean;
                     };
@@ -338,6 +350,8 @@ export interface paths {
                             disabled: boolean;
                             /** @description the responder record linked to the account (grid workers) */
                             responderId: string | null;
+                            /** @description the department a department account works for (GET /api/meta: departments); null for other roles */
+                            departmentCode: string | null;
                             /** @description ISO 8601, UTC, whole seconds */
                             createdAt: string;
                         };
@@ -1514,6 +1528,8 @@ export interface paths {
                         /** Format: uuid */
                         responderId?: string;
                         departmentCode?: string;
+                        /** @description true to replace the current assignee (改派); required, with a note, when the incident is dispatched already */
+                        reassign?: boolean;
                         expectedVersion?: number;
                     };
                 };
@@ -1644,6 +1660,9 @@ export interface paths {
                         /** Format: uuid */
                         responderId?: string;
                         departmentCode?: string;
+                        /** @description true to replace the current assignee (改派); required, with a note, when the incident is dispatched already */
+                        reassign?: boolean;
+                        /** @description required for a reassignment (the reason) */
                         note?: string;
                         expectedVersion?: number;
                     };

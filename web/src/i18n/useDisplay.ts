@@ -1,10 +1,12 @@
 import { useI18n } from 'vue-i18n';
 import type { ApiProblem } from '@/api/http';
+import { useMetaStore } from '@/stores/meta';
 import { ageParts, areaParts, distanceParts, formatDateTime } from './format';
 
 /** Display helpers bound to the current UI language. */
 export function useDisplay() {
   const { t, te, locale } = useI18n();
+  const meta = useMetaStore();
 
   return {
     area(squareMetres: number): string {
@@ -36,6 +38,12 @@ export function useDisplay() {
     problem(p: ApiProblem, prefix?: string): string {
       if (prefix && te(`${prefix}.${p.code}`)) return t(`${prefix}.${p.code}`);
       return te(`errors.${p.code}`) ? t(`errors.${p.code}`) : t('errors.generic', { code: p.code });
+    },
+    /** A department's name in the UI language (GET /api/meta), or its code while unknown; '—' for none. */
+    department(code: string | null | undefined): string {
+      if (!code) return '—';
+      const d = meta.departments.find((x) => x.code === code);
+      return d ? (locale.value === 'en' ? d.nameEn : d.nameZh) : code;
     },
     /** A vocabulary term (category, status, ...), or the raw value when unknown. */
     term(group: string, value: string | null | undefined): string {

@@ -11,6 +11,7 @@ const Me = Type.Object({
   role: Type.String(),
   areaCode: Type.String(),
   responderId: Type.Union([Type.String(), Type.Null()]),
+  departmentCode: Type.Union([Type.String(), Type.Null()], { description: 'the department a department user works for (its queue), else null' }),
 });
 
 const publicUser = (u: SessionUser) => ({
@@ -20,6 +21,7 @@ const publicUser = (u: SessionUser) => ({
   role: u.role,
   areaCode: u.areaCode,
   responderId: u.responderId,
+  departmentCode: u.departmentCode,
 });
 
 const authRoutes: FastifyPluginAsyncTypebox<{ login: LoginPolicy }> = async (app, opts) => {

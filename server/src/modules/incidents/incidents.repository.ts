@@ -226,3 +226,8 @@ export async function listDepartments(db: Db) {
   const rows = await db.selectFrom('departments').select(['code', 'name_zh', 'name_en']).orderBy('sort').orderBy('code').execute();
   return rows.map((d) => ({ code: d.code, nameZh: d.name_zh, nameEn: d.name_en }));
 }
+
+/** True when `code` names a department (a dispatch's target, a department account's queue). */
+export async function departmentExists(db: Db, code: string): Promise<boolean> {
+  return (await db.selectFrom('departments').select('code').where('code', '=', code).executeTakeFirst()) !== undefined;
+}

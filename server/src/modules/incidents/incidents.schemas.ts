@@ -122,6 +122,9 @@ export const CreateIncidentBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** A dispatch of a dispatched incident replaces its assignee (改派): it must say so, with a note. */
+const Reassign = Type.Boolean({ description: 'true to replace the current assignee (改派); required, with a note, when the incident is dispatched already' });
+
 export const TransitionBody = Type.Object(
   {
     action: Action,
@@ -129,6 +132,7 @@ export const TransitionBody = Type.Object(
     photoIds: Type.Optional(Type.Array(Uuid, { maxItems: MAX_PENDING_PHOTOS })),
     responderId: Type.Optional(Uuid),
     departmentCode: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
+    reassign: Type.Optional(Reassign),
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false },
@@ -138,7 +142,8 @@ export const DispatchBody = Type.Object(
   {
     responderId: Type.Optional(Uuid),
     departmentCode: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
-    note: Type.Optional(Type.String({ maxLength: 2000 })),
+    reassign: Type.Optional(Reassign),
+    note: Type.Optional(Type.String({ maxLength: 2000, description: 'required for a reassignment (the reason)' })),
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false },

@@ -15,9 +15,10 @@ import { actionsFrom, LIFECYCLE, mayAct, noteRequired, type IncidentAction, type
 import { actorName, type Caller } from './incidents.feature.js';
 import { incidentUpdated, type Assignee, type Changes } from './incidents.events.js';
 import {
-  attachPhotos, claimResponder, countDetachedPhotos, departmentExists, freeResponder, insertTransition, lockIncident, updateIncidentStep,
+  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, updateIncidentStep,
   type LockedIncident, type ResponderChange, type TransitionRow,
 } from './incidents.writes.repository.js';
+import { departmentExists } from './incidents.repository.js';
 
 export interface TransitionInput {
   action: IncidentAction;
@@ -25,6 +26,8 @@ export interface TransitionInput {
   photoIds?: string[];
   responderId?: string;
   departmentCode?: string;
+  /** A dispatch over the current assignee (a reassignment, 改派) says so; without it 409 ALREADY_ASSIGNED. */
+  reassign?: boolean;
   expectedVersion?: number;
 }
 
@@ -42,6 +45,10 @@ function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): stri
     isAssignedDepartment: c.departmentCode !== null && inc.assignee_department === c.departmentCode,
   };
   if (!mayAct(action, who)) throw new ApiError(403, 'FORBIDDEN', `you may not "${action}" this incident`);
+  if (action === 'dispatch' && from === 'dispatched' && !input.reassign) {
+    const assignee = { responderId: inc.assignee_id, departmentCode: inc.assignee_department };
+    throw new ApiError(409, 'ALREADY_ASSIGNED', 'the incident is dispatched already; to reassign it (改派) send reassign: true with a note (the reason)', { assignee });
+  }
   const note = input.note?.trim() || null;
   if (noteRequired(action, from) && !note) throw new ApiError(422, 'NOTE_REQUIRED', `"${action}" from "${from}" needs a note (the reason)`);
   if (input.expectedVersion !== undefined && input.expectedVersion !== inc.version) {

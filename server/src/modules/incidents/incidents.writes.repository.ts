@@ -99,10 +99,6 @@ export async function updateIncidentStep(
   return row.version;
 }
 
-export async function departmentExists(trx: Db, code: string): Promise<boolean> {
-  return (await trx.selectFrom('departments').select('code').where('code', '=', code).executeTakeFirst()) !== undefined;
-}
-
 /** How many of `photoIds` are this incident's photos not yet attached to a step. */
 export async function countDetachedPhotos(trx: Db, incidentId: string, photoIds: string[]): Promise<number> {
   const row = await trx

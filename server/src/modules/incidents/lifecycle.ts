@@ -39,8 +39,10 @@ export interface ActionRule {
 export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
   accept: { from: ['reported', 'reopened'], to: 'accepted', by: 'command', noteRequired: false, photos: false },
   // Dispatching a reported incident accepts it first (both steps are on the timeline); dispatching a
-  // dispatched one reassigns it.
-  dispatch: { from: ['reported', 'accepted', 'dispatched', 'rejected', 'reopened'], to: 'dispatched', by: 'command', noteRequired: false, photos: false },
+  // dispatched one reassigns it (改派): asked for in so many words (`reassign`), with the reason.
+  dispatch: {
+    from: ['reported', 'accepted', 'dispatched', 'rejected', 'reopened'], to: 'dispatched', by: 'command', noteRequired: (from) => from === 'dispatched', photos: false,
+  },
   start: { from: ['dispatched'], to: 'in_progress', by: 'handler', noteRequired: false, photos: false },
   resolve: { from: ['in_progress'], to: 'resolved', by: 'handler', noteRequired: false, photos: true },
   reject: { from: ['dispatched', 'in_progress'], to: 'rejected', by: 'handler', noteRequired: true, photos: false },

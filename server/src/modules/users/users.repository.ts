@@ -27,7 +27,7 @@ const usersOf = (db: Db, scope: AreaCode) => db.selectFrom('users as u').where((
 const withUserColumns = (accounts: ReturnType<typeof usersOf>) =>
   accounts
     .leftJoin('responders as r', 'r.user_id', 'u.id')
-    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code', 'u.disabled', 'r.id as responder_id', 'u.created_at']);
+    .select(['u.id', 'u.username', 'u.display_name', 'u.role', 'u.area_code', 'u.department_code', 'u.disabled', 'r.id as responder_id', 'u.created_at']);
 
 type UserRow = Awaited<ReturnType<ReturnType<typeof withUserColumns>['executeTakeFirstOrThrow']>>;
 
@@ -39,6 +39,7 @@ const toUser = (r: UserRow): User => ({
   areaCode: r.area_code,
   disabled: r.disabled,
   responderId: r.responder_id,
+  departmentCode: r.department_code,
   createdAt: r.created_at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
 });
 
@@ -130,17 +131,18 @@ export async function insertWorkerResponder(db: Db, userId: string, name: string
   return row.id;
 }
 
-/** Sets role and area, and display name and disabled where given. */
+/** Sets role, area and department, and display name and disabled where given. */
 export async function updateUser(
   db: Db,
   id: string,
-  change: { role: string; areaCode: string; displayName?: string; disabled?: boolean },
+  change: { role: string; areaCode: string; departmentCode: string | null; displayName?: string; disabled?: boolean },
 ): Promise<void> {
   await db
     .updateTable('users')
     .set((eb) => ({
       role: change.role,
       area_code: change.areaCode,
+      department_code: change.departmentCode,
       ...(change.displayName !== undefined && { display_name: change.displayName }),
       ...(change.disabled !== undefined && { disabled: change.disabled }),
       updated_at: eb.fn('now'),

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { IdParams } from '../../lib/schemas.js';
 import { listUsers } from './users.repository.js';
 import { addUser, changeUser, resetPassword, type Manager } from './users.service.js';
-import { AreaCode, Role, User } from './users.schemas.js';
+import { AreaCode, DepartmentCode, Role, User } from './users.schemas.js';
 
 const manager = (request: FastifyRequest): Manager => ({ user: request.user!, ip: request.ip, requestId: request.id });
 
@@ -40,6 +40,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
           role: Role,
           areaCode: AreaCode,
           displayName: Type.Optional(Type.String({ maxLength: 100 })),
+          departmentCode: Type.Optional(DepartmentCode),
         }),
         response: { 201: User },
       },
@@ -53,10 +54,16 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { permission: 'user.manage', validation: { paramsNotFound: true } },
       schema: {
         tags: ['users'],
-        summary: 'Change role, area, display name or disable/enable an account',
+        summary: 'Change role, area, department, display name or disable/enable an account',
         params: IdParams,
         body: Type.Object(
-          { role: Type.Optional(Role), areaCode: Type.Optional(AreaCode), displayName: Type.Optional(Type.String({ maxLength: 100 })), disabled: Type.Optional(Type.Boolean()) },
+          {
+            role: Type.Optional(Role),
+            areaCode: Type.Optional(AreaCode),
+            departmentCode: Type.Optional(DepartmentCode),
+            displayName: Type.Optional(Type.String({ maxLength: 100 })),
+            disabled: Type.Optional(Type.Boolean()),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: User },

@@ -14,5 +14,9 @@ export const User = Type.Object({
   areaCode: Type.String(),
   disabled: Type.Boolean(),
   responderId: Nullable(Type.String({ description: 'the responder record linked to the account (grid workers)' })),
+  departmentCode: Nullable(Type.String({ description: 'the department a department account works for (GET /api/meta: departments); null for other roles' })),
   createdAt: Type.String({ description: 'ISO 8601, UTC, whole seconds' }),
 });
+
+/** A department's code (GET /api/meta: departments); required for, and only for, a department account. */
+export const DepartmentCode = Type.String({ minLength: 1, maxLength: 40, description: 'a department code (GET /api/meta: departments); required for role department, refused for other roles' });

@@ -12,6 +12,7 @@ import { isAreaCode, isRole, ROLES, type Role } from '../../auth/permissions.js'
 import { inScope } from '../../auth/scope.js';
 import type { SessionUser } from '../../auth/sessions.js';
 import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
+import { departmentExists } from '../incidents/incidents.repository.js';
 import * as repo from './users.repository.js';
 import type { User } from './users.repository.js';
 
@@ -40,8 +41,22 @@ export function validateNewUser(u: NewUser): void {
   if (!isRole(u.role)) throw new UserInputError(`role must be one of ${ROLES.join(', ')}`);
   if (!isAreaCode(u.areaCode)) throw new UserInputError('area must be * or a 6/9/12-digit area code or a 15-digit grid code');
   if (u.areaCode === '*' && u.role !== 'admin') throw new UserInputError('only admins may have the whole installation (*) as their area');
+  departmentRule(u.role, u.departmentCode);
   const weak = passwordProblem(u.password);
   if (weak) throw new UserInputError(weak);
+}
+
+/** A department account works for a department (its queue); no other role has one. */
+function departmentRule(role: string, departmentCode: string | null | undefined): void {
+  if (role === 'department' && !departmentCode) {
+    throw new UserInputError('departmentCode: a department account needs its department (the codes: GET /api/meta, departments)');
+  }
+  if (role !== 'department' && departmentCode) throw new UserInputError(`departmentCode: only department accounts have a department (role ${role})`);
+}
+
+/** 422 UNKNOWN_DEPARTMENT unless `code` names a department. */
+async function assertDepartment(db: Db, code: string | null | undefined): Promise<void> {
+  if (code && !(await departmentExists(db, code))) throw new ApiError(422, 'UNKNOWN_DEPARTMENT', `no department "${code}"`);
 }
 
 /**
@@ -57,6 +72,7 @@ export async function createUser(db: Kysely<DB>, u: NewUser, audit?: AuditContex
     if (u.areaCode !== '*' && !(await repo.areaOrGridExists(trx, u.areaCode))) {
       throw new UserInputError(`no area or grid with code ${u.areaCode}`);
     }
+    await assertDepartment(trx, u.departmentCode);
     const id = await repo.insertUser(trx, { ...u, passwordHash });
     if (u.role === 'grid_worker') await repo.insertWorkerResponder(trx, id, u.displayName ?? u.username, u.areaCode);
     const user = (await repo.getUserUnscoped(trx, id))!;
@@ -86,16 +102,19 @@ async function managedUser(db: Db, manager: Manager, id: string): Promise<User> 
 }
 
 /** Creates an account on behalf of an admin, within the admin's area; audited. */
-export async function addUser(db: Kysely<DB>, manager: Manager, u: Omit<NewUser, 'departmentCode'>): Promise<User> {
+export async function addUser(db: Kysely<DB>, manager: Manager, u: NewUser): Promise<User> {
   assertAssignable(manager, u.areaCode);
-  // Field by field: the request body may carry more than the API declares (no department binding from here yet).
-  return createUser(db, { username: u.username, password: u.password, role: u.role, areaCode: u.areaCode, displayName: u.displayName }, manager);
+  // Field by field: the request body may carry more than the API declares.
+  const { username, password, role, areaCode, displayName, departmentCode } = u;
+  return createUser(db, { username, password, role, areaCode, displayName, departmentCode }, manager);
 }
 
 /** What an admin may change of an account. */
 export interface UserChange {
   role?: Role;
   areaCode?: string;
+  /** A department account's department; leaving the role drops it. */
+  departmentCode?: string;
   displayName?: string;
   disabled?: boolean;
 }
@@ -108,11 +127,17 @@ export async function changeUser(db: Kysely<DB>, manager: Manager, id: string, c
     const role = change.role ?? before.role;
     const areaCode = change.areaCode ?? before.areaCode;
     if (areaCode === '*' && role !== 'admin') throw new UserInputError('only admins may have the whole installation (*) as their area');
+    // A department stays with a department account unless changed; another role has none.
+    const kept = before.role === 'department' ? before.departmentCode : null;
+    const departmentCode = change.departmentCode ?? (role === 'department' ? kept : null);
+    departmentRule(role, departmentCode);
+    await assertDepartment(trx, departmentCode);
     if (before.id === manager.user.id && (change.disabled || (change.role && change.role !== 'admin'))) {
       throw new ApiError(409, 'CONFLICT', 'you cannot disable or demote your own account');
     }
-    await repo.updateUser(trx, before.id, { role, areaCode, displayName: change.displayName, disabled: change.disabled });
-    if (change.disabled || role !== before.role || areaCode !== before.areaCode) await repo.endSessions(trx, before.id);
+    await repo.updateUser(trx, before.id, { role, areaCode, departmentCode, displayName: change.displayName, disabled: change.disabled });
+    const sees = role !== before.role || areaCode !== before.areaCode || departmentCode !== before.departmentCode;
+    if (change.disabled || sees) await repo.endSessions(trx, before.id);
     const after = (await repo.getUserUnscoped(trx, before.id))!;
     await appendAudit(trx, manager, { action: 'user.update', entity: 'user', entityId: before.id, before, after });
     return after;

@@ -19,6 +19,7 @@ const fieldEn: FieldMessages = {
     none: 'Nothing to do. New assignments appear here as they are dispatched.',
     new: 'New',
     arrivedTitle: '{n} new assignment(s)',
+    takenAwayTitle: '{n} assignment(s) reassigned to someone else',
     view: 'Open',
   },
   card: {
@@ -129,7 +130,9 @@ const fieldEn: FieldMessages = {
   },
   department: {
     title: 'Department queue',
+    titleOf: '{name} · queue',
     intro: 'Incidents the command centre dispatched to your department, live',
+    noDepartment: 'This account has no department, so nothing dispatched reaches it. Ask an administrator to choose one under Administration.',
     none: 'Nothing dispatched to your department',
   },
   errors: {

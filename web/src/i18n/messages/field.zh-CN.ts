@@ -17,6 +17,7 @@ const fieldZhCN = {
     none: '暂无待处理任务，新派遣的任务会实时出现在这里',
     new: '新',
     arrivedTitle: '收到 {n} 个新任务',
+    takenAwayTitle: '{n} 个任务已改派给他人',
     view: '查看',
   },
   card: {
@@ -127,7 +128,9 @@ const fieldZhCN = {
   },
   department: {
     title: '本部门工单',
+    titleOf: '{name} · 工单',
     intro: '指挥中心派遣给本部门的事件，实时更新',
+    noDepartment: '该账号未设置所属部门，收不到派遣的事件。请联系管理员在“系统管理”中为账号选择部门。',
     none: '暂无派遣给本部门的事件',
   },
   errors: {

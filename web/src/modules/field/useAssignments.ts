@@ -1,4 +1,7 @@
 import { computed, onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vue';
+import { useI18n } from 'vue-i18n';
+import { ElNotification } from 'element-plus';
+import 'element-plus/es/components/notification/style/css';
 import { listIncidents, type IncidentFeature } from '@/api/incidents';
 import type { ApiProblem } from '@/api/http';
 import { useLiveEvents } from '@/stores/live';
@@ -15,10 +18,16 @@ export interface Arrival {
 /**
  * The signed-in user's queue (`GET /api/incidents?assignedToMe=true`: a grid worker's responder,
  * or a department's incidents), kept current by the live stream: every incident event reloads it,
- * and an incident that newly appears with work to do is announced (`arrivals`).
+ * and an incident that newly appears with work to do is announced (`arrivals`). One that leaves
+ * the queue while work was still to do — reassigned (改派) to someone else — is announced too.
  */
 export function useAssignments(onArrival?: (arrivals: Arrival[]) => void) {
   const meta = useMetaStore();
+  const { t, te } = useI18n();
+  const summary = (f: IncidentFeature) => {
+    const c = f.properties.category;
+    return `${te(`category.${c}`) ? t(`category.${c}`) : c} · ${f.properties.description}`;
+  };
   /** The handler has work to do on it (a status its actions start from: the lifecycle from GET /api/meta). */
   const isActive = (status: string) => (meta.handlerStatuses as readonly string[]).includes(status);
   const items = shallowRef<IncidentFeature[]>([]);
@@ -45,6 +54,17 @@ export function useAssignments(onArrival?: (arrivals: Arrival[]) => void) {
           const page = await listIncidents({ assignedToMe: true, sort: '-reportedAt', limit: 200 });
           const activeIds = page.features.filter((f) => isActive(f.properties.status)).map((f) => f.properties.id);
           if (known) {
+            const present = new Set(page.features.map((f) => f.properties.id));
+            const gone = items.value.filter((f) => known!.has(f.properties.id) && !present.has(f.properties.id));
+            if (gone.length) {
+              ElNotification({
+                title: t('field.list.takenAwayTitle', { n: gone.length }),
+                message: summary(gone[0]),
+                type: 'info',
+                duration: 8000,
+                customClass: 'field-notification',
+              });
+            }
             const arrivals = page.features
               .filter((f) => activeIds.includes(f.properties.id) && !known!.has(f.properties.id))
               .map((f) => ({ id: f.properties.id, category: f.properties.category, description: f.properties.description, priority: f.properties.priority }));
