@@ -477,6 +477,55 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     }
   }, 180_000);
 
+  it('a commander starting a shift sees what was reported before the page opened: the feed opens with the last two hours, no alarm for old news', async () => {
+    // Reported minutes "before the shift" (before the page opens): one normal, one urgent.
+    const before = await report(reporterCookie, {
+      category: 'sanitation', priority: 'normal', description: `交班前上报 ${Date.now()}`,
+      location: { type: 'Point', coordinates: [gridA.lon + 0.0002, gridA.lat] },
+    });
+    const urgentBefore = await report(reporterCookie, {
+      category: 'fire', priority: 'urgent', description: `交班前紧急 ${Date.now()}`,
+      location: { type: 'Point', coordinates: [gridB.lon, gridB.lat + 0.0002] },
+    });
+    // One older than two hours stays out.
+    const stale = await report(reporterCookie, {
+      category: 'sanitation', priority: 'low', description: `三小时前 ${Date.now()}`,
+      location: { type: 'Point', coordinates: [gridA.lon, gridA.lat + 0.0002] },
+    });
+    await database.pool.query(`UPDATE live_events SET created_at = now() - interval '3 hours' WHERE entity_id = $1`, [stale.id]);
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(context);
+      await page.goto(`${base}/`);
+      await signIn(page, commander);
+      await page.waitForSelector('[data-testid="incident-feed"]');
+      const items = page.locator('[data-testid="feed-item"]');
+      await expect.poll(() => items.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+      expect(await page.locator('.feed__empty').count()).toBe(0);
+      const shown = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-incident-id')));
+      // Newest first, the two reports at the top; the one of three hours ago absent.
+      expect(shown.slice(0, 2)).toEqual([urgentBefore.id, before.id]);
+      expect(shown).not.toContain(stale.id);
+      // The SQL truth: every incident event of the last two hours in the commander's area is there (at most 50).
+      const { rows } = await database.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM live_events WHERE type LIKE 'incident.%' AND created_at > now() - interval '2 hours'`);
+      expect(shown.length).toBe(Math.min(rows[0].n, 50));
+      // Old news raises no alarm and is dated by when it happened.
+      expect(await page.locator('[data-testid="alarm-banner"]').count()).toBe(0);
+      expect(await items.first().locator('.feed__time').textContent()).toMatch(/秒前|分钟前/);
+      await page.screenshot({ path: path.join(artifacts, 'feed-opening-history.png') });
+      // Then it continues live.
+      const after = await report(reporterCookie, {
+        category: 'sanitation', priority: 'normal', description: `交班后上报 ${Date.now()}`,
+        location: { type: 'Point', coordinates: [gridA.lon + 0.0003, gridA.lat] },
+      });
+      await expect.poll(() => items.first().getAttribute('data-incident-id'), { timeout: 20_000 }).toBe(after.id);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
   it('works on a phone: the incident panel and the drawer are bottom sheets', async () => {
     const context = await browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',

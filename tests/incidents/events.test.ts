@@ -6,7 +6,7 @@ const R1 = '11111111-1111-4111-8111-111111111111';
 const R2 = '22222222-2222-4222-8222-222222222222';
 const nobody = { responderId: null, departmentCode: null };
 const subject = (assignee: IncidentSubject['assignee'], status = 'dispatched'): IncidentSubject => ({
-  id: '33333333-3333-4333-8333-333333333333', status, priority: 'normal', gridCode: GRID1, districtId: null, lon: IN1[0], lat: IN1[1], assignee,
+  id: '33333333-3333-4333-8333-333333333333', status, priority: 'normal', category: 'dispute', gridCode: GRID1, districtId: null, lon: IN1[0], lat: IN1[1], assignee,
 });
 
 describe('the audience of incident events (builders)', () => {

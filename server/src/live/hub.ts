@@ -8,7 +8,7 @@ import type { DB } from '../db/types.js';
 import type { LiveBus } from './bus.js';
 import { LIVE_CHANNEL } from './events.js';
 import {
-  listenForLiveEvents, liveEventBounds, liveEventsAfter, liveSessions, newestLiveEventId, replayLiveEvents,
+  listenForLiveEvents, liveEventBounds, liveEventsAfter, liveSessions, newestLiveEventId, recentLiveEvents, replayLiveEvents,
   type LiveSession,
 } from './live.repository.js';
 import type { LiveSettings } from './settings.js';
@@ -25,6 +25,9 @@ const HELD_MAX_MS = 1000;
  * for a delay no one watching a map can see. An isolated wake fetches at once.
  */
 const MIN_FETCH_GAP_MS = 10;
+
+/** What a new stream's opening history holds: what happened to incidents (a feed), not positions. */
+const RECENT_TYPES = ['incident.created', 'incident.updated'] as const;
 
 export interface LiveHubOptions {
   /** The application's database (all the hub's reads and the pruning). */
@@ -228,13 +231,20 @@ export class LiveHub implements LiveBus {
    * Starts a registered stream: with `lastEventId`, replays the events after it that the owner may
    * see from the table (or sends `event: reset` when that id is no longer retained, or is unknown, or the
    * replay would be too long); without, sends the current position as `id:` so that a reconnect
-   * resumes exactly from here. A `: live` comment marks the end of the replay.
+   * resumes exactly from here — after `recent`, the opening history a new client asked for (its
+   * incident events of the last `seconds`, at most `limit`, marked `recent: true` in their data).
+   * A `: live` comment marks the end of the replay.
    */
-  async attach(stream: LiveStream, lastEventId: number | undefined): Promise<void> {
+  async attach(stream: LiveStream, lastEventId: number | undefined, recent?: { limit: number; seconds: number }): Promise<void> {
     const head = `retry: ${this.settings.retryMs}\n\n`;
     const live = ': live\n\n';
     if (lastEventId === undefined) {
-      stream.go(`${head}id: ${stream.position}\n\n${live}`, stream.position);
+      let history = '';
+      if (recent && recent.limit > 0) {
+        const rows = await recentLiveEvents(this.db, stream.owner, { throughId: stream.position, ...recent, types: RECENT_TYPES });
+        for (const ev of rows) history += eventFrame(ev, true);
+      }
+      stream.go(`${head}${history}id: ${stream.position}\n\n${live}`, stream.position);
       return;
     }
     const reset = (reason: string) =>

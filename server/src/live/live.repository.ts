@@ -159,6 +159,27 @@ export async function replayLiveEvents(db: Db, viewer: Viewer, afterId: number, 
   return rows.map(toEvent);
 }
 
+/**
+ * A new stream's opening history: the newest final events of `types` that `viewer` may see, at most
+ * `limit`, none older than `seconds` nor after `throughId` (the stream's start: what follows it
+ * arrives live), oldest first.
+ */
+export async function recentLiveEvents(
+  db: Db,
+  viewer: Viewer,
+  opts: { throughId: number; limit: number; seconds: number; types: readonly string[] },
+): Promise<StoredLiveEvent[]> {
+  const rows = await eventsFrom(db)
+    .where('id', '<=', opts.throughId)
+    .where('type', 'in', opts.types)
+    .where('created_at', '>=', sql<Date>`now() - make_interval(secs => ${opts.seconds})`)
+    .where(liveEventVisible(viewer))
+    .orderBy('id', 'desc')
+    .limit(opts.limit)
+    .execute();
+  return rows.reverse().map(toEvent);
+}
+
 /** Who a live session belongs to now, as far as its stream's scope goes. */
 export interface LiveSession {
   sessionId: string;

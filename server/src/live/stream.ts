@@ -22,8 +22,8 @@ export interface StreamHost {
  * The SSE frame of one event: `id`, `event`, `data` (the event's data plus type, entityId, at).
  * The audience and scope code stay on the server.
  */
-export function eventFrame(ev: StoredLiveEvent): string {
-  const data = JSON.stringify({ ...ev.data, type: ev.type, entityId: ev.entityId, at: ev.at });
+export function eventFrame(ev: StoredLiveEvent, recent = false): string {
+  const data = JSON.stringify({ ...ev.data, type: ev.type, entityId: ev.entityId, at: ev.at, ...(recent && { recent: true }) });
   return `id: ${ev.id}\nevent: ${ev.type}\ndata: ${data}\n\n`;
 }
 

@@ -2255,7 +2255,7 @@ export interface paths {
         };
         /**
          * Live events (Server-Sent Events)
-         * @description text/event-stream. Each event: `id` (live event id), `event` (incident.created, incident.updated, responder.moved, responder.status), `data` (JSON: the event data plus type, entityId, at). Reconnect with the Last-Event-ID header (or ?lastEventId=) to replay what was missed, in order, then continue live; an id no longer kept (7 days) gets `event: reset`. A heartbeat comment every 15 s; only events of the user's area, and of the incidents assigned to the user's responder or department (a responder who loses an assignment gets that one event); the stream ends when the session does.
+         * @description text/event-stream. Each event: `id` (live event id), `event` (incident.created, incident.updated, responder.moved, responder.status), `data` (JSON: the event data plus type, entityId, at). Reconnect with the Last-Event-ID header (or ?lastEventId=) to replay what was missed, in order, then continue live; an id no longer kept (7 days) gets `event: reset`. A new connection (no Last-Event-ID) may ask for its opening history with ?recent=N&recentSeconds=S: the newest incident events of the last S seconds it may see, at most N, oldest first, each with `recent: true` in its data, then the position and the live events. A heartbeat comment every 15 s; only events of the user's area, and of the incidents assigned to the user's responder or department (a responder who loses an assignment gets that one event); the stream ends when the session does.
          */
         get: {
             parameters: {
@@ -2267,6 +2267,10 @@ export interface paths {
                     "last-event-id"?: string;
                 };
                 path?: never;
+                    /** @description a new connection's opening history: at most this many incident events (ignored on a resume) */
+                    recent?: number;
+                    /** @description how far back the opening history reaches */
+                    recentSeconds?: number;
                 cookie?: never;
             };
             requestBody?: never;

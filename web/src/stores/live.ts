@@ -14,9 +14,16 @@ export type {
  * The live stream (`GET /api/live`, Server-Sent Events): one EventSource per tab, opened while at
  * least one view uses it (see {@link useLiveEvents}) and closed on sign-out. The browser resumes a
  * dropped stream with `Last-Event-ID`; when it gives up, a new connection resumes with
- * `?lastEventId=`; an event already delivered is never delivered twice. `state` drives the small
+ * `?lastEventId=`; an event already delivered is never delivered twice. A new stream opens with the
+ * incident events of the last two hours in the user's scope (at most 50, marked `recent`): the
+ * command centre's feed starts with what happened before the page opened. `state` drives the small
  * connection indicator; `reset` tells views to reload their lists (the server could not replay).
  */
+/** A new stream's opening history: at most this many incident events … */
+const RECENT_EVENTS = 50;
+/** … of the last two hours. */
+const RECENT_SECONDS = 2 * 3600;
+
 export const useLiveStore = defineStore('live', () => {
   const state = ref<LiveState>('idle');
   const lastEventId = ref<string | null>(null);
@@ -25,7 +32,7 @@ export const useLiveStore = defineStore('live', () => {
   let users = 0;
 
   const connection = new LiveConnection({
-    url: '/api/live',
+    url: `/api/live?recent=${RECENT_EVENTS}&recentSeconds=${RECENT_SECONDS}`,
     create: (url) => new EventSource(url, { withCredentials: true }),
     setTimer: (fn, ms) => window.setTimeout(fn, ms),
     clearTimer: (h) => window.clearTimeout(h as number),

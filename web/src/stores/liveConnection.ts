@@ -5,7 +5,15 @@
  * a reconnect with the last seen id when the browser gives up on its own, `reset` passed on.
  */
 
-export interface IncidentCreatedData {
+/** What every event's data carries besides its own fields. */
+export interface LiveEventMeta {
+  /** When the event was stored, ISO 8601. */
+  at?: string;
+  /** Part of a new stream's opening history (`?recent=`), not news. */
+  recent?: boolean;
+}
+
+export interface IncidentCreatedData extends LiveEventMeta {
   incidentId: string;
   status: string;
   priority: string;
@@ -16,10 +24,11 @@ export interface IncidentCreatedData {
   reportedAt: string;
 }
 
-export interface IncidentUpdatedData {
+export interface IncidentUpdatedData extends LiveEventMeta {
   incidentId: string;
   status: string;
   priority: string;
+  category?: string;
   gridCode: string;
   lon: number;
   lat: number;

@@ -23,6 +23,7 @@ export interface EscalatedRow {
   level: number;
   status: string;
   priority: string;
+  category: string;
   grid_code: string | null;
   district_id: string | null;
   lon: number;
@@ -50,7 +51,7 @@ export async function escalateBatchForSystem(trx: Db, limit: number): Promise<Es
     up AS (
       UPDATE incidents i SET escalation_level = i.escalation_level + 1, escalated_at = now(), version = i.version + 1
         FROM due WHERE i.id = due.id
-      RETURNING i.id, i.escalation_level, i.status, i.priority, i.grid_id, i.district_id, i.location, i.version,
+      RETURNING i.id, i.escalation_level, i.status, i.priority, i.category, i.grid_id, i.district_id, i.location, i.version,
                 i.assignee_responder_id, i.assignee_department),
     timeline AS (
       INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_id, actor_name, note, escalation_level)
@@ -58,7 +59,7 @@ export async function escalateBatchForSystem(trx: Db, limit: number): Promise<Es
              CASE up.escalation_level WHEN 1 THEN '超时督办：升级至街道' ELSE '超时督办：升级至区' END, up.escalation_level
         FROM up ORDER BY up.id
       RETURNING incident_id)
-    SELECT up.id::text, up.escalation_level AS level, up.status, up.priority, g.code AS grid_code, up.district_id::text,
+    SELECT up.id::text, up.escalation_level AS level, up.status, up.priority, up.category, g.code AS grid_code, up.district_id::text,
            ${stX(sql.ref('up.location'))} AS lon, ${stY(sql.ref('up.location'))} AS lat, up.version,
            up.assignee_responder_id::text, up.assignee_department, (SELECT count(*) FROM timeline) AS written
       FROM up LEFT JOIN grids g ON g.id = up.grid_id ORDER BY up.id`.execute(trx);

@@ -17,6 +17,7 @@ export interface IncidentSubject {
   id: string;
   status: string;
   priority: string;
+  category: string;
   gridCode: string | null;
   districtId: string | null;
   lon: number;
@@ -58,6 +59,6 @@ export function incidentUpdated(i: IncidentSubject, action: string, changes: Cha
     type: 'incident.updated',
     ...placement(i),
     ...audience(i.assignee, previous),
-    data: { incidentId: i.id, status: i.status, priority: i.priority, gridCode: i.gridCode, lon: i.lon, lat: i.lat, action, changes },
+    data: { incidentId: i.id, status: i.status, priority: i.priority, category: i.category, gridCode: i.gridCode, lon: i.lon, lat: i.lat, action, changes },
   };
 }

@@ -210,7 +210,7 @@ export async function addPhoto(
       if (photoDir) file.pending = await writePendingPhotoFile(photoDir, sha256, data);
       const event = incidentUpdated(
         {
-          id: inc.id, status: inc.status, priority: inc.priority, gridCode: inc.grid_code, districtId: inc.district_id, lon: inc.lon, lat: inc.lat,
+          id: inc.id, status: inc.status, priority: inc.priority, category: inc.category, gridCode: inc.grid_code, districtId: inc.district_id, lon: inc.lon, lat: inc.lat,
           assignee: { responderId: inc.assignee_id, departmentCode: inc.assignee_department },
         },
         'photo',
@@ -257,7 +257,7 @@ export interface EscalationRound {
 const escalationEvent = (r: EscalatedRow) =>
   incidentUpdated(
     {
-      id: r.id, status: r.status, priority: r.priority, gridCode: r.grid_code, districtId: r.district_id, lon: r.lon, lat: r.lat,
+      id: r.id, status: r.status, priority: r.priority, category: r.category, gridCode: r.grid_code, districtId: r.district_id, lon: r.lon, lat: r.lat,
       assignee: { responderId: r.assignee_responder_id, departmentCode: r.assignee_department },
     },
     'escalate',

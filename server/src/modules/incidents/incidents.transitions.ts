@@ -133,7 +133,7 @@ export async function applyTransition(
   if (after.responderId !== before.responderId) changes.assigneeResponderId = { from: before.responderId, to: after.responderId };
   if (after.departmentCode !== before.departmentCode) changes.assigneeDepartment = { from: before.departmentCode, to: after.departmentCode };
   const subject = {
-    id: inc.id, status: to as IncidentStatus, priority: inc.priority, gridCode: inc.grid_code, districtId: inc.district_id,
+    id: inc.id, status: to as IncidentStatus, priority: inc.priority, category: inc.category, gridCode: inc.grid_code, districtId: inc.district_id,
     lon: inc.lon, lat: inc.lat, assignee: after,
   };
   return [incidentUpdated(subject, action, changes, before), ...responderEvents];

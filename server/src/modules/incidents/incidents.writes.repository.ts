@@ -18,6 +18,7 @@ export interface LockedIncident {
   status: IncidentStatus;
   version: number;
   priority: string;
+  category: string;
   assignee_id: string | null;
   assignee_department: string | null;
   reported_by: string | null;
@@ -34,7 +35,7 @@ export async function lockIncident(trx: Db, v: Viewer, id: string): Promise<Lock
     .selectFrom('incidents as i')
     .leftJoin('grids as g', 'g.id', 'i.grid_id')
     .select((eb) => [
-      'i.id', 'i.status', 'i.version', 'i.priority', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
+      'i.id', 'i.status', 'i.version', 'i.priority', 'i.category', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
       'i.reported_by', 'i.district_id', 'g.code as grid_code', stX(eb.ref('i.location')).as('lon'), stY(eb.ref('i.location')).as('lat'),
       'i.escalation_level',
     ])

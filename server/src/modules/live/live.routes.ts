@@ -23,10 +23,14 @@ const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app)
           'text/event-stream. Each event: `id` (live event id), `event` (incident.created, incident.updated, responder.moved, ' +
           'responder.status), `data` (JSON: the event data plus type, entityId, at). Reconnect with the Last-Event-ID header ' +
           '(or ?lastEventId=) to replay what was missed, in order, then continue live; an id no longer kept (7 days) gets ' +
-          '`event: reset`. A heartbeat comment every 15 s; only events of the user\'s area, and of the incidents assigned to the ' +
+          '`event: reset`. A new connection (no Last-Event-ID) may ask for its opening history with ?recent=N&recentSeconds=S: ' +
+          'the newest incident events of the last S seconds it may see, at most N, oldest first, each with `recent: true` in its data, ' +
+          'then the position and the live events. A heartbeat comment every 15 s; only events of the user\'s area, and of the incidents assigned to the ' +
           'user\'s responder or department (a responder who loses an assignment gets that one event); the stream ends when the session does.',
         querystring: Type.Object({
           lastEventId: Type.Optional(Type.String({ maxLength: 40, description: 'for clients that cannot send the Last-Event-ID header' })),
+          recent: Type.Integer({ minimum: 0, maximum: 200, default: 0, description: 'a new connection\'s opening history: at most this many incident events (ignored on a resume)' }),
+          recentSeconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 7200, description: 'how far back the opening history reaches' }),
         }),
         headers: Type.Object({
           'last-event-id': Type.Optional(Type.String({ maxLength: 40 })),
@@ -73,7 +77,7 @@ const liveRoutes: FastifyPluginAsyncTypebox<{ command?: unknown }> = async (app)
         connection: 'keep-alive',
       });
       try {
-        await hub.attach(stream, lastEventId);
+        await hub.attach(stream, lastEventId, { limit: request.query.recent, seconds: request.query.recentSeconds });
       } catch (err) {
         // Database away while reading the replay: end; the client retries with the same id.
         request.log.warn({ err }, 'live: replay failed; closing the stream');

@@ -379,6 +379,7 @@ const en: Messages = {
     },
     dialog: {
       title: '{action}',
+      photo: 'Photo added',
       note: 'Note',
       noteRequired: 'Note (required)',
       notePlaceholder: 'Reason or remarks',

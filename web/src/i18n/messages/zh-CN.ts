@@ -378,6 +378,7 @@ const zhCN = {
     },
     dialog: {
       title: '{action}',
+      photo: '添加照片',
       note: '备注',
       noteRequired: '备注（必填）',
       notePlaceholder: '请填写原因或说明',

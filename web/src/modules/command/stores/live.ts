@@ -28,6 +28,7 @@ export interface FeedItem {
   priority: string;
   category: string | null;
   gridCode: string;
+  /** The step taken ('reassign': a dispatch that replaced the assignee). */
   action: string | null;
   lon: number;
   lat: number;
@@ -70,13 +71,19 @@ export const useLiveIncidentsStore = defineStore('liveIncidents', () => {
    */
   function applyLive(event: IncidentEvent): boolean {
     const d = event.data as IncidentCreatedData | IncidentUpdatedData;
-    const category = 'category' in d ? d.category : null;
+    const category = d.category ?? null;
     const action = 'action' in d ? d.action ?? null : null;
+    // A dispatch of a dispatched incident replaced its assignee (改派).
+    const reassign = action === 'dispatch' && 'changes' in d && d.changes?.status?.from === 'dispatched';
     feed.value = pushRecent(feed.value, {
-      eventId: event.id, type: event.type, incidentId: d.incidentId, receivedAt: Date.now(),
+      eventId: event.id, type: event.type, incidentId: d.incidentId,
+      // The opening history is dated by the server; news by its arrival.
+      receivedAt: d.recent && d.at ? Date.parse(d.at) : Date.now(),
       status: d.status, priority: d.priority, category: category ?? liveIncidents.value.get(d.incidentId)?.category ?? null,
-      gridCode: d.gridCode, action, lon: d.lon, lat: d.lat,
+      gridCode: d.gridCode, action: reassign ? 'reassign' : action, lon: d.lon, lat: d.lat,
     }, (x) => x.eventId, FEED_MAX);
+    // History is in the feed only: the map's tiles show it already, and old news raises no alarm.
+    if (d.recent) return false;
     touchLive(d.incidentId, { lon: d.lon, lat: d.lat, status: d.status, priority: d.priority, category });
     const open = meta.isOpen(d.status);
     const becameUrgent = event.type === 'incident.created'
