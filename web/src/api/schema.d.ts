@@ -2262,15 +2262,15 @@ export interface paths {
                 query?: {
                     /** @description for clients that cannot send the Last-Event-ID header */
                     lastEventId?: string;
+                    /** @description a new connection's opening history: at most this many incident events (ignored on a resume) */
+                    recent?: number;
+                    /** @description how far back the opening history reaches */
+                    recentSeconds?: number;
                 };
                 header?: {
                     "last-event-id"?: string;
                 };
                 path?: never;
-                    /** @description a new connection's opening history: at most this many incident events (ignored on a resume) */
-                    recent?: number;
-                    /** @description how far back the opening history reaches */
-                    recentSeconds?: number;
                 cookie?: never;
             };
             requestBody?: never;

@@ -376,10 +376,10 @@ const en: Messages = {
       close: 'Close',
       reopen: 'Reopen',
       escalate: 'Escalate',
+      photo: 'Photo added',
     },
     dialog: {
       title: '{action}',
-      photo: 'Photo added',
       note: 'Note',
       noteRequired: 'Note (required)',
       notePlaceholder: 'Reason or remarks',

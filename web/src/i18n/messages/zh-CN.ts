@@ -375,10 +375,10 @@ const zhCN = {
       close: '结案',
       reopen: '重新打开',
       escalate: '督办',
+      photo: '添加照片',
     },
     dialog: {
       title: '{action}',
-      photo: '添加照片',
       note: '备注',
       noteRequired: '备注（必填）',
       notePlaceholder: '请填写原因或说明',
