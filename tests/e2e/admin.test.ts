@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
 import type { FastifyInstance } from 'fastify';
 import { buildWebIfNeeded } from '../../server/src/build-web.js';
-import { addUser } from '../support/auth.js';
+import { addUser, signIn as apiSignIn } from '../support/auth.js';
 import { launchChromium } from '../support/browser.js';
 import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -243,6 +243,64 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       await expect.poll(() => row.locator('[data-testid="user-department"]').textContent()).toBe('市场监管所');
       const { rows } = await database.pool.query(`SELECT role, department_code FROM users WHERE username = 'e2e.dept1'`);
       expect(rows).toEqual([{ role: 'department', department_code: 'market_regulation' }]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
+  it('shows a contact read in words, and six reads of one incident by one user as one row counting six with the last time', async () => {
+    const commander = await addUser(database.pool, 'commander', district);
+    const cookie = await apiSignIn(app, commander.username, commander.password);
+    const { rows: [p] } = await database.pool.query<{ lon: number; lat: number }>(
+      `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids WHERE code = $1) t`, [gridCode]);
+    const reported = await app.inject({
+      method: 'POST', url: '/api/incidents', headers: { cookie },
+      payload: { category: 'sanitation', description: '审计测试', location: { type: 'Point', coordinates: [p.lon, p.lat] }, reporterContact: '赵女士 13700002222' },
+    });
+    expect(reported.statusCode, reported.body).toBe(201);
+    const incidentId = reported.json().id as string;
+    // The drawer's refreshes: six reads of the detail, each with the contact.
+    for (let i = 0; i < 6; i++) {
+      const detail = await app.inject({ url: `/api/incidents/${incidentId}`, headers: { cookie } });
+      expect(detail.json().properties.reporterContact).toBe('赵女士 13700002222');
+    }
+    const { rows: [logged] } = await database.pool.query<{ at: string; last: string; count: number }>(
+      `SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS at, to_char(last_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI:SS') AS last, count
+         FROM audit_log WHERE action = 'incident.read_contact' AND entity_id = $1`, [incidentId]);
+    expect(logged.count).toBe(6);
+
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
+    try {
+      const { page, errors } = await watchedPage(context, provoked);
+      await page.goto(`${base}/admin?tab=audit`);
+      await signIn(page, admin);
+      await page.waitForSelector('[data-testid="audit-panel"]');
+      // Chosen from the known actions, by its name in words.
+      await page.locator('[data-testid="audit-panel"] .el-select').click();
+      await page.locator('.el-select-dropdown__item', { hasText: '查看报告人联系方式（incident.read_contact）' }).click();
+      await page.click('[data-testid="audit-search"]');
+      const row = page.locator('[data-testid="audit-table"] tr.el-table__row', { has: page.locator(`[data-testid="audit-entity-id"]`, { hasText: incidentId }) });
+      await expect.poll(() => page.locator('[data-testid="audit-action"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')))).toEqual(['incident.read_contact']);
+      expect(await row.count()).toBe(1);
+      expect((await row.locator('[data-testid="audit-action"]').textContent())!.trim()).toBe('查看报告人联系方式');
+      expect(await row.locator('[data-testid="audit-entity"]').textContent()).toBe('事件');
+      expect(await row.locator('[data-testid="audit-actor"]').textContent()).toBe(commander.username);
+      expect(await row.locator('[data-testid="audit-time"]').textContent()).toBe(logged.at);
+      expect(await row.locator('[data-testid="audit-count"]').getAttribute('data-count')).toBe('6');
+      expect(await row.locator('[data-testid="audit-count"]').textContent()).toBe(`×6，最后 ${logged.last}`);
+      expect(await page.textContent('[data-testid="audit-total"]')).toContain('共 1 条记录');
+      // The tags zoom in (Element Plus transition): the screenshot after they have.
+      const settled = () => page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)).then(() => true));
+      await settled();
+      await page.screenshot({ path: path.join(artifacts, 'admin-audit-contact-reads.png') });
+
+      await page.click('[data-testid="lang-switch"]');
+      await expect.poll(() => row.locator('[data-testid="audit-entity"]').textContent()).toBe('Incident');
+      expect((await row.locator('[data-testid="audit-action"]').textContent())!.trim()).toBe('Read reporter contact');
+      expect(await row.locator('[data-testid="audit-count"]').textContent()).toBe(`×6, last ${logged.last}`);
+      await settled();
+      await page.screenshot({ path: path.join(artifacts, 'admin-audit-contact-reads-en.png') });
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -47,10 +47,18 @@ export interface AuditLog {
   after: Json | null;
   at: Generated<Timestamp>;
   before: Json | null;
+  /**
+   * how many times it happened: > 1 only for repeated incident.read_contact within 15 minutes
+   */
+  count: Generated<number>;
   entity: string;
   entity_id: string | null;
   id: Generated<number>;
   ip: string | null;
+  /**
+   * the last of the counted times (NULL: once, at `at`)
+   */
+  last_at: Timestamp | null;
   request_id: string | null;
 }
 

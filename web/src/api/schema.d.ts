@@ -439,7 +439,12 @@ export interface paths {
                         "application/json": {
                             entries: {
                                 id: number;
+                                /** @description when it happened (the first time, for a counted row) */
                                 at: string;
+                                /** @description how many times: repeated reads of one incident's reporter contact by one user from one address within 15 minutes of the first are one row; else 1 */
+                                count: number;
+                                /** @description the last time (equal to `at` when count is 1) */
+                                lastAt: string;
                                 actorId: string | null;
                                 actorUsername: string | null;
                                 actorRole: string | null;

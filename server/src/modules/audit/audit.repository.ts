@@ -1,4 +1,5 @@
-/** All SQL of the append-only audit log: appending a row, and the filtered, paged list. */
+/** All SQL of the append-only audit log: appending a row, counting a repeated contact read, and the filtered, paged list. */
+import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 import type { SessionUser } from '../../auth/sessions.js';
 import { seesEverything, type AreaCode } from '../../auth/scope.js';
@@ -42,6 +43,17 @@ export async function appendAudit(db: Db, ctx: AuditContext, entry: AuditEntry):
     .execute();
 }
 
+/**
+ * Records one read of an incident's reporter contact: added to the reader's row for that incident
+ * (same address) begun less than 15 minutes ago — its count grows by one and its last time moves —
+ * else a new row. Hand-written: it calls the database function of migration 0011, which takes the
+ * per-user-and-incident lock and then looks up the row in one round trip (concurrent reads neither
+ * make two rows nor lose a count).
+ */
+export async function appendContactRead(db: Db, ctx: AuditContext, incidentId: string): Promise<void> {
+  await sql`SELECT audit_contact_read(${incidentId}, ${ctx.user?.id ?? null}, ${ctx.user?.username ?? null}, ${ctx.user?.role ?? null}, ${ctx.ip ?? null}, ${ctx.requestId ?? null})`.execute(db);
+}
+
 /** One audit row as the API answers it (the API's schema, audit.schemas.ts). */
 export type AuditRecord = Static<typeof Entry>;
 
@@ -82,7 +94,7 @@ export async function listAudit(
   }
   const [rows, count] = await Promise.all([
     matching
-      .select(['id', 'at', 'actor_id', 'actor_username', 'actor_role', 'action', 'entity', 'entity_id', 'before', 'after', 'ip'])
+      .select(['id', 'at', 'last_at', 'count', 'actor_id', 'actor_username', 'actor_role', 'action', 'entity', 'entity_id', 'before', 'after', 'ip'])
       .orderBy('id', 'desc')
       .limit(page.limit)
       .offset(page.offset)
@@ -92,6 +104,8 @@ export async function listAudit(
   const entries = rows.map((r) => ({
     id: r.id,
     at: r.at.toISOString(),
+    count: r.count,
+    lastAt: (r.last_at ?? r.at).toISOString(),
     actorId: r.actor_id,
     actorUsername: r.actor_username,
     actorRole: r.actor_role,

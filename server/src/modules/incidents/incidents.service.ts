@@ -11,7 +11,7 @@ import type { Viewer } from '../../auth/scope.js';
 import { can } from '../../auth/permissions.js';
 import { ApiError } from '../../plugins/errors.js';
 import { KEY_TAKEN, runWrite, type Answer, type WriteDeps } from '../../write/write.js';
-import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
+import { appendContactRead, type AuditContext } from '../audit/audit.repository.js';
 import { INCIDENT_STATUSES, isCommand } from './lifecycle.js';
 import { actorName, toFeature, type Caller, type IncidentFeatureValue, type IncidentRow } from './incidents.feature.js';
 import { incidentCreated, incidentUpdated } from './incidents.events.js';
@@ -68,13 +68,16 @@ async function detailAfterWrite(db: Db, c: Caller, id: string): Promise<Incident
   return detailOf(db, c, row);
 }
 
-/** GET /api/incidents/{id}: the detail, with the reporter contact for incident.sensitive roles (each read audited). */
+/**
+ * GET /api/incidents/{id}: the detail, with the reporter contact for incident.sensitive roles (each
+ * read audited; repeated reads of one incident within 15 minutes are one audit row with a count).
+ */
 export async function incidentDetailFor(db: Db, c: Caller, id: string, audit: AuditContext): Promise<IncidentFeatureValue> {
   const detail = await incidentDetail(db, c, id);
   if (!detail) throw new ApiError(404, 'NOT_FOUND', `no incident "${id}"`);
   if (!can(c.role, 'incident.sensitive')) return detail;
   const contact = await getReporterContact(db, id);
-  if (contact !== null) await appendAudit(db, audit, { action: 'incident.read_contact', entity: 'incident', entityId: id });
+  if (contact !== null) await appendContactRead(db, audit, id);
   return { ...detail, properties: { ...detail.properties, reporterContact: contact } };
 }
 
