@@ -24,14 +24,15 @@ async function createDemoUsers(db: Database['db'], file: string): Promise<void> 
   // Codes are prefixes: a grid's code starts with its community's (12), street's (9) and district's (6).
   const grid = (await firstGridCode(db))!;
   const district = grid.slice(0, 6);
-  const accounts: { username: string; role: Role; areaCode: string; departmentCode?: string }[] = [
-    { username: 'admin', role: 'admin', areaCode: '*' },
-    { username: 'commander', role: 'commander', areaCode: district },
-    { username: 'planner', role: 'planner', areaCode: district },
+  // Display names as real users have them (the username is for signing in; the name is what others see).
+  const accounts: { username: string; displayName: string; role: Role; areaCode: string; departmentCode?: string }[] = [
+    { username: 'admin', displayName: '系统管理员', role: 'admin', areaCode: '*' },
+    { username: 'commander', displayName: '张志远（值班长）', role: 'commander', areaCode: district },
+    { username: 'planner', displayName: '李雯（规划科）', role: 'planner', areaCode: district },
     // The demo department account works the urban-management queue.
-    { username: 'department', role: 'department', areaCode: district, departmentCode: 'urban_management' },
-    { username: 'viewer', role: 'viewer', areaCode: grid.slice(0, 9) },
-    { username: 'gridworker', role: 'grid_worker', areaCode: grid },
+    { username: 'department', displayName: '周建国（城管执法中队）', role: 'department', areaCode: district, departmentCode: 'urban_management' },
+    { username: 'viewer', displayName: '陈晓（街道办）', role: 'viewer', areaCode: grid.slice(0, 9) },
+    { username: 'gridworker', displayName: '王丽华', role: 'grid_worker', areaCode: grid },
   ];
   const lines = ['# wangge demo accounts (embedded demo only). Passwords are random; keep this file private.', ''];
   for (const a of accounts) {

@@ -296,6 +296,11 @@ const CASES: Record<string, Record<string, Case>> = {
     'roads, second community': tileCase('roads', TILE_OUT),
   },
   'GET /api/incident-categories': { none: { request: get('/api/incident-categories'), check: (res) => expect(res.json().categories).toHaveLength(8) } },
+  'PATCH /api/incident-categories/:code': {
+    // The same value each time (off): the matrix leaves the categories as it found them.
+    known: { request: () => ({ method: 'PATCH', url: '/api/incident-categories/dispute', payload: { photoRequired: false } }) },
+    unknown: { request: () => ({ method: 'PATCH', url: '/api/incident-categories/parking', payload: { photoRequired: false } }), problem: 'NOT_FOUND' },
+  },
   'GET /api/departments': { none: { request: get('/api/departments'), check: (res) => expect(res.json().departments.length).toBeGreaterThan(0) } },
   'GET /api/meta': { none: { request: get('/api/meta'), check: (res) => expect(res.json().lifecycle.actions.length).toBeGreaterThan(0) } },
   'POST /api/incidents': {
@@ -462,6 +467,11 @@ const EXPECTED: Record<string, Record<string, string>> = {
   },
   //                                                 anon admin admin_c cmdr plan  gw   dept view
   'GET /api/incident-categories': { none: '        401  200   200    200  200  200   200  200' },
+  // An admin of one community (admin_c) may not change the installation's categories.
+  'PATCH /api/incident-categories/:code': {
+    known: '                                 401  200   403    403  403  403   403  403',
+    unknown: '                               401  404   403    403  403  403   403  403',
+  },
   'GET /api/departments': { none: '                401  200   200    200  200  200   200  200' },
   'GET /api/meta': { none: '                       401  200   200    200  200  200   200  200' },
   'POST /api/incidents': {

@@ -73,11 +73,16 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
   it('switches status and sends positions in batches while on duty: stored, a jump rejected and shown, nothing lost offline', async () => {
     const { context, page, errors } = await phone(inGrid);
     try {
-      await page.goto(`${base}/field`);
+      // A grid worker's phone opens on 我的任务, not the command map (issue 10 item 9).
+      await page.goto(`${base}/`);
       await signIn(page, worker);
       await page.waitForSelector('[data-testid="field-view"]');
-      // A new worker starts off duty: nothing is sent.
+      expect(new URL(page.url()).pathname).toBe('/field');
+      // A new worker starts off duty: nothing is sent, and the task list says so with the word 上岗.
       await expect.poll(() => page.textContent('[data-testid="my-status"]'), { timeout: 15_000 }).toContain('离岗');
+      await page.waitForSelector('[data-testid="duty-card"]');
+      expect(await page.textContent('[data-testid="go-on-duty"]')).toContain('上岗');
+      await page.screenshot({ path: path.join(artifacts, 'field-off-duty.png') });
       expect(await page.getAttribute('[data-testid="position-state"]', 'data-state')).toBe('off');
       expect(await positionsStored()).toBe(0);
 
@@ -90,10 +95,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
         await page.click('[data-testid="position-send-now"]', { force: true });
       };
 
-      // On duty: the first fix goes at once.
-      await page.click('[data-testid="tab-me"]');
-      await page.click('[data-testid="status-available"]');
+      // On duty (上岗, from the task list): the first fix goes at once.
+      await page.click('[data-testid="go-on-duty"]');
       await expect.poll(responderStatus, { timeout: 15_000 }).toBe('available');
+      await page.waitForSelector('[data-testid="duty-card"]', { state: 'detached' });
+      await page.click('[data-testid="tab-me"]');
+      expect(await page.textContent('[data-testid="duty-state"]')).toContain('在岗');
       await expect.poll(positionsStored, { timeout: 20_000 }).toBe(1);
       await expect.poll(() => page.textContent('[data-testid="position-last-sent"]'), { timeout: 15_000 }).not.toBe('—');
       const first = (await database.pool.query<{ lon: number; lat: number }>(
@@ -134,8 +141,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       // Busy, then off duty: the server has each, and reporting stops.
       await page.click('[data-testid="status-busy"]');
       await expect.poll(responderStatus, { timeout: 15_000 }).toBe('busy');
-      await page.click('[data-testid="status-off_duty"]');
+      await page.click('[data-testid="go-off-duty"]');
       await expect.poll(responderStatus, { timeout: 15_000 }).toBe('off_duty');
+      await page.waitForSelector('[data-testid="go-on-duty-me"]');
       await expect.poll(() => page.getAttribute('[data-testid="position-state"]', 'data-state'), { timeout: 15_000 }).toBe('off');
       // The same view on a desktop screen.
       await page.setViewportSize({ width: 1280, height: 800 });

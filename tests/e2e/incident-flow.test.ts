@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildWebIfNeeded } from '../../server/src/build-web.js';
-import { addUser } from '../support/auth.js';
+import { addUser, signIn as apiSignIn } from '../support/auth.js';
 import { launchChromium } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
@@ -69,6 +69,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
   let inGrid: { lon: number; lat: number };
   let worker: Account & { id: string; responderId: string | null };
   let commander: Account;
+  let commanderCookie: string;
 
   beforeAll(async () => {
     if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
@@ -87,6 +88,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
     worker = await addUser(database.pool, 'grid_worker', gridCode);
     commander = await addUser(database.pool, 'commander', district);
     ({ app, base } = await serveWebApp(database));
+    commanderCookie = await apiSignIn(app, commander.username, commander.password);
+    // The category of the phone's report requires a photo to resolve (set by an admin, issue 10 item 9);
+    // the second incident's category does not.
+    const admin = await addUser(database.pool, 'admin', '*');
+    const adminCookie = await apiSignIn(app, admin.username, admin.password);
+    const set = await app.inject({ method: 'PATCH', url: '/api/incident-categories/safety_hazard', headers: { cookie: adminCookie }, payload: { photoRequired: true } });
+    expect(set.statusCode).toBe(200);
     browser = await launchChromium();
   }, 240_000);
 
@@ -115,8 +123,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.goto(`${base}/field`);
       await signIn(field.page, worker);
       await field.page.waitForSelector('[data-testid="field-view"]');
-      await field.page.click('[data-testid="tab-me"]');
-      await field.page.click('[data-testid="status-available"]');
+      await field.page.click('[data-testid="go-on-duty"]');
       await expect.poll(async () => (await database.pool.query(
         `SELECT 1 FROM responders WHERE id = $1 AND status = 'available' AND position_at IS NOT NULL`, [worker.responderId],
       )).rowCount, { timeout: 20_000 }).toBe(1);
@@ -184,6 +191,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.click('[data-testid="action-start"]');
       await field.page.waitForSelector('[data-testid="incident-sheet"][data-status="in_progress"]');
       await field.page.click('[data-testid="action-resolve"]');
+      // The category requires a photo: the form says so, and will not resolve without one.
+      expect(await field.page.getAttribute('[data-testid="resolve-photos-label"]', 'data-required')).toBe('true');
+      expect(await field.page.textContent('[data-testid="resolve-photos-label"]')).toContain('必填');
+      await field.page.fill('[data-testid="resolve-note"]', '已清理');
+      await field.page.click('[data-testid="resolve-confirm"]');
+      await expect.poll(() => field.page.textContent('[data-testid="sheet-error"]')).toContain('须拍照留证');
+      expect((await database.pool.query('SELECT status FROM incidents WHERE id = $1', [incidentId])).rows[0].status).toBe('in_progress');
       await field.page.setInputFiles('[data-testid="resolve-photo"]', { name: 'proof.png', mimeType: 'image/png', buffer: generatedPng() });
       await field.page.waitForSelector('[data-testid="sheet-compose"] .photos__item img');
       await field.page.screenshot({ path: path.join(artifacts, 'field-resolve.png') });
@@ -224,6 +238,26 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.click('[data-testid="sheet-close"]');
       await expect.poll(() => field.page.locator(`[data-testid="recent-list"] [data-id="${incidentId}"]`).getAttribute('data-status'), { timeout: 30_000 }).toBe('closed');
       expect(await field.page.locator(`[data-testid="active-list"] [data-id="${incidentId}"]`).count()).toBe(0);
+
+      // The other kind: a category that needs no photo resolves without one.
+      const plain = await app.inject({
+        method: 'POST', url: '/api/incidents', headers: { cookie: commanderCookie },
+        payload: { category: 'dispute', priority: 'normal', description: `邻里噪音纠纷 ${Date.now()}`, location: { type: 'Point', coordinates: [inGrid.lon, inGrid.lat] } },
+      });
+      expect(plain.statusCode).toBe(201);
+      const plainId = plain.json().id as string;
+      const sent = await app.inject({ method: 'POST', url: `/api/incidents/${plainId}/dispatch`, headers: { cookie: commanderCookie }, payload: { responderId: worker.responderId } });
+      expect(sent.statusCode).toBe(200);
+      const plainCard = field.page.locator(`[data-testid="active-list"] [data-testid="assignment"][data-id="${plainId}"]`);
+      await plainCard.waitFor({ timeout: 30_000 });
+      await plainCard.click();
+      await field.page.waitForSelector('[data-testid="incident-sheet"][data-status="dispatched"]');
+      await field.page.click('[data-testid="action-start"]');
+      await field.page.waitForSelector('[data-testid="incident-sheet"][data-status="in_progress"]');
+      await field.page.click('[data-testid="action-resolve"]');
+      expect(await field.page.getAttribute('[data-testid="resolve-photos-label"]', 'data-required')).toBe('false');
+      await field.page.click('[data-testid="resolve-confirm"]');
+      await field.page.waitForSelector('[data-testid="incident-sheet"][data-status="resolved"]', { timeout: 20_000 });
 
       expect(externalRequests([...cc.requests, ...field.requests])).toEqual([]);
       expect(cc.errors).toEqual([]);

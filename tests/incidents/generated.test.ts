@@ -100,6 +100,15 @@ describe('the embedded demo', () => {
       expect(await seedDemoIfEmpty(db, { demoUsersFile: path.join(dir, 'demo-users.txt') })).toBe(true);
       const { rows } = await db.pool.query('SELECT username, role, department_code FROM users WHERE department_code IS NOT NULL');
       expect(rows).toEqual([{ username: 'department', role: 'department', department_code: 'urban_management' }]);
+      // Every demo account has a person's (or office's) name where others see it (issue 10 item 9), the
+      // grid worker's responder record too — not its username.
+      const named = await db.pool.query<{ username: string; display_name: string | null; responder: string | null }>(
+        'SELECT u.username, u.display_name, r.name AS responder FROM users u LEFT JOIN responders r ON r.user_id = u.id ORDER BY u.username');
+      expect(named.rows).toHaveLength(6);
+      for (const u of named.rows) {
+        expect(u.display_name, u.username).toMatch(/[\u4e00-\u9fff]{2,}/);
+        if (u.responder !== null) expect(u.responder).toBe(u.display_name);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -53,7 +53,14 @@ export function routesFor(role: string | undefined) {
   return router.getRoutes().filter((r) => r.meta.nav && (!r.meta.roles || (role !== undefined && (r.meta.roles as readonly string[]).includes(role))));
 }
 
-router.beforeEach(async (to) => {
+/**
+ * Where a role's phone opens (at the first view of a tab and after signing in): a grid worker's on
+ * 我的任务, a department's on its queue — not on the command map, which stays one tap away.
+ */
+const PHONE_HOME: Partial<Record<Role, string>> = { grid_worker: 'field', department: 'department' };
+const isPhone = () => window.matchMedia('(max-width: 720px)').matches;
+
+router.beforeEach(async (to, from) => {
   const session = useSessionStore();
   await session.ensureChecked();
   if (to.meta.public) {
@@ -73,5 +80,7 @@ router.beforeEach(async (to) => {
     }));
     return { name: 'command' };
   }
+  const home = PHONE_HOME[session.user.role as Role];
+  if (to.name === 'command' && home && (!from.name || from.name === 'login') && isPhone()) return { name: home, query: to.query };
   return true;
 });

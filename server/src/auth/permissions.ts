@@ -9,6 +9,7 @@
  * | incident.sensitive    |   ✓   |     ✓     |         |             |            |        |
  * | user.manage           |   ✓   |           |         |             |            |        |
  * | audit.read            |   ✓   |           |         |             |            |        |
+ * | category.manage       |   ✓   |           |         |             |            |        |
  * | incident.report       |   ✓   |     ✓     |         |      ✓      |     ✓      |        |
  * | incident.handle       |   ✓   |     ✓     |         |      ✓      |     ✓      |        |
  * | incident.dispatch     |   ✓   |     ✓     |         |             |            |        |
@@ -16,7 +17,8 @@
  *
  * incident.handle lets a user reach the transitions endpoint; which action they may take on which
  * incident is decided by the lifecycle table (modules/incidents/lifecycle.ts: command centre, or
- * the assigned grid worker / department). responder.self acts on the responder linked to the
+ * the assigned grid worker / department). category.manage changes the installation's categories: only
+ * an admin of the whole installation ('*'; modules/incidents/categories.service.ts). responder.self acts on the responder linked to the
  * signed-in account (403 NO_RESPONDER without one).
  *
  * Reads and writes are further limited to the user's area (scope), in SQL (auth/scope.ts).
@@ -25,7 +27,7 @@ export const ROLES = ['admin', 'commander', 'planner', 'grid_worker', 'departmen
 export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
-  'map.read', 'incident.sensitive', 'user.manage', 'audit.read',
+  'map.read', 'incident.sensitive', 'user.manage', 'audit.read', 'category.manage',
   'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

@@ -124,6 +124,7 @@ export interface IncidentCategories {
   department_code: string | null;
   name_en: string;
   name_zh: string;
+  photo_required: Generated<boolean>;
   sort: Generated<number>;
 }
 

@@ -54,6 +54,7 @@ export type ProblemCode =
   | 'RESPONDER_UNAVAILABLE'
   | 'TOO_MANY_PHOTOS'
   | 'INVALID_PHOTOS'
+  | 'PHOTO_REQUIRED'
   | 'NO_RESPONDER'
   | 'INTERNAL_ERROR';
 
@@ -88,6 +89,7 @@ const TITLES: Record<ProblemCode, string> = {
   RESPONDER_UNAVAILABLE: 'Responder unavailable',
   TOO_MANY_PHOTOS: 'Too many photos',
   INVALID_PHOTOS: 'Invalid photos',
+  PHOTO_REQUIRED: 'Photo required',
   NO_RESPONDER: 'No responder record',
   INTERNAL_ERROR: 'Internal server error',
 };

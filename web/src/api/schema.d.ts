@@ -1019,6 +1019,8 @@ export interface paths {
                                 timeLimits: {
                                     [key: string]: number;
                                 };
+                                /** @description resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without) */
+                                photoRequired: boolean;
                             }[];
                         };
                     };
@@ -1031,6 +1033,60 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/incident-categories/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a category (whether resolving needs a photo); admins of the whole installation; audited */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        photoRequired?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            nameZh: string;
+                            nameEn: string;
+                            departmentCode: string | null;
+                            timeLimits: {
+                                [key: string]: number;
+                            };
+                            /** @description resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without) */
+                            photoRequired: boolean;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/departments": {
@@ -1921,6 +1977,8 @@ export interface paths {
                                 timeLimits: {
                                     [key: string]: number;
                                 };
+                                /** @description resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without) */
+                                photoRequired: boolean;
                             }[];
                             departments: {
                                 code: string;

@@ -73,6 +73,11 @@ export const useMetaStore = defineStore('meta', () => {
     return (rules.value.get(action)?.noteRequiredFrom as readonly string[] | undefined)?.includes(status) ?? false;
   }
 
+  /** Whether `action` on an incident of `category` needs a photo (a category that requires proof to resolve). */
+  function photoRequired(action: string, category: string | null | undefined): boolean {
+    return action === 'resolve' && !!category && categoryByCode.value.get(category)?.photoRequired === true;
+  }
+
   /** Whether photos may be attached to `action` as proof. */
   function takesPhotos(action: string): boolean {
     return rules.value.get(action)?.photos ?? false;
@@ -89,6 +94,6 @@ export const useMetaStore = defineStore('meta', () => {
 
   return {
     meta, problem, statuses, closedStatuses, handlerActions, handlerStatuses, priorities, categories, categoryByCode, departments, photos,
-    ensureLoaded, noteRequired, takesPhotos, isOpen, isCommandRole,
+    ensureLoaded, noteRequired, takesPhotos, photoRequired, isOpen, isCommandRole,
   };
 });

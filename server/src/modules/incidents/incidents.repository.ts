@@ -209,7 +209,7 @@ export async function incidentStats(db: Db, v: Viewer) {
 /** The categories in their order, with their department and time limits (minutes per status). */
 export async function listCategories(db: Db) {
   const [categories, limits] = await Promise.all([
-    db.selectFrom('incident_categories').select(['code', 'name_zh', 'name_en', 'department_code']).orderBy('sort').orderBy('code').execute(),
+    db.selectFrom('incident_categories').select(['code', 'name_zh', 'name_en', 'department_code', 'photo_required']).orderBy('sort').orderBy('code').execute(),
     db.selectFrom('incident_time_limits').select(['category', 'status', 'limit_minutes']).execute(),
   ]);
   return categories.map((c) => ({
@@ -218,6 +218,7 @@ export async function listCategories(db: Db) {
     nameEn: c.name_en,
     departmentCode: c.department_code,
     timeLimits: Object.fromEntries(limits.filter((l) => l.category === c.code).map((l) => [l.status, l.limit_minutes])),
+    photoRequired: c.photo_required,
   }));
 }
 
@@ -225,6 +226,16 @@ export async function listCategories(db: Db) {
 export async function listDepartments(db: Db) {
   const rows = await db.selectFrom('departments').select(['code', 'name_zh', 'name_en']).orderBy('sort').orderBy('code').execute();
   return rows.map((d) => ({ code: d.code, nameZh: d.name_zh, nameEn: d.name_en }));
+}
+
+/** Sets what an admin may change of a category; false when there is no such category. */
+export async function updateCategory(db: Db, code: string, change: { photoRequired?: boolean }): Promise<boolean> {
+  const res = await db
+    .updateTable('incident_categories')
+    .set({ ...(change.photoRequired !== undefined && { photo_required: change.photoRequired }) })
+    .where('code', '=', code)
+    .executeTakeFirst();
+  return res.numUpdatedRows > 0n;
 }
 
 /** True when `code` names a department (a dispatch's target, a department account's queue). */

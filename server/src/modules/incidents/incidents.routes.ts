@@ -12,9 +12,10 @@ import { IdParams } from '../../lib/schemas.js';
 import type { Answer } from '../../write/write.js';
 import photosRoutes from './photos.routes.js';
 import { incidentStats, listCategories, listDepartments } from './incidents.repository.js';
+import { changeCategory } from './categories.service.js';
 import { incidentDetailFor, listIncidentsFor, reportIncident, transitionIncident, type IncidentsDeps } from './incidents.service.js';
 import {
-  Category, CreateIncidentBody, Department, DispatchBody, IdempotencyHeaders, INCIDENT_VALIDATION, IncidentCollection, IncidentFeature, ListQuery,
+  Category, CategoryChange, CreateIncidentBody, Department, DispatchBody, IdempotencyHeaders, INCIDENT_VALIDATION, IncidentCollection, IncidentFeature, ListQuery,
   Stats, TransitionBody,
 } from './incidents.schemas.js';
 
@@ -41,6 +42,22 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
       schema: { tags: ['incidents'], summary: 'Incident categories with their departments and time limits (minutes per status)', response: { 200: Type.Object({ categories: Type.Array(Category) }) } },
     },
     async () => ({ categories: await listCategories(app.db) }),
+  );
+
+  app.patch(
+    '/api/incident-categories/:code',
+    {
+      config: { permission: 'category.manage', validation: { paramsNotFound: true } },
+      schema: {
+        tags: ['incidents'],
+        summary: 'Change a category (whether resolving needs a photo); admins of the whole installation; audited',
+        params: Type.Object({ code: Type.String({ pattern: '^[a-z_]{1,40}$' }) }),
+        body: CategoryChange,
+        response: { 200: Category },
+      },
+    },
+    async (request) =>
+      changeCategory(app.db, { user: request.user!, ip: request.ip, requestId: request.id }, request.params.code, request.body),
   );
 
   app.get(

@@ -180,7 +180,14 @@ export const Category = Type.Object({
   nameEn: Type.String(),
   departmentCode: Nullable(Type.String()),
   timeLimits: Type.Record(Type.String(), Type.Integer()),
+  photoRequired: Type.Boolean({ description: 'resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without)' }),
 });
+
+/** What an admin may change of a category. */
+export const CategoryChange = Type.Object(
+  { photoRequired: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+);
 
 export const Department = Type.Object({ code: Type.String(), nameZh: Type.String(), nameEn: Type.String() });
 

@@ -100,6 +100,9 @@ export async function applyTransition(
       throw new ApiError(422, 'INVALID_PHOTOS', 'photoIds must name photos uploaded to this incident and not yet attached to a step');
     }
   }
+  if (action === 'resolve' && inc.photo_required && photoIds.length === 0) {
+    throw new ApiError(422, 'PHOTO_REQUIRED', `resolving a "${inc.category}" incident needs a photo as proof (the category requires one)`);
+  }
 
   const before: Assignee = { responderId: inc.assignee_id, departmentCode: inc.assignee_department };
   const dispatch = action === 'dispatch';

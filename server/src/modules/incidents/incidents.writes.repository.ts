@@ -19,6 +19,8 @@ export interface LockedIncident {
   version: number;
   priority: string;
   category: string;
+  /** The category requires a photo to resolve (migration 0012). */
+  photo_required: boolean;
   assignee_id: string | null;
   assignee_department: string | null;
   reported_by: string | null;
@@ -34,8 +36,9 @@ export async function lockIncident(trx: Db, v: Viewer, id: string): Promise<Lock
   const row = await trx
     .selectFrom('incidents as i')
     .leftJoin('grids as g', 'g.id', 'i.grid_id')
+    .innerJoin('incident_categories as c', 'c.code', 'i.category')
     .select((eb) => [
-      'i.id', 'i.status', 'i.version', 'i.priority', 'i.category', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
+      'i.id', 'i.status', 'i.version', 'i.priority', 'i.category', 'c.photo_required', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
       'i.reported_by', 'i.district_id', 'g.code as grid_code', stX(eb.ref('i.location')).as('lon'), stY(eb.ref('i.location')).as('lat'),
       'i.escalation_level',
     ])

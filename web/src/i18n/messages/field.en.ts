@@ -44,11 +44,19 @@ const fieldEn: FieldMessages = {
   },
   photos: {
     label: 'Photos ({n}/{max})',
+    labelRequired: 'Photos (required for this category; {n}/{max})',
     add: 'Add photo',
     camera: 'Camera',
     remove: 'Remove photo',
     tooMany: 'At most {n} photos',
     unsupported: 'Cannot use this image: {name}',
+  },
+  duty: {
+    on: 'Go on duty',
+    off: 'Go off duty',
+    offText: 'You are off duty: the command centre will not dispatch to you and your position is not sent. Go on duty when you start your patrol or shift.',
+    offState: 'Off duty',
+    onState: 'On duty · {status}',
   },
   me: {
     title: 'My status',
@@ -140,6 +148,7 @@ const fieldEn: FieldMessages = {
     VERSION_CONFLICT: 'Someone else updated this incident; showing its current state',
     INVALID_TRANSITION: 'The incident has moved on; this action is no longer possible',
     TOO_MANY_PHOTOS: 'Too many photos',
+    PHOTO_REQUIRED: 'This category needs a photo as proof: add one first',
     PAYLOAD_TOO_LARGE: 'Photo too large',
     UNSUPPORTED_MEDIA_TYPE: 'Unsupported image type',
     NO_RESPONDER: 'This account has no responder: status and position are not available',

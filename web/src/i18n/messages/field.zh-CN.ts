@@ -42,11 +42,19 @@ const fieldZhCN = {
   },
   photos: {
     label: '照片（{n}/{max}）',
+    labelRequired: '照片（必填，此类别须拍照留证；{n}/{max}）',
     add: '添加照片',
     camera: '拍照',
     remove: '移除照片',
     tooMany: '最多 {n} 张照片',
     unsupported: '无法使用该图片：{name}',
+  },
+  duty: {
+    on: '上岗',
+    off: '下岗',
+    offText: '您当前未上岗：指挥中心不会向您派遣任务，位置也不会上报。开始巡查或值守时请点击“上岗”。',
+    offState: '未上岗（离岗）',
+    onState: '在岗 · {status}',
   },
   me: {
     title: '我的状态',
@@ -138,6 +146,7 @@ const fieldZhCN = {
     VERSION_CONFLICT: '事件已被他人更新，已刷新为最新状态',
     INVALID_TRANSITION: '事件状态已变化，当前不能执行此操作',
     TOO_MANY_PHOTOS: '照片数量超过上限',
+    PHOTO_REQUIRED: '此类别须拍照留证，请先添加照片',
     PAYLOAD_TOO_LARGE: '照片太大',
     UNSUPPORTED_MEDIA_TYPE: '不支持的图片格式',
     NO_RESPONDER: '此账号未关联处置力量，无法设置状态和上报位置',
