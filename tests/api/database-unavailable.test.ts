@@ -73,6 +73,11 @@ describe('database unreachable', () => {
     expect(failed.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(failed.json()).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE' });
 
+    // The session probe does not take an outage for "signed out" (the app would show the login page).
+    const probe = await app.inject({ url: '/api/auth/session', headers: { cookie: `wangge_session=${'y'.repeat(43)}` } });
+    expect(probe.statusCode).toBe(503);
+    expect(probe.json().code).toBe('DATABASE_UNAVAILABLE');
+
     const health = await app.inject('/api/health');
     expect(health.statusCode).toBe(503);
     expect(health.headers['retry-after']).toBeDefined();

@@ -208,6 +208,12 @@ const CASES: Record<string, Record<string, Case>> = {
       request: async (who) => ({ method: 'POST', url: '/api/auth/logout', headers: { cookie: await spareCookie(who) } }),
     },
   },
+  'GET /api/auth/session': {
+    none: {
+      request: get('/api/auth/session'),
+      check: (res, who) => expect(res.json().user === null, who).toBe(who === 'anonymous'),
+    },
+  },
   'GET /api/auth/me': {
     none: {
       request: get('/api/auth/me'),
@@ -402,6 +408,8 @@ const EXPECTED: Record<string, Record<string, string>> = {
   'GET /api/conformance': { none: '             200  200   200    200  200  200   200  200' },
   'POST /api/auth/login': { 'wrong password': '401  401   401    401  401  401   401  401' },
   'POST /api/auth/logout': { 'own session': '  204  204   204    204  204  204   204  204' },
+  // The session probe answers everyone 200 (user null without a session).
+  'GET /api/auth/session': { none: '           200  200   200    200  200  200   200  200' },
   'GET /api/auth/me': { none: '                401  200   200    200  200  200   200  200' },
   'GET /api/users': { none: '                  401  200   200    403  403  403   403  403' },
   'POST /api/users': {

@@ -233,7 +233,7 @@ describe('GET /api/auth/me', () => {
     const { rows } = await database.pool.query<{ code: string }>(`SELECT code FROM grids ORDER BY code LIMIT 1`);
     const gw = await addUser(database.pool, 'grid_worker', rows[0].code);
     const body = (await me(await signIn(app, gw.username, gw.password))).json();
-    expect(body).toEqual({ id: gw.id, username: gw.username, displayName: null, role: 'grid_worker', areaCode: rows[0].code, responderId: expect.any(String) });
+    expect(body).toEqual({ id: gw.id, username: gw.username, displayName: null, role: 'grid_worker', areaCode: rows[0].code, responderId: expect.any(String), departmentCode: null });
     const r = await database.pool.query('SELECT user_id::text, kind, home_grid_id = (SELECT id FROM grids WHERE code = $2) AS home FROM responders WHERE id = $1', [body.responderId, rows[0].code]);
     expect(r.rows[0]).toEqual({ user_id: gw.id, kind: 'grid_worker', home: true });
 
@@ -254,6 +254,22 @@ describe('GET /api/auth/me', () => {
       const res = await me(cookie);
       expect(res.statusCode, cookie.slice(0, 30)).toBe(401);
       expect(res.json().code).toBe('UNAUTHENTICATED');
+    }
+  });
+});
+
+describe('GET /api/auth/session (the app\'s session probe, issue 10 item 11)', () => {
+  it('answers 200 either way: the user with a live session, null without one or with an unknown token', async () => {
+    const u = await addUser(database.pool, 'commander', '310101');
+    const cookie = await signIn(app, u.username, u.password);
+    const probe = (c: string) => app.inject({ url: '/api/auth/session', headers: { cookie: c } });
+    const signedIn = await probe(cookie);
+    expect(signedIn.statusCode).toBe(200);
+    expect(signedIn.json().user).toEqual((await me(cookie)).json());
+    for (const c of ['', 'wangge_session=abc', `wangge_session=${'x'.repeat(43)}`]) {
+      const res = await probe(c);
+      expect(res.statusCode, c).toBe(200);
+      expect(res.json()).toEqual({ user: null });
     }
   });
 });

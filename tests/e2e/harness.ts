@@ -49,28 +49,37 @@ export function externalRequests(urls: string[]): string[] {
 }
 
 /**
- * "Failed to load resource" lines the app causes on purpose: the session probe before sign-in (401
- * from /api/auth/me) and refused sign-ins (401/429 from /api/auth/login). `alsoExpected(url, text)`
- * names more that a test provokes on purpose.
+ * "Failed to load resource" lines a test causes on purpose: refused sign-ins (401/429 from
+ * /api/auth/login), and what `alsoExpected(url, text)` names. Nothing else: the app itself makes no
+ * failing request in normal use (its session probe, /api/auth/session, answers 200 either way).
  */
 function expectedFailure(text: string, url: string | undefined, alsoExpected?: (url: string, text: string) => boolean): boolean {
   if (!text.startsWith('Failed to load resource') || !url) return false;
   const p = new URL(url).pathname;
-  if (p === '/api/auth/me' && text.includes('401')) return true;
   if (p === '/api/auth/login' && (text.includes('401') || text.includes('429'))) return true;
   return alsoExpected?.(url, text) ?? false;
 }
 
-/** A page that records every request URL, page error, console error and CSP violation. */
+/**
+ * Console warnings that are the browser's, not the app's: the GPU driver's performance notes of
+ * Chromium's software WebGL ("GPU stall due to ReadPixels" when a screenshot reads the canvas back).
+ */
+const BROWSER_WARNINGS = [/^\[\.WebGL-0x[0-9a-f]+\]GL Driver Message \(OpenGL, Performance,/];
+
+/** A page that records every request URL, page error, console error or warning and CSP violation. */
 export async function watchedPage(context: BrowserContext, alsoExpected?: (url: string, text: string) => boolean): Promise<Watched> {
   const requests: string[] = [];
   const errors: string[] = [];
   context.on('request', (r) => requests.push(r.url()));
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  // MapLibre reports style and tile errors on the console; any console error fails the test.
+  // MapLibre reports style and tile problems on the console, Element Plus deprecated props, Vue its
+  // warnings: any console error or warning not provoked on purpose fails the test.
   page.on('console', (m) => {
-    if (m.type() === 'error' && !expectedFailure(m.text(), m.location().url, alsoExpected)) errors.push(`console: ${m.text()} (${m.location().url})`);
+    const type = m.type();
+    if (type !== 'error' && type !== 'warning') return;
+    if (type === 'warning' && BROWSER_WARNINGS.some((re) => re.test(m.text()))) return;
+    if (!expectedFailure(m.text(), m.location().url, alsoExpected)) errors.push(`console ${type}: ${m.text()} (${m.location().url})`);
   });
   // Injected by the browser itself (not a page script), so the CSP does not apply to it.
   await page.addInitScript(() => {

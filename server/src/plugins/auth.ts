@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The signed-in user, when the request carries a live session. */
     user?: SessionUser;
+    /** On a public route: why its session could not be looked up (the database away), if so. */
+    sessionError?: unknown;
   }
   interface FastifyInstance {
     sessionPolicy: SessionPolicy;
@@ -84,7 +86,12 @@ export default fp(
       const token = request.cookies[SESSION_COOKIE];
       if (permission === 'public') {
         // Public routes answer without the database too (health reports it degraded).
-        if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy, cache).catch(() => undefined);
+        if (token) {
+          request.user = await sessionUser(app.db, token, opts.sessionPolicy, cache).catch((err: unknown) => {
+            request.sessionError = err;
+            return undefined;
+          });
+        }
         return;
       }
       if (token) request.user = await sessionUser(app.db, token, opts.sessionPolicy, cache);

@@ -16,6 +16,10 @@ export async function logout(): Promise<void> {
   await call(api.POST('/api/auth/logout'), { allowEmpty: true });
 }
 
-export function fetchMe(signal?: AbortSignal): Promise<SessionUser> {
-  return call(api.GET('/api/auth/me', { signal }));
+/**
+ * The signed-in user, or null (`/api/auth/session`: 200 either way, so a tab that is not signed in
+ * makes no failed request — the browser logs every one on its console).
+ */
+export async function fetchSession(signal?: AbortSignal): Promise<SessionUser | null> {
+  return (await call(api.GET('/api/auth/session', { signal }))).user;
 }

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { fetchMe, login, logout, type SessionUser } from '@/api/auth';
+import { fetchSession, login, logout, type SessionUser } from '@/api/auth';
 import { fetchItems } from '@/api/features';
 import { ApiProblem, asProblem } from '@/api/http';
 
@@ -49,16 +49,17 @@ export const useSessionStore = defineStore('session', () => {
   function ensureChecked(): Promise<void> {
     checking ??= (async () => {
       try {
-        setUser(await fetchMe());
-      } catch (err) {
-        const problem = asProblem(err);
-        user.value = null;
-        if (problem.status === 401) {
+        const found = await fetchSession();
+        if (found) {
+          setUser(found);
+        } else {
+          user.value = null;
           expired.value = remembered();
           remember(false);
-        } else {
-          startProblem.value = problem;
         }
+      } catch (err) {
+        user.value = null;
+        startProblem.value = asProblem(err);
       } finally {
         checked.value = true;
       }

@@ -61,6 +61,23 @@ const authRoutes: FastifyPluginAsyncTypebox<{ login: LoginPolicy }> = async (app
   );
 
   app.get(
+    '/api/auth/session',
+    {
+      config: { permission: 'public' },
+      schema: {
+        tags: ['auth'],
+        summary: 'The signed-in user, or null: the app\'s session probe (200 either way; /api/auth/me is 401 without a session)',
+        response: { 200: Type.Object({ user: Type.Union([Me, Type.Null()]) }) },
+      },
+    },
+    async (request) => {
+      // A session that could not be looked up is not "signed out": the database is away (503).
+      if (request.sessionError) throw request.sessionError;
+      return { user: request.user ? publicUser(request.user) : null };
+    },
+  );
+
+  app.get(
     '/api/auth/me',
     { config: { permission: 'map.read' }, schema: { tags: ['auth'], summary: 'The signed-in user: role, area, responder', response: { 200: Me } } },
     async (request) => publicUser(request.user!),
