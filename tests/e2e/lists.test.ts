@@ -69,6 +69,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident lists for every rol
       // The counts over the map are theirs too; the alarm is the command centre's.
       await page.waitForSelector('[data-testid="live-bar"]');
       expect(await page.locator('[data-testid="alarm-banner"]').count()).toBe(0);
+      expect(await page.locator('[data-testid="alarm-mute"]').count()).toBe(0);
       // A row opens the incident; viewers and planners get no action and no dispatch.
       await page.locator('[data-testid="incident-row"] button').first().click();
       await page.waitForSelector('[data-testid="incident-details"]');
