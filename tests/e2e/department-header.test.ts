@@ -3,17 +3,12 @@
  * link, a reload — /department and /admin used to show "—" in every tile, because only the map view
  * loaded the counts. They show the figures of the signed-in user's area.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
 import { addUser } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage } from './harness.js';
+import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, UNAVAILABLE, watchedPage } from './harness.js';
 
 const TILES = ['grids', 'buildings', 'incidents', 'responders'] as const;
 
@@ -35,41 +30,24 @@ const shownTiles = (page: Page) =>
   page.evaluate((ids) => Object.fromEntries(ids.map((id) => [id, document.querySelector(`[data-testid="stat-${id}"] .stat__value`)?.textContent ?? null])), [...TILES]);
 
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('header tiles on views opened directly, in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let district: string;
   let community: string;
-
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database) => {
     await generate(database.pool, { preset: 'tiny', seed: 1 });
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     community = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'community' ORDER BY code LIMIT 1`)).rows[0].code;
-    ({ app, base } = await serveWebApp(database));
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   it('a department account opening /department directly sees the figures of its area, also after a reload', async () => {
-    const staff = await addUser(database.pool, 'department', district, { department: 'housing' });
-    const context = await browser.newContext(DESKTOP);
+    const staff = await addUser(env.database.pool, 'department', district, { department: 'housing' });
+    const context = await env.browser.newContext(DESKTOP);
     try {
       const { page, errors, requests } = await watchedPage(context);
-      await page.goto(`${base}/department`);
+      await page.goto(`${env.base}/department`);
       await signIn(page, staff);
       expect(new URL(page.url()).pathname).toBe('/department');
       await page.waitForSelector('[data-testid="department-view"]');
-      const expected = await expectedTiles(context, base);
+      const expected = await expectedTiles(context, env.base);
       expect(Object.values(expected).some((v) => v !== '0')).toBe(true);
       for (const id of TILES) expect(await page.isVisible(`[data-testid="stat-${id}"]`), id).toBe(true);
       await expect.poll(() => shownTiles(page), { timeout: 15_000 }).toEqual(expected);
@@ -95,23 +73,23 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('header tiles on views opened
   }, 120_000);
 
   it('after signing out, the next user of the tab sees its own area, not the last user\'s figures', async () => {
-    const wide = await addUser(database.pool, 'department', district);
-    const narrow = await addUser(database.pool, 'admin', community);
-    const context = await browser.newContext(DESKTOP);
+    const wide = await addUser(env.database.pool, 'department', district);
+    const narrow = await addUser(env.database.pool, 'admin', community);
+    const context = await env.browser.newContext(DESKTOP);
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/department`);
+      await page.goto(`${env.base}/department`);
       await signIn(page, wide);
-      const first = await expectedTiles(context, base);
+      const first = await expectedTiles(context, env.base);
       await expect.poll(() => shownTiles(page), { timeout: 15_000 }).toEqual(first);
 
       await page.click('[data-testid="user-menu"]');
       await page.click('[data-testid="user-logout"]');
       await page.waitForURL((u) => u.pathname === '/login');
-      await page.goto(`${base}/admin`);
+      await page.goto(`${env.base}/admin`);
       await signIn(page, narrow);
       expect(new URL(page.url()).pathname).toBe('/admin');
-      const second = await expectedTiles(context, base);
+      const second = await expectedTiles(context, env.base);
       expect(second.grids).not.toBe(first.grids);
       await expect.poll(() => shownTiles(page), { timeout: 15_000 }).toEqual(second);
       expect(errors).toEqual([]);

@@ -1,12 +1,15 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../server/src/app.js';
+import { buildWebIfNeeded } from '../../server/src/build-web.js';
 import { repoRoot } from '../../server/src/config.js';
 import { probeCapabilities } from '../../server/src/db/database.js';
-import { browserUnavailableReason } from '../support/browser.js';
-import type { TestDatabase } from '../support/database.js';
+import { browserUnavailableReason, launchChromium } from '../support/browser.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 /** With REQUIRE_E2E=1 a missing browser is a failure, not a skip. */
 export const REQUIRED = process.env.REQUIRE_E2E === '1';
@@ -25,6 +28,38 @@ export interface Watched {
   page: Page;
   requests: string[];
   errors: string[];
+}
+
+/** What an e2e file runs against: its own database, the app serving the built web files, a browser. */
+export interface E2eEnvironment {
+  database: TestDatabase;
+  app: FastifyInstance;
+  base: string;
+  browser: Browser;
+}
+
+/**
+ * An e2e file's set-up, once for the file: the web app built if its sources changed, a fresh
+ * database filled by `fill`, the app on a loopback port, Chromium; all closed after the file. The
+ * object is filled in before the first test runs.
+ */
+export function e2eEnvironment(fill: (database: TestDatabase) => Promise<void>): E2eEnvironment {
+  const env = {} as E2eEnvironment;
+  beforeAll(async () => {
+    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
+    await buildWebIfNeeded();
+    fs.mkdirSync(artifacts, { recursive: true });
+    env.database = await createTestDatabase();
+    await fill(env.database);
+    ({ app: env.app, base: env.base } = await serveWebApp(env.database));
+    env.browser = await launchChromium();
+  }, 240_000);
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.app?.close();
+    await env.database?.drop();
+  });
+  return env;
 }
 
 /** The app with its built web files over the test database (as the ordinary role), on a loopback port. */

@@ -1,14 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import { describe, expect, it } from 'vitest';
 import type { Role } from '../../server/src/auth/permissions.js';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { artifacts, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage } from './harness.js';
+import { artifacts, e2eEnvironment, REQUIRED, signIn, UNAVAILABLE, watchedPage } from './harness.js';
 import { fillDashboardData } from './data.js';
 
 /**
@@ -16,32 +10,15 @@ import { fillDashboardData } from './data.js';
  * same incidents the API lists for it — and read-only where it may not act.
  */
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident lists for every role with the map, in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let district: string;
   let grid: string;
-
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database) => {
     await fillDashboardData(database.pool);
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     // The grid with the most open incidents: a grid worker there has a list to read.
     grid = (await database.pool.query<{ code: string }>(
       `SELECT g.code FROM grids g JOIN incidents i ON i.grid_id = g.id GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1`,
     )).rows[0].code;
-    ({ app, base } = await serveWebApp(database));
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   it.each([
@@ -50,18 +27,18 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident lists for every rol
     ['department', 'district', true],
     ['grid_worker', 'grid', true],
   ] as [Role, 'district' | 'grid', boolean][])('a %s sees the list of what it may see (%s), read-only unless it handles', async (role, where, handles) => {
-    const account = await addUser(database.pool, role, where === 'district' ? district : grid);
-    const cookie = await apiSignIn(app, account.username, account.password);
-    const api = await app.inject({ url: '/api/incidents?limit=1', headers: { cookie } });
+    const account = await addUser(env.database.pool, role, where === 'district' ? district : grid);
+    const cookie = await apiSignIn(env.app, account.username, account.password);
+    const api = await env.app.inject({ url: '/api/incidents?limit=1', headers: { cookie } });
     expect(api.statusCode).toBe(200);
     const expected = api.json().numberMatched as number;
     expect(expected).toBeGreaterThan(0);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/`);
+      await page.goto(`${env.base}/`);
       await signIn(page, account);
-      if (new URL(page.url()).pathname !== '/') await page.goto(`${base}/`);
+      if (new URL(page.url()).pathname !== '/') await page.goto(`${env.base}/`);
       await page.waitForSelector('[data-testid="incident-feed"]', { timeout: 30_000 });
       await page.click('[data-testid="tab-list"]');
       await page.waitForSelector('[data-testid="incident-total"][data-loading="false"]');

@@ -1,13 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { addUser } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { artifacts, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { artifacts, e2eEnvironment, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { generate } from '@wangge/geo-data';
 import type {} from '../../web/src/map/testHook.js';
 
@@ -54,18 +49,9 @@ const inside = (b: Box) => (p: { x: number; y: number }) => p.x >= b.left - 1 &&
  * on a cold first load.
  */
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the map frames what matters beside its panels, in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let commander: Account;
   let district: { code: string; bbox: [number, number, number, number] };
-
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database) => {
     // The demo district: large enough that its overview is drawn with clusters (below z15), as a wall screen shows it.
     await generate(database.pool, { preset: 'demo', seed: 1 });
     const d = (await database.pool.query<{ code: string; x1: number; y1: number; x2: number; y2: number }>(
@@ -80,14 +66,6 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the map frames what matters 
     // Responders on duty, with fresh positions: a recommendation has routes to frame.
     await database.pool.query(`UPDATE responders SET status = 'available', position_at = now() WHERE position IS NOT NULL`);
     commander = await addUser(database.pool, 'commander', district.code);
-    ({ app, base } = await serveWebApp(database));
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   const corners = (b: [number, number, number, number]): [number, number][] => [[b[0], b[1]], [b[2], b[3]], [b[0], b[3]], [b[2], b[1]]];
@@ -96,10 +74,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the map frames what matters 
     [1920, 1080, true],
     [1280, 800, false],
   ])('at %i×%i the district is framed beside the panels on a cold first load (layer panel open: %s), with grid labels and cluster counts', async (width, height, open) => {
-    const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="map"][data-map-idle="true"]', { timeout: 60_000 });
       expect(await page.locator('.layer-panel--open').count()).toBe(open ? 1 : 0);
@@ -122,11 +100,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the map frames what matters 
   }, 90_000);
 
   it('a recommendation\'s routes are framed in the visible part, beside the layer panel and the incident drawer', async () => {
-    const { rows } = await database.pool.query<{ id: string }>(`SELECT id::text FROM incidents WHERE description = '地图测试：路线框选'`);
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const { rows } = await env.database.pool.query<{ id: string }>(`SELECT id::text FROM incidents WHERE description = '地图测试：路线框选'`);
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="map"][data-map-idle="true"]', { timeout: 60_000 });
       await page.click('[data-testid="tab-list"]');
@@ -135,7 +113,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the map frames what matters 
       await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${rows[0].id}"]`);
       await page.click('[data-testid="recommend"]');
       await page.waitForSelector('[data-testid="candidate"]', { timeout: 30_000 });
-      const answer = await (await context.request.get(`${base}/api/incidents/${rows[0].id}/candidates?k=5&routes=true`)).json() as {
+      const answer = await (await context.request.get(`${env.base}/api/incidents/${rows[0].id}/candidates?k=5&routes=true`)).json() as {
         candidates: { route: { coordinates: [number, number][] } | null }[];
       };
       const points = answer.candidates.flatMap((c) => c.route?.coordinates ?? []);
