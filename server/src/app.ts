@@ -14,6 +14,7 @@ import web from './plugins/web.js';
 import securityHeaders from './plugins/security-headers.js';
 import links from './plugins/links.js';
 import { DEFAULT_LOGIN_POLICY, type LoginPolicy } from './auth/login-policy.js';
+import { fastifyLogging, resolveLogFormat } from './logging.js';
 import auth, { markRoutesPublic } from './plugins/auth.js';
 import type { SessionPolicy } from './auth/sessions.js';
 import authRoutes from './modules/auth/auth.routes.js';
@@ -32,7 +33,7 @@ import respondersRoutes from './modules/responders/responders.routes.js';
 import liveRoutes from './modules/live/live.routes.js';
 
 export interface AppOptions {
-  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy' | 'publicUrl' | 'login'>>;
+  config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy' | 'publicUrl' | 'login' | 'logFormat'>>;
   database: Database;
   capabilities: Capabilities;
   logger?: boolean;
@@ -48,8 +49,11 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleSeconds: 30 * 60, abs
 
 /** Builds the application: the one place that shows the load order of plugins and modules. */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  // LOG_FORMAT (auto: pretty on a terminal) and LOG_LEVEL: logging.ts.
+  const logging = fastifyLogging({ level: opts.config.logLevel, format: resolveLogFormat(opts.config.logFormat ?? 'auto') });
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: opts.config.logLevel },
+    ...logging.options,
+    ...(opts.logger === false ? { logger: false } : {}),
     bodyLimit: opts.config.bodyLimitBytes,
     trustProxy: opts.config.trustProxy ?? false,
     // Bodies are validated without type coercion, querystring/params/headers with it (lib/validator.ts).
@@ -60,6 +64,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const command: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
   const liveSettings: LiveSettings = { ...DEFAULT_LIVE_SETTINGS, ...opts.live };
   const login: LoginPolicy = { ...DEFAULT_LOGIN_POLICY, ...opts.config.login };
+  // A client that closes the connection before the answer (an upload cancelled, a tile no longer
+  // wanted) is one line at the request log level, never an error.
+  app.addHook('onRequestAbort', async (request) => logging.controller.requestAborted(request));
 
   await app.register(errors);
   await app.register(links, { publicUrl: opts.config.publicUrl ?? 'http://localhost:3000', trustProxy: opts.config.trustProxy ?? false });

@@ -15,13 +15,20 @@ export interface Config {
   /** Seed the demo district when the database has no areas (always on for embedded). */
   seedDemo: boolean;
   /**
-   * Keep the demo's generated responders (no account) online by moving them a few metres every
-   * 30 s (server/src/demo/simulator.ts). On by default for the embedded demo only.
+   * Keep the demo alive (server/src/demo/simulator.ts): the generated responders (no account) move
+   * a few metres every 30 s, so they stay online; reports come in and incidents are dispatched,
+   * handled and closed at a realistic pace through the services. On by default for the embedded demo only.
    */
   simulateDemo: boolean;
   /** Folder of the built SPA, served at /. */
   webDist: string;
   logLevel: string;
+  /**
+   * How logs are written: `pretty` (one short human line per entry, requests at debug level),
+   * `json` (pino's JSON lines, requests at info), or `auto` — pretty when stdout is a terminal,
+   * JSON otherwise (server/src/logging.ts resolves it).
+   */
+  logFormat: LogFormat;
   /** Largest accepted request body, bytes. */
   bodyLimitBytes: number;
   /**
@@ -87,6 +94,8 @@ export const DEFAULT_COMMAND_CONFIG: CommandConfig = {
 
 export class ConfigError extends Error {}
 
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
 const int = (minimum: number, maximum: number, fallback: number, description: string) =>
@@ -110,9 +119,13 @@ export const EnvSchema = Type.Object({
   ),
   DATA_DIR: Type.Optional(Type.String({ description: 'folder of the embedded database (default .data/ in the checkout)' })),
   SEED_DEMO: Type.Optional(Type.Boolean({ description: 'generate the demo district on an empty database (default: on when DATABASE_URL is unset)' })),
-  DEMO_SIMULATE: Type.Optional(Type.Boolean({ description: "move the demo's generated responders every 30 s (default: on when DATABASE_URL is unset)" })),
+  DEMO_SIMULATE: Type.Optional(Type.Boolean({ description: "keep the demo alive: move the generated responders every 30 s, file and work incidents at a realistic pace (default: on when DATABASE_URL is unset)" })),
   WEB_DIST: Type.Optional(Type.String({ description: 'folder of the built web app (default web/dist in the checkout)' })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
+  LOG_FORMAT: Type.Enum(['auto', 'pretty', 'json'], {
+    default: 'auto',
+    description: 'pretty: short human lines (requests at debug); json: JSON lines; auto: pretty when stdout is a terminal, json otherwise',
+  }),
   BODY_LIMIT_BYTES: int(1024, 100 * 1024 * 1024, 2 * 1024 * 1024, 'largest accepted request body'),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take client address and scheme from X-Forwarded-* (behind a TLS-terminating proxy)' }),
   PUBLIC_URL: Type.Optional(
@@ -215,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simulateDemo: e.DEMO_SIMULATE ?? !databaseUrl,
     webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'web', 'dist')),
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     trustProxy: e.TRUST_PROXY,
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,

@@ -1,21 +1,26 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generate } from '@wangge/geo-data';
+import { COMMAND_CENTRE_ACTOR, generate } from '@wangge/geo-data';
 import type { Database } from './db/database.js';
 import type { Role } from './auth/permissions.js';
 import { createUser } from './modules/users/users.service.js';
-import { firstGridCode, hasNoAreas } from './demo/seed.repository.js';
+import { bindGeneratedActors, firstGridCode, hasNoAreas } from './demo/seed.repository.js';
 
 /**
  * Generates the demo district when the database holds no areas yet. With `demoUsersFile`, also
- * creates one account of each role with a random password, printed once and written to that file.
+ * creates one account of each role with a random password, written to that file (main.ts prints
+ * them once the server is ready: demoAccountsFrame).
  */
 export async function seedDemoIfEmpty(database: Pick<Database, 'pool' | 'db'>, opts: { demoUsersFile?: string } = {}): Promise<boolean> {
   if (!(await hasNoAreas(database.db))) return false;
   console.log('[wangge] empty database: generating the demo district (preset demo, seed 1)');
   await generate(database.pool, { preset: 'demo', seed: 1, onProgress: consoleProgress('generate') });
-  if (opts.demoUsersFile) await createDemoUsers(database.db, opts.demoUsersFile);
+  if (opts.demoUsersFile) {
+    await createDemoUsers(database.db, opts.demoUsersFile);
+    // The generated timelines' steps become the demo commander's (its own, or on a handler's behalf).
+    await bindGeneratedActors(database.db, COMMAND_CENTRE_ACTOR);
+  }
   return true;
 }
 
@@ -42,7 +47,28 @@ async function createDemoUsers(db: Database['db'], file: string): Promise<void> 
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  console.log(`[wangge] demo accounts (also in ${file}):\n${lines.slice(2).map((l) => `  ${l}`).join('\n')}`);
+  // Printed by main.ts once the server is ready (demoAccountsFrame), as the last thing on screen.
+}
+
+/**
+ * The demo accounts as a framed block for the terminal, printed last once the server is ready.
+ * `created`: the accounts were made by this start — the frame lists them (username, password, role,
+ * area) from `file`; on later starts it only names the file (its passwords may have been changed since).
+ */
+export function demoAccountsFrame(file: string, opts: { created: boolean; url: string }): string {
+  const accounts = opts.created
+    ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'))
+    : [];
+  const body = opts.created
+    ? [...accounts, '', `Also in ${file} (keep it private).`, `Sign in at ${opts.url}`]
+    : [`Passwords of the demo accounts (admin, commander, planner, department, viewer, gridworker):`, file];
+  const title = ' wangge demo accounts ';
+  const width = Math.max(title.length + 2, ...body.map((l) => l.length));
+  return [
+    `┌─${title}${'─'.repeat(width - title.length + 1)}┐`,
+    ...body.map((l) => `│ ${l.padEnd(width)} │`),
+    `└${'─'.repeat(width + 2)}┘`,
+  ].join('\n');
 }
 
 /** Progress printed as one updating line on a terminal, as plain lines otherwise. */

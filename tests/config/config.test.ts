@@ -16,6 +16,7 @@ describe('configuration from the environment', () => {
       seedDemo: true,
       simulateDemo: true,
       logLevel: 'info',
+      logFormat: 'auto',
       bodyLimitBytes: 2 * 1024 * 1024,
       trustProxy: false,
     });
@@ -64,6 +65,7 @@ describe('configuration from the environment', () => {
     ['RESPONDER_ONLINE_SECONDS', 'soon', 'RESPONDER_ONLINE_SECONDS must be an integer between 10 and 86400, got "soon"'],
     ['TRUST_PROXY', 'maybe', 'TRUST_PROXY must be true or false, got "maybe"'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    ['LOG_FORMAT', 'fancy', 'LOG_FORMAT must be one of auto, pretty, json, got "fancy"'],
   ])('a bad %s (%s) stops the start, naming the variable and what it allows', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

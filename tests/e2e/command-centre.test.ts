@@ -380,7 +380,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     }
   }, 300_000);
 
-  it('flags the overdue incidents on the map, escalated ones more strongly, and follows them live', async () => {
+  it('flags the overdue incidents on the map with one ring (escalated ones too) from street zoom on, and follows them live', async () => {
     // Three reports side by side in grid A (a row ~30 m apart, clear of the earlier reports): one made
     // overdue, one made overdue and escalated (督办), one left on time.
     const row = (await database.pool.query<{ lon: number; lat: number }>(
@@ -417,7 +417,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
       await waitForMapIdle(page);
 
-      // Every overdue incident of the district is flagged, escalated ones as such; the one on time is not.
+      // Every overdue incident of the district is flagged (the tiny district fits the screen closer than the
+      // rings' minimum zoom); the one on time is not.
       const expected = await overdueInDatabase();
       // (The minute's escalation round may escalate the late one too, at any moment.)
       expect(late.id in expected).toBe(true);
@@ -431,16 +432,22 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(flagged).toHaveProperty(escalated.id, true);
       expect(flagged).toHaveProperty(late.id);
       expect(flagged).not.toHaveProperty(onTime.id);
-      // The rings are drawn over the incident points, and the legend explains them.
-      const order = await page.evaluate(() => window.__wanggeMap!.getStyle().layers.map((l) => l.id));
+      // The ring is drawn over the incident points (one ring, one weight: no second ring for 督办; from street
+      // zoom on, as the legend says), and the status bar counts them.
+      const style = await page.evaluate(() => window.__wanggeMap!.getStyle().layers.map((l) => ({ id: l.id, minzoom: l.minzoom })));
+      const order = style.map((l) => l.id);
       expect(order.indexOf('incidents-overdue-ring')).toBeGreaterThan(order.indexOf('incidents-point'));
-      expect(order.indexOf('incidents-overdue-escalated')).toBeGreaterThan(order.indexOf('incidents-live-point'));
+      expect(order.indexOf('incidents-overdue-ring')).toBeGreaterThan(order.indexOf('incidents-live-point'));
+      expect(order.filter((id) => id.startsWith('incidents-overdue'))).toEqual(['incidents-overdue-casing', 'incidents-overdue-ring']);
+      for (const l of style.filter((x) => x.id.startsWith('incidents-overdue'))) expect(l.minzoom, l.id).toBe(15);
       expect(await page.textContent('[data-testid="legend-overdue"]')).toContain(zhCN.legend.overdue);
-      expect(await page.textContent('[data-testid="legend-escalated"]')).toContain(zhCN.legend.escalated);
+      expect(await page.locator('[data-testid="legend-escalated"]').count()).toBe(0);
+      await expect.poll(async () => (await page.textContent('[data-testid="stat-overdue"] b')) === String(Object.keys(await overdueInDatabase()).length), { timeout: 20_000 })
+        .toBe(true);
 
       await page.screenshot({ path: path.join(artifacts, 'overdue-flag-district.png') });
 
-      // Close up: of the three reports, two are ringed (the escalated one twice) and drawn as such.
+      // Close up: of the three reports, two are ringed alike (the escalated one no differently).
       await page.evaluate(([lon, lat]) => window.__wanggeMap!.jumpTo({ center: [lon, lat], zoom: 18 }), [row.lon, row.lat]);
       await waitForMapIdle(page);
       const ours = [late.id, escalated.id, onTime.id];
@@ -448,8 +455,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
         window.__wanggeMap!.queryRenderedFeatures({ layers: [id] }).map((f) => String(f.properties.id)), layer))
         .filter((id) => ours.includes(id)))].sort();
       await expect.poll(() => rendered('incidents-overdue-ring')).toEqual([late.id, escalated.id].sort());
-      expect(await rendered('incidents-overdue-escalated')).toContain(escalated.id);
-      expect(await rendered('incidents-overdue-escalated')).not.toContain(onTime.id);
+      // Zoomed out past the rings' minimum zoom: none is drawn.
+      await page.evaluate(([lon, lat]) => window.__wanggeMap!.jumpTo({ center: [lon, lat], zoom: 14 }), [row.lon, row.lat]);
+      await waitForMapIdle(page);
+      expect(await page.evaluate(() => window.__wanggeMap!.queryRenderedFeatures({ layers: ['incidents-overdue-ring'] }).length)).toBe(0);
+      await page.evaluate(([lon, lat]) => window.__wanggeMap!.jumpTo({ center: [lon, lat], zoom: 18 }), [row.lon, row.lat]);
+      await waitForMapIdle(page);
+      await expect.poll(() => rendered('incidents-overdue-ring')).toEqual([late.id, escalated.id].sort());
       // (The points under the rings come from the tiles, cached up to a minute by the browser and half
       // a minute by the server: after an earlier test loaded this area they may appear a little later.)
       await page.screenshot({ path: path.join(artifacts, 'overdue-flag.png') });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { generate, type GenerateResult } from '../../geo-data/src/generate/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { fingerprint, measureInvariants } from './invariants.js';
+import { fingerprint, measureHistories, measureInvariants, type HistoryReport } from './invariants.js';
 
 const NOW = new Date('2025-06-01T04:00:00Z');
 const DAY = 86_400_000;
@@ -35,6 +35,19 @@ async function expectInvariants() {
   expect(inv.unmarkedRows).toBe(0);
 }
 
+/**
+ * Whole, consistent timelines (report → accept → dispatch → start → resolve → verify → close as far as
+ * each got, in time order, by the command centre, the assignee or the grid's worker), 5–15 % of the
+ * open incidents past their step's limit, and no escalation (督办) on an open incident that is not.
+ */
+function expectHistories(h: HistoryReport) {
+  expect(h.problems).toEqual([]);
+  expect(h.open).toBeGreaterThanOrEqual(7);
+  expect(h.overdue / h.open).toBeGreaterThanOrEqual(0.05);
+  expect(h.overdue / h.open).toBeLessThanOrEqual(0.15);
+  expect(h.escalatedNotOverdue).toBe(0);
+}
+
 describe('generate tiny, for any seed', () => {
   it('children tile their parents, buildings sit in exactly one grid, codes extend their parents', async () => {
     await fc.assert(
@@ -50,6 +63,16 @@ describe('generate tiny, for any seed', () => {
         await expectInvariants();
       }),
       { numRuns: 4 },
+    );
+  }, 300_000);
+
+  it('gives every incident its whole history, 5–15 % of the open ones overdue and escalations only on those', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
+        await generate(database.pool, { preset: 'tiny', seed, now: NOW });
+        expectHistories(await measureHistories(database.pool, NOW));
+      }),
+      { numRuns: 6 },
     );
   }, 300_000);
 
@@ -111,6 +134,13 @@ describe('generate demo', () => {
 
   it('holds the invariants', async () => {
     await expectInvariants();
+  }, 120_000);
+
+  it('gives every incident its whole history, 5–15 % of the open ones overdue and escalations only on those', async () => {
+    const h = await measureHistories(database.pool, NOW);
+    expectHistories(h);
+    expect(h.open).toBeGreaterThanOrEqual(80);
+    console.log(`[generate demo] ${h.open} open, ${h.overdue} overdue (${((100 * h.overdue) / h.open).toFixed(1)} %)`);
   }, 120_000);
 
   it('lies in central Shanghai at a city scale', async () => {

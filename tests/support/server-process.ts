@@ -9,6 +9,8 @@ export interface ServerProcess {
   /** Milliseconds from spawn to "ready". */
   startMs: number;
   pid: number;
+  /** Resolves when the process has exited, with its exit code or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
   /** SIGKILL, as a crash or `kill -9`: nothing of the process's own shutdown runs. */
   kill9(): Promise<void>;
@@ -25,6 +27,9 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
     env: { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', WEB_DIST: '/nonexistent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let log = '';
   const base = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -42,6 +47,7 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
     startMs,
     log: () => log,
     pid: child.pid!,
+    exited,
     async kill9() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -7,19 +7,17 @@ import type { GridLand } from './responders.js';
 
 export type IncidentStatus = 'reported' | 'accepted' | 'dispatched' | 'in_progress' | 'resolved' | 'verified' | 'closed' | 'rejected';
 
-export interface IncidentPlan {
+/** A report as it came in: what, where, how. Its history (status, times, steps) is planned by histories.ts. */
+export interface IncidentReport {
   category: Category;
   priority: Priority;
-  status: IncidentStatus;
   location: Pt;
   address: string;
   description: string;
+  /** How it came in (a key of CHANNELS): a grid worker's own finding is reported by that worker. */
+  channel: string;
   reporterContact: string | null;
   nearBorder: boolean;
-  reportedAt: Date;
-  /** When the current status began: the report, the closing, or a share of the way to now. */
-  statusSince: Date;
-  closedAt: Date | null;
   grid: GridPlan;
 }
 
@@ -28,34 +26,17 @@ const DAY = 24 * HOUR;
 /** Reports within this distance of a grid boundary are flagged: which grid owns them is often disputed. */
 const NEAR_BORDER_M = 30;
 
-/**
- * Older reports are mostly closed; recent ones are spread over the open states. A rejection (退单)
- * is open work back with the command centre, so it is rare among old reports.
- */
-const STATUS_BY_AGE: [number, Record<IncidentStatus, number>][] = [
-  [0.25, { reported: 0.35, accepted: 0.2, dispatched: 0.2, in_progress: 0.2, resolved: 0.05, verified: 0, closed: 0, rejected: 0 }],
-  [1, { reported: 0.1, accepted: 0.1, dispatched: 0.15, in_progress: 0.3, resolved: 0.2, verified: 0.05, closed: 0.07, rejected: 0.03 }],
-  [3, { reported: 0.02, accepted: 0.02, dispatched: 0.05, in_progress: 0.15, resolved: 0.2, verified: 0.16, closed: 0.38, rejected: 0.02 }],
-  [14, { reported: 0, accepted: 0, dispatched: 0, in_progress: 0.03, resolved: 0.05, verified: 0.07, closed: 0.845, rejected: 0.005 }],
-  [Infinity, { reported: 0, accepted: 0, dispatched: 0, in_progress: 0, resolved: 0.005, verified: 0.015, closed: 0.978, rejected: 0.002 }],
-];
-
-/** How far into an open incident's life its current step began (share of its age), by status. */
-const STEP_SHARE: Record<Exclude<IncidentStatus, 'closed'>, number> = {
-  reported: 0, accepted: 0.3, dispatched: 0.5, in_progress: 0.6, resolved: 0.8, verified: 0.9, rejected: 0.7,
-};
-
-/** Time to close by priority, in hours [min, max]. */
-const HANDLING_H: Record<Priority, [number, number]> = { urgent: [1, 8], high: [4, 48], normal: [12, 120], low: [24, 240] };
+/** The channel of a grid worker's own finding (no reporter contact; reported by the worker). */
+export const GRID_WORKER_CHANNEL = '网格员巡查发现：';
 
 /** Relative report rate by local (UTC+8) hour: quiet at night, busiest in office hours. */
-const HOURLY = [0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.8, 1, 1, 1, 1, 0.9, 1, 1, 1, 1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.35, 0.25];
+export const HOURLY = [0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.8, 1, 1, 1, 1, 0.9, 1, 1, 1, 1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.35, 0.25];
 
 /**
- * Incidents over the last `days` days: at buildings (weighted by households) or on streets and at
- * crossings, with category-typical priorities and a status that follows their age.
+ * Reports at buildings (weighted by households) or on streets and at crossings, with
+ * category-typical priorities and texts.
  */
-export function placeIncidents(layout: Layout, sites: Site[], land: GridLand, count: number, days: number, now: Date, rng: Random): IncidentPlan[] {
+export function placeIncidents(layout: Layout, sites: Site[], land: GridLand, count: number, rng: Random): IncidentReport[] {
   const buildings = sites.flatMap((s) => s.buildings);
   const cumulative: number[] = [];
   let total = 0;
@@ -71,30 +52,21 @@ export function placeIncidents(layout: Layout, sites: Site[], land: GridLand, co
     }
     return buildings[lo];
   };
-  const out: IncidentPlan[] = [];
+  const out: IncidentReport[] = [];
   for (let i = 0; i < count; i++) {
     const category = rng.weighted(CATEGORY_WEIGHTS);
     const priority = rng.weighted(PRIORITY_WEIGHTS[category]);
     const spot = buildings.length && rng.chance(AT_BUILDING[category]) ? atBuilding(pickBuilding(), rng) : onStreet(layout, rng.pick(sites), land, category === 'traffic', rng);
-    const reportedAt = reportTime(now, days, rng);
-    const age = (now.getTime() - reportedAt.getTime()) / DAY;
-    const status = rng.weighted(STATUS_BY_AGE.find(([limit]) => age < limit)![1]);
     const channel = rng.weighted(CHANNELS);
-    // Only closed incidents have a closing time (a rejected one is open: back with the command centre).
-    const closedAt = status === 'closed' ? closeTime(reportedAt, now, HANDLING_H[priority], rng) : null;
-    const statusSince = closedAt ?? new Date(Math.floor((reportedAt.getTime() + (now.getTime() - reportedAt.getTime()) * STEP_SHARE[status as Exclude<IncidentStatus, 'closed'>]) / 1000) * 1000);
     out.push({
       category,
       priority,
-      status,
       location: spot.at,
       address: spot.address,
       description: `${channel}${spot.where}${rng.pick(CATEGORY_TEXTS[category])}`,
-      reporterContact: channel === '网格员巡查发现：' ? null : `${layout.names.surname()}${rng.chance(0.5) ? '先生' : '女士'} 1${rng.int(30, 99)}${String(rng.int(0, 99_999_999)).padStart(8, '0')}`,
+      channel,
+      reporterContact: channel === GRID_WORKER_CHANNEL ? null : `${layout.names.surname()}${rng.chance(0.5) ? '先生' : '女士'} 1${rng.int(30, 99)}${String(rng.int(0, 99_999_999)).padStart(8, '0')}`,
       nearBorder: distanceToBoundary(spot.grid.cell.pts, spot.at) < NEAR_BORDER_M,
-      reportedAt,
-      statusSince,
-      closedAt,
       grid: spot.grid,
     });
   }
@@ -141,16 +113,12 @@ function onStreet(layout: Layout, site: Site, land: GridLand, crossing: boolean,
   return { at: fallback, address, where: `${address}附近，`, grid };
 }
 
-function reportTime(now: Date, days: number, rng: Random): Date {
+/** A report time within the last `days` days (none later than `latest`), by the hourly rate. */
+export function reportTime(now: Date, days: number, rng: Random, latest = now.getTime()): Date {
+  const earliest = now.getTime() - days * DAY;
   for (;;) {
-    const t = now.getTime() - rng.range(0, days * DAY);
+    const t = earliest + rng.range(0, Math.max(0, latest - earliest));
     const hour = Math.floor((((t + 8 * HOUR) % DAY) + DAY) % DAY / HOUR);
     if (rng.next() < HOURLY[hour]) return new Date(Math.floor(t / 1000) * 1000);
   }
-}
-
-function closeTime(reportedAt: Date, now: Date, hours: [number, number], rng: Random): Date {
-  const t = reportedAt.getTime() + rng.range(hours[0], hours[1]) * HOUR;
-  const latest = now.getTime() - 60_000;
-  return new Date(Math.floor((t <= latest ? t : (reportedAt.getTime() + Math.max(reportedAt.getTime(), latest)) / 2) / 1000) * 1000);
 }

@@ -3,6 +3,7 @@ import { noProgress, type Progress } from '../progress.js';
 import { rebuildRoadNetwork } from '../roads/noding.js';
 import { placeBuildings } from './buildings.js';
 import { placeIncidents } from './incidents.js';
+import { planHistories } from './histories.js';
 import * as sql from './insert.js';
 import { layoutCity, type AreaPlan } from './layout.js';
 import { PRESET_SPECS, PRESETS, type Preset } from './presets.js';
@@ -31,8 +32,8 @@ const DATA_TABLES = 'incidents, responders, road_edges, road_nodes, roads, build
  * Replaces all data with a synthetic city around central Shanghai: districts → 街道 → 社区 →
  * grids that tile their parents exactly, blocks of buildings with households, a road network
  * (crossings, T-junctions, diagonals, a flyover, estate roads, park paths), responders and
- * 90 days of incidents. Deterministic for a seed. Everything is inserted in one transaction,
- * then the routable network is rebuilt from the roads.
+ * 90 days of incidents with their whole timelines (histories.ts). Deterministic for a seed.
+ * Everything is inserted in one transaction, then the routable network is rebuilt from the roads.
  */
 export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<GenerateResult> {
   const spec = PRESET_SPECS[opts.preset];
@@ -46,14 +47,24 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
   const rngRoads = root.fork(3);
   const rngResponders = root.fork(4);
   const rngIncidents = root.fork(5);
+  const rngHistories = root.fork(6);
+  const rngIds = root.fork(7);
+
+  // The histories follow the time limits of the database's incident steps.
+  const limits = new Map(
+    (await pool.query<{ category: string; status: string; limit_minutes: number }>(sql.SELECT_TIME_LIMITS)).rows.map((l) => [`${l.category}/${l.status}`, l.limit_minutes]),
+  );
 
   progress('layout', 0, 1);
   const layout = layoutCity(spec, rngLayout);
   const sites = placeBuildings(layout, rngBuildings);
   const roads = buildRoads(layout, rngRoads);
   const land = new GridLand(layout.grids, sites);
-  const responders = placeResponders(layout, land, spec.responders, now, rngResponders);
-  const incidents = placeIncidents(layout, sites, land, spec.incidents, spec.incidentDays, now, rngIncidents);
+  const responders = placeResponders(layout, land, spec.responders, now, rngResponders).map((r) => ({ ...r, id: rngIds.uuid() }));
+  const reports = placeIncidents(layout, sites, land, spec.incidents, rngIncidents);
+  const incidents = planHistories(reports, {
+    now, days: spec.incidentDays, open: spec.openIncidents, limits, responders, rng: rngHistories, ids: rngIds,
+  });
   progress('layout', 1, 1);
 
   const { frame } = layout;
@@ -90,6 +101,7 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
       client,
       sql.INSERT_RESPONDERS,
       responders.map((r) => ({
+        id: r.id,
         kind: r.kind,
         name: r.name,
         phone: r.phone,
@@ -103,8 +115,8 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
     await sql.insertBatches(
       client,
       sql.INSERT_INCIDENTS,
-      incidents.map((i, n) => ({
-        n,
+      incidents.map((i) => ({
+        id: i.id,
         grid: i.grid.code,
         category: i.category,
         priority: i.priority,
@@ -117,10 +129,35 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
         reported_at: i.reportedAt.toISOString(),
         status_since: i.statusSince.toISOString(),
         closed_at: i.closedAt?.toISOString() ?? null,
+        assignee: i.assignee === null ? null : responders[i.assignee].id,
+        assigned_at: i.assignedAt?.toISOString() ?? null,
+        escalation_level: i.escalationLevel,
+        escalated_at: i.escalatedAt?.toISOString() ?? null,
+        version: i.version,
       })),
       (d, t) => progress('incidents', d, t),
     );
-    for (const statement of sql.FINISH_INCIDENTS) await client.query(statement, statement.includes('$1') ? [now.toISOString()] : []);
+    // The timelines, oldest report first (so that ids also follow time across incidents).
+    const byReport = [...incidents].sort((a, b) => a.reportedAt.getTime() - b.reportedAt.getTime() || a.id.localeCompare(b.id));
+    let n = 0;
+    await sql.insertBatches(
+      client,
+      sql.INSERT_TRANSITIONS,
+      byReport.flatMap((i) => i.steps.map((s) => ({
+        n: n++,
+        incident: i.id,
+        action: s.action,
+        from_status: s.from,
+        to_status: s.to,
+        actor: s.actor,
+        note: s.note,
+        responder: s.responder === null ? null : responders[s.responder].id,
+        level: s.escalationLevel,
+        at: s.at.toISOString(),
+      }))),
+      (d, t) => progress('timelines', d, t),
+    );
+    for (const statement of sql.FINISH_INCIDENTS) await client.query(statement, [now.toISOString()]);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
@@ -129,7 +166,7 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
     client.release();
   }
   // Fresh statistics, so that the first queries on the new data get sensible plans.
-  await pool.query('ANALYZE areas, grids, buildings, roads, responders, incidents');
+  await pool.query('ANALYZE areas, grids, buildings, roads, responders, incidents, incident_transitions');
   await rebuildRoadNetwork(pool, progress);
   return {
     counts: {

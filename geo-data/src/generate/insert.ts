@@ -45,46 +45,42 @@ export const INSERT_ROADS = `
     LEFT JOIN areas a ON a.code = t.district`;
 
 export const INSERT_RESPONDERS = `
-  INSERT INTO responders (district_id, kind, name, phone, status, position, position_at, home_grid_id)
-  SELECT g.district_id, t.kind, t.name, t.phone, t.status, ST_GeomFromText(t.wkt, 4326), t.position_at, g.id
-    FROM json_to_recordset($1::json) AS t(kind text, name text, phone text, status text, wkt text, position_at timestamptz, grid text)
+  INSERT INTO responders (id, district_id, kind, name, phone, status, position, position_at, home_grid_id)
+  SELECT t.id, g.district_id, t.kind, t.name, t.phone, t.status, ST_GeomFromText(t.wkt, 4326), t.position_at, g.id
+    FROM json_to_recordset($1::json) AS t(id uuid, kind text, name text, phone text, status text, wkt text, position_at timestamptz, grid text)
     JOIN grids g ON g.code = t.grid`;
 
-// The generator knows the grid of each location, so it is given (the trigger then only derives the district).
-// Incidents being handled (dispatched, in progress, resolved) are assigned to a responder of their grid
-// where there is one, grid workers first, in turn by the incident's index.
+// The generator knows the grid of each location, so it is given (the trigger then only derives the
+// district); ids, assignees, times, escalation and version come from the planned history (histories.ts).
 export const INSERT_INCIDENTS = `
-  INSERT INTO incidents (grid_id, category, priority, status, location, address, description, reporter_contact,
+  INSERT INTO incidents (id, grid_id, category, priority, status, location, address, description, reporter_contact,
                          near_border, reported_at, status_since, closed_at, created_at,
-                         assignee_responder_id, assigned_at)
-  SELECT g.id, t.category, t.priority, t.status, ST_GeomFromText(t.wkt, 4326), t.address, t.description, t.contact,
-         t.near_border, t.reported_at, t.status_since, t.closed_at, t.reported_at, a.id,
-         CASE WHEN a.id IS NOT NULL THEN t.reported_at + (t.status_since - t.reported_at) / 2 END
+                         assignee_responder_id, assigned_at, escalation_level, escalated_at, version)
+  SELECT t.id, g.id, t.category, t.priority, t.status, ST_GeomFromText(t.wkt, 4326), t.address, t.description, t.contact,
+         t.near_border, t.reported_at, t.status_since, t.closed_at, t.reported_at,
+         t.assignee, t.assigned_at, t.escalation_level, t.escalated_at, t.version
     FROM json_to_recordset($1::json)
-         AS t(n int, grid text, category text, priority text, status text, wkt text, address text, description text,
-              contact text, near_border boolean, reported_at timestamptz, status_since timestamptz, closed_at timestamptz)
-    JOIN grids g ON g.code = t.grid
-    LEFT JOIN LATERAL (
-      SELECT r.id FROM responders r
-       WHERE r.home_grid_id = g.id AND t.status IN ('dispatched', 'in_progress', 'resolved')
-       ORDER BY r.kind <> 'grid_worker', r.name, r.phone, r.id
-      OFFSET t.n % greatest(1, (SELECT count(*) FROM responders c WHERE c.home_grid_id = g.id)) LIMIT 1) a ON true`;
+         AS t(id uuid, grid text, category text, priority text, status text, wkt text, address text, description text,
+              contact text, near_border boolean, reported_at timestamptz, status_since timestamptz, closed_at timestamptz,
+              assignee uuid, assigned_at timestamptz, escalation_level smallint, escalated_at timestamptz, version int)
+    JOIN grids g ON g.code = t.grid`;
 
-/**
- * After the incidents: their assignees at work are busy; each incident's report is on its timeline;
- * overdue ones carry the escalations (督办) the minute timer would have made by `$1` (one per
- * elapsed limit of the current step, at most 2), so a first start does not escalate the past at once.
- */
+// The timeline, in the order given (ids follow it: the API reads a timeline by id).
+export const INSERT_TRANSITIONS = `
+  INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_name, note,
+                                    responder_id, escalation_level, at)
+  SELECT t.incident, i.district_id, t.action, t.from_status, t.to_status, t.actor, t.note, t.responder, t.level, t.at
+    FROM json_to_recordset($1::json)
+         AS t(n int, incident uuid, action text, from_status text, to_status text, actor text, note text, responder uuid,
+              level smallint, at timestamptz)
+    JOIN incidents i ON i.id = t.incident
+   ORDER BY t.n`;
+
+/** After the incidents: the assignees at work on one are busy. */
 export const FINISH_INCIDENTS = [
   `UPDATE responders r SET status = 'busy', status_at = $1::timestamptz
     WHERE EXISTS (SELECT 1 FROM incidents i WHERE i.assignee_responder_id = r.id AND i.status IN ('dispatched', 'in_progress'))`,
-  `INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_name, at)
-   SELECT i.id, i.district_id, 'report', NULL, 'reported', 'generator', i.reported_at FROM incidents i ORDER BY i.reported_at, i.id`,
-  `UPDATE incidents i
-      SET escalation_level = least(2, floor(extract(epoch FROM $1::timestamptz - i.status_since) / 60 / tl.limit_minutes))::smallint,
-          escalated_at = i.status_since + least(2, floor(extract(epoch FROM $1::timestamptz - i.status_since) / 60 / tl.limit_minutes))
-                                          * tl.limit_minutes * interval '1 minute'
-     FROM incident_time_limits tl
-    WHERE tl.category = i.category AND tl.status = i.status AND i.status <> 'closed'
-      AND $1::timestamptz - i.status_since > tl.limit_minutes * interval '1 minute'`,
 ];
+
+/** The time limits of incident steps (minutes), which the histories follow. */
+export const SELECT_TIME_LIMITS = 'SELECT category, status, limit_minutes FROM incident_time_limits';

@@ -13,6 +13,8 @@ export interface PresetSpec {
   blockAreaM2: number;
   responders: number;
   incidents: number;
+  /** How many of them are open now (the rest closed): histories.ts plans them back from now. */
+  openIncidents: number;
   /** How far back incidents go. */
   incidentDays: number;
 }
@@ -48,6 +50,8 @@ export const PRESET_SPECS: Record<Preset, PresetSpec> = {
     blockAreaM2: 15_000,
     responders: 20,
     incidents: 50,
+    // Enough open ones that a tenth overdue is a whole incident (5–15 %).
+    openIncidents: 12,
     incidentDays: 90,
   },
   // One district of 3 街道 and 12 社区, 60–108 grids.
@@ -59,6 +63,7 @@ export const PRESET_SPECS: Record<Preset, PresetSpec> = {
     blockAreaM2: 16_000,
     responders: 300,
     incidents: 2_000,
+    openIncidents: 100,
     incidentDays: 90,
   },
   // Four districts × 7 街道 × 9 社区 × 8 grids = 2,016 grids, for benchmarks.
@@ -70,6 +75,7 @@ export const PRESET_SPECS: Record<Preset, PresetSpec> = {
     blockAreaM2: 16_000,
     responders: 20_000,
     incidents: 100_000,
+    openIncidents: 5_000,
     incidentDays: 90,
   },
 };

@@ -58,6 +58,13 @@ export class Random {
     return out;
   }
 
+  /** A random (version 4) UUID drawn from this stream: the same seed gives the same ids. */
+  uuid(): string {
+    const hex = Array.from({ length: 4 }, () => (Math.floor(this.next() * 4294967296) >>> 0).toString(16).padStart(8, '0')).join('');
+    const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  }
+
   /** An independent stream for one part of the job, so adding draws in one part leaves the others unchanged. */
   fork(salt: number): Random {
     return new Random((Math.floor(this.next() * 4294967296) ^ Math.imul(salt, 0x27d4eb2d)) >>> 0);

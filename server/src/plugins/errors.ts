@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientClosed } from '../logging.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -131,6 +132,13 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Problem) {
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
 
+const ABORT_ERRORS = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/** The request's own socket closed under it (the client went away), not a failure of ours. */
+function isClientAbort(error: FastifyError, request: FastifyRequest): boolean {
+  return clientClosed(request) && (ABORT_ERRORS.has(String(error.code)) || error.message === 'aborted');
+}
+
 /** True for failures that mean "the database is not answering" rather than a bad query. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -158,6 +166,11 @@ function validationProblem(error: FastifyError, hints: ValidationHints = {}): Pr
 export default fp(
   async function errors(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
+      // The client closed the connection before the answer and this error is that (e.g. an upload
+      // cancelled: Node says ECONNRESET "aborted", as a dropped database connection would). No one
+      // will read the answer; the onRequestAbort hook (app.ts) has logged it at the request level.
+      // Not an outage, not an error.
+      if (isClientAbort(error, request)) return sendProblem(reply, request, problem(400, 'INVALID_PARAMETER', 'the client closed the request'));
       if (error instanceof ApiError) {
         return sendProblem(reply, request, problem(error.status, error.code, error.message, error.extra));
       }
@@ -174,14 +187,14 @@ export default fp(
         return sendProblem(reply, request, problem(400, 'INVALID_PARAMETER', 'a parameter holds a value the database cannot accept (e.g. a NUL character)'));
       }
       if (isDatabaseUnavailable(error)) {
-        request.log.warn({ err: error }, 'database unavailable');
+        request.log.warn({ err: error, statusCode: 503 }, 'database unavailable');
         return sendProblem(reply, request, problem(503, 'DATABASE_UNAVAILABLE', 'the database is not answering; retry shortly'));
       }
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
         return sendProblem(reply, request, problem(status, 'INVALID_PARAMETER', error.message));
       }
-      request.log.error({ err: error }, 'unhandled error');
+      request.log.error({ err: error, statusCode: 500 }, 'unhandled error');
       return sendProblem(reply, request, problem(500, 'INTERNAL_ERROR', 'an unexpected error occurred; it has been logged'));
     });
 

@@ -59,6 +59,8 @@ const en: Messages = {
     routeTop: 'Route of the top candidate',
     routeOther: 'Other candidates',
     routeStraight: 'Straight-line estimate (no road link)',
+    // The overdue ring is drawn from street zoom on; further out the status bar counts them.
+    overdueZoomIn: 'Overdue (ringed when zoomed in; count in the status bar)',
   },
   category: {
     dispute: 'Dispute',

@@ -58,6 +58,8 @@ const zhCN = {
     routeTop: '首选处置力量路线',
     routeOther: '其他候选路线',
     routeStraight: '直线估算（路网不连通）',
+    // The overdue ring is drawn from street zoom on; further out the status bar counts them.
+    overdueZoomIn: '超时（放大后画圈，总数见状态栏）',
   },
   category: {
     dispute: '矛盾纠纷',
