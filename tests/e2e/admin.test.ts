@@ -300,6 +300,15 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       expect((await row.locator('[data-testid="audit-action"]').textContent())!.trim()).toBe('Read reporter contact');
       expect(await row.locator('[data-testid="audit-count"]').textContent()).toBe(`×6, last ${logged.last}`);
       await settled();
+      // The English title does not run into the navigation (it did at 1440 px).
+      const ink = await page.evaluate(() => {
+        const h1 = document.querySelector('[data-testid="app-title"]')!;
+        const span = [...h1.querySelectorAll('span')].find((s) => getComputedStyle(s).display !== 'none')!;
+        // Where the title's letters end on screen: its text's box, cut by the heading when it clips.
+        const right = getComputedStyle(h1).overflow === 'hidden' ? Math.min(span.getBoundingClientRect().right, h1.getBoundingClientRect().right) : span.getBoundingClientRect().right;
+        return { right, nav: document.querySelector('[data-testid="app-nav"]')!.getBoundingClientRect().left };
+      });
+      expect(ink.right).toBeLessThanOrEqual(ink.nav);
       await page.screenshot({ path: path.join(artifacts, 'admin-audit-contact-reads-en.png') });
       expect(errors).toEqual([]);
     } finally {
