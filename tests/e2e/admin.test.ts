@@ -1,14 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 
 /** The user API's refusals this test provokes on purpose (409 taken username, 400 bad input). */
 const provoked = (url: string, text: string) => new URL(url).pathname.startsWith('/api/users') && (text.includes('409') || text.includes('400'));
@@ -28,40 +23,24 @@ const fieldError = (page: Page, testid: string) =>
     .catch(() => '');
 
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let district: string;
   let gridCode: string;
   let admin: Account & { id: string };
 
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database) => {
     await generate(database.pool, { preset: 'tiny', seed: 1 });
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     gridCode = (await database.pool.query<{ code: string }>('SELECT code FROM grids ORDER BY code LIMIT 1')).rows[0].code;
     admin = await addUser(database.pool, 'admin', '*');
-    ({ app, base } = await serveWebApp(database));
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   it('lets an admin add a grid worker, disable it, reset its password, and read it all in the audit log', async () => {
     // A viewer in another time zone: times must still be Beijing time.
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
-    const other = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
+    const other = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     try {
       const { page, requests, errors } = await watchedPage(context, provoked);
-      await page.goto(`${base}/admin`);
+      await page.goto(`${env.base}/admin`);
       await signIn(page, admin);
       expect(new URL(page.url()).pathname).toBe('/admin');
       // The admin's navigation lists the map and the administration page.
@@ -106,7 +85,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       expect(await row.locator('[data-testid="user-area"]').textContent()).toBe(gridCode);
       expect(await row.locator('[data-testid="user-display-name"]').textContent()).toBe(worker.displayName);
       expect(await row.locator('[data-testid="user-status"]').getAttribute('data-disabled')).toBe('false');
-      const { rows: created } = await database.pool.query<{ id: string; responder: string; kind: string; disabled: boolean }>(
+      const { rows: created } = await env.database.pool.query<{ id: string; responder: string; kind: string; disabled: boolean }>(
         `SELECT u.id::text, r.id::text AS responder, r.kind, u.disabled FROM users u JOIN responders r ON r.user_id = u.id WHERE u.username = $1`,
         [worker.username],
       );
@@ -128,7 +107,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       await confirmBox.locator('.wg-confirm-ok').click();
       await expect.poll(() => row.locator('[data-testid="user-status"]').getAttribute('data-disabled')).toBe('true');
       expect(await row.locator('[data-testid="user-status"]').textContent()).toContain('已停用');
-      expect((await database.pool.query('SELECT disabled FROM users WHERE id = $1', [workerId])).rows[0].disabled).toBe(true);
+      expect((await env.database.pool.query('SELECT disabled FROM users WHERE id = $1', [workerId])).rows[0].disabled).toBe(true);
       await confirmBox.waitFor({ state: 'hidden' });
       await expect.poll(() => row.locator('.el-switch').getAttribute('class')).not.toContain('is-checked');
       // The toasts gone, for the screenshot.
@@ -137,7 +116,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
 
       // The disabled account cannot sign in.
       const refused = await watchedPage(other);
-      await refused.page.goto(`${base}/login`);
+      await refused.page.goto(`${env.base}/login`);
       await submitLogin(refused.page, worker);
       const loginError = () => refused.page.locator('[data-testid="login-error"]').textContent({ timeout: 1000 }).catch(() => '');
       await expect.poll(loginError).toContain('用户名或密码错误');
@@ -145,7 +124,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       expect(refused.errors).toEqual([]);
 
       // Reset its password: too short is refused in the form, then set.
-      const before = (await database.pool.query<{ hash: string }>('SELECT password_hash AS hash FROM users WHERE id = $1', [workerId])).rows[0].hash;
+      const before = (await env.database.pool.query<{ hash: string }>('SELECT password_hash AS hash FROM users WHERE id = $1', [workerId])).rows[0].hash;
       await row.locator('[data-testid="user-reset-password"]').click();
       const pwDialog = page.locator('.wg-admin-dialog', { hasText: '重置密码' });
       await pwDialog.waitFor({ state: 'visible' });
@@ -159,7 +138,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       await pwDialog.locator('[data-testid="password-submit"]').click();
       expect((await reset).status()).toBe(204);
       await pwDialog.waitFor({ state: 'hidden' });
-      const after = (await database.pool.query<{ hash: string }>('SELECT password_hash AS hash FROM users WHERE id = $1', [workerId])).rows[0].hash;
+      const after = (await env.database.pool.query<{ hash: string }>('SELECT password_hash AS hash FROM users WHERE id = $1', [workerId])).rows[0].hash;
       expect(after).not.toBe(before);
       // Still disabled: the new password does not let it in either.
       await submitLogin(refused.page, { username: worker.username, password: newPassword });
@@ -174,7 +153,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       await expect.poll(actions).toEqual(['user.reset_password', 'user.update', 'user.create']);
       expect(await page.locator('[data-testid="audit-entity-id"]').allTextContents()).toEqual([workerId, workerId, workerId]);
       expect(await page.locator('[data-testid="audit-actor"]').allTextContents()).toEqual([admin.username, admin.username, admin.username]);
-      const { rows: logged } = await database.pool.query<{ at: string }>(
+      const { rows: logged } = await env.database.pool.query<{ at: string }>(
         `SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS at FROM audit_log WHERE entity_id = $1 ORDER BY id DESC`,
         [workerId],
       );
@@ -211,10 +190,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
   }, 180_000);
 
   it('makes a department account with its department from the dialog; the department is required', async () => {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context, provoked);
-      await page.goto(`${base}/admin`);
+      await page.goto(`${env.base}/admin`);
       await signIn(page, admin);
       await page.click('[data-testid="user-add"]');
       const dialog = page.locator('[data-testid="user-dialog"]');
@@ -241,7 +220,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       await dialog.waitFor({ state: 'hidden' });
       const row = userRow(page, 'e2e.dept1');
       await expect.poll(() => row.locator('[data-testid="user-department"]').textContent()).toBe('市场监管所');
-      const { rows } = await database.pool.query(`SELECT role, department_code FROM users WHERE username = 'e2e.dept1'`);
+      const { rows } = await env.database.pool.query(`SELECT role, department_code FROM users WHERE username = 'e2e.dept1'`);
       expect(rows).toEqual([{ role: 'department', department_code: 'market_regulation' }]);
       expect(errors).toEqual([]);
     } finally {
@@ -250,11 +229,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
   }, 90_000);
 
   it('shows a contact read in words, and six reads of one incident by one user as one row counting six with the last time', async () => {
-    const commander = await addUser(database.pool, 'commander', district);
-    const cookie = await apiSignIn(app, commander.username, commander.password);
-    const { rows: [p] } = await database.pool.query<{ lon: number; lat: number }>(
+    const commander = await addUser(env.database.pool, 'commander', district);
+    const cookie = await apiSignIn(env.app, commander.username, commander.password);
+    const { rows: [p] } = await env.database.pool.query<{ lon: number; lat: number }>(
       `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids WHERE code = $1) t`, [gridCode]);
-    const reported = await app.inject({
+    const reported = await env.app.inject({
       method: 'POST', url: '/api/incidents', headers: { cookie },
       payload: { category: 'sanitation', description: '审计测试', location: { type: 'Point', coordinates: [p.lon, p.lat] }, reporterContact: '赵女士 13700002222' },
     });
@@ -262,18 +241,18 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
     const incidentId = reported.json().id as string;
     // The drawer's refreshes: six reads of the detail, each with the contact.
     for (let i = 0; i < 6; i++) {
-      const detail = await app.inject({ url: `/api/incidents/${incidentId}`, headers: { cookie } });
+      const detail = await env.app.inject({ url: `/api/incidents/${incidentId}`, headers: { cookie } });
       expect(detail.json().properties.reporterContact).toBe('赵女士 13700002222');
     }
-    const { rows: [logged] } = await database.pool.query<{ at: string; last: string; count: number }>(
+    const { rows: [logged] } = await env.database.pool.query<{ at: string; last: string; count: number }>(
       `SELECT to_char(at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS at, to_char(last_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI:SS') AS last, count
          FROM audit_log WHERE action = 'incident.read_contact' AND entity_id = $1`, [incidentId]);
     expect(logged.count).toBe(6);
 
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
     try {
       const { page, errors } = await watchedPage(context, provoked);
-      await page.goto(`${base}/admin?tab=audit`);
+      await page.goto(`${env.base}/admin?tab=audit`);
       await signIn(page, admin);
       await page.waitForSelector('[data-testid="audit-panel"]');
       // Chosen from the known actions, by its name in words.
@@ -317,12 +296,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
   }, 90_000);
 
   it('fits a phone: the table scrolls sideways inside the page', async () => {
-    const context = await browser.newContext({
+    const context = await env.browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
     });
     try {
       const { page, errors } = await watchedPage(context, provoked);
-      await page.goto(`${base}/admin`);
+      await page.goto(`${env.base}/admin`);
       await signIn(page, admin);
       await expect.poll(() => userRow(page, admin.username).count()).toBe(1);
       // The page itself is no wider than the phone; the table scrolls within it.
@@ -340,11 +319,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
   }, 90_000);
 
   it('shows a commander no administration entry and refuses /admin', async () => {
-    const commander = await addUser(database.pool, 'commander', district);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const commander = await addUser(env.database.pool, 'commander', district);
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context, provoked);
-      await page.goto(`${base}/`);
+      await page.goto(`${env.base}/`);
       await signIn(page, commander);
       await expect.poll(() => page.textContent('[data-testid="user-role"]')).toBe('指挥中心');
       // One view only: no navigation at all, and certainly no link to /admin.
@@ -352,13 +331,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       expect(await page.locator('a[href="/admin"]').count()).toBe(0);
 
       // Typed in: sent back to the map with the "not allowed" banner; the page never shows.
-      await page.goto(`${base}/admin`);
+      await page.goto(`${env.base}/admin`);
       await page.waitForSelector('[data-testid="forbidden-alert"]', { timeout: 30_000 });
       expect(new URL(page.url()).pathname).toBe('/');
       expect(await page.textContent('[data-testid="forbidden-alert"]')).toContain('无权');
       expect(await page.locator('[data-testid="admin-page"]').count()).toBe(0);
       // And the API refuses it too.
-      const res = await context.request.get(`${base}/api/users`);
+      const res = await context.request.get(`${env.base}/api/users`);
       expect(res.status()).toBe(403);
       expect(((await res.json()) as { code: string }).code).toBe('FORBIDDEN');
       expect(errors).toEqual([]);

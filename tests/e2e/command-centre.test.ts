@@ -1,13 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { fillDashboardData } from './data.js';
 import zhCN from '../../web/src/i18n/messages/zh-CN.js';
 // Types only: `window.__wanggeMap` (pages opened with `?e2e=1`).
@@ -68,10 +63,6 @@ async function chooseOptions(page: Page, testid: string, labels: string[]): Prom
  * the map; dispatch changes the status live, and a responder taken meanwhile is reported clearly.
  */
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let district: string;
   let commander: Account;
   /** Cookie of a community grid worker's API session (the second session that reports incidents). */
@@ -89,16 +80,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
      WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'`;
 
   async function report(cookie: string, body: Record<string, unknown>): Promise<{ id: string; properties: Record<string, unknown> }> {
-    const res = await app.inject({ method: 'POST', url: '/api/incidents', headers: { cookie }, payload: body });
+    const res = await env.app.inject({ method: 'POST', url: '/api/incidents', headers: { cookie }, payload: body });
     if (res.statusCode !== 201) throw new Error(`report failed: ${res.statusCode} ${res.body}`);
     return res.json();
   }
 
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database, serve) => {
     await fillDashboardData(database.pool);
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     const grids = await database.pool.query<{ code: string; lon: number; lat: number }>(
@@ -119,32 +106,25 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     const worker = await addUser(database.pool, 'grid_worker', gridA.code);
     workerResponderId = worker.responderId!;
     const rival = await addUser(database.pool, 'commander', district);
-    ({ app, base } = await serveWebApp(database));
+    const app = await serve();
     workerCookie = await apiSignIn(app, worker.username, worker.password);
     reporterCookie = await apiSignIn(app, reporter.username, reporter.password);
     rivalCookie = await apiSignIn(app, rival.username, rival.password);
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   it('runs the live feed, alarm, list, drawer, candidates and dispatch on a big screen', async () => {
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     try {
       // The rival's win answers the page's dispatch with 409: provoked on purpose below.
       const { page, requests, errors } = await watchedPage(context, (url, text) => text.includes('409') && /\/api\/incidents\/[^/]+\/dispatch$/.test(new URL(url).pathname));
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="incident-feed"]');
       await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
       await waitForMapIdle(page);
 
       // The overdue counter agrees with SQL (status_since + the category's limit for the status).
-      const overdue = (await database.pool.query<{ n: number }>(overdueSql)).rows[0].n;
+      const overdue = (await env.database.pool.query<{ n: number }>(overdueSql)).rows[0].n;
       expect(overdue).toBeGreaterThan(0);
       await expect.poll(() => page.textContent('[data-testid="stat-overdue"] b')).toBe(String(overdue));
 
@@ -174,7 +154,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
 
       // The list: every incident of the area, then filtered; each count equals an independent SQL count.
       const count = async (where: string, params: unknown[] = []) =>
-        (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents i WHERE ${where}`, params)).rows[0].n;
+        (await env.database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents i WHERE ${where}`, params)).rows[0].n;
       await page.click('[data-testid="tab-list"]');
       await expect.poll(() => listTotal(page)).toBe(await count('true'));
       await page.click('[data-testid="filter-overdue"]');
@@ -207,7 +187,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(await page.textContent('[data-testid="incident-description"]')).toBe(normalText);
 
       // The timeline: one entry per recorded transition (the report).
-      const { rows: steps } = await database.pool.query<{ action: string }>(`SELECT action FROM incident_transitions WHERE incident_id = $1`, [normal.id]);
+      const { rows: steps } = await env.database.pool.query<{ action: string }>(`SELECT action FROM incident_transitions WHERE incident_id = $1`, [normal.id]);
       expect(steps).toHaveLength(1);
       expect(await page.locator('[data-testid="timeline-entry"]').count()).toBe(steps.length);
       expect(await page.getAttribute('[data-testid="timeline-entry"]', 'data-action')).toBe(steps[0].action);
@@ -217,9 +197,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await page.waitForSelector('[data-testid="candidates"]');
 
       // Responders: the worker comes on duty near the incident (positions through the API).
-      const put = await app.inject({ method: 'PUT', url: '/api/responders/me/status', headers: { cookie: workerCookie }, payload: { status: 'available' } });
+      const put = await env.app.inject({ method: 'PUT', url: '/api/responders/me/status', headers: { cookie: workerCookie }, payload: { status: 'available' } });
       expect(put.statusCode).toBe(200);
-      const pos = await app.inject({
+      const pos = await env.app.inject({
         method: 'POST', url: '/api/responders/me/positions', headers: { cookie: workerCookie },
         payload: { positions: [{ lon: gridA.lon - 0.0008, lat: gridA.lat + 0.0003, recordedAt: new Date().toISOString(), accuracyMetres: 8 }] },
       });
@@ -233,7 +213,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       // Candidates: ETA and reason for each, each route drawn, the top one highlighted.
       await page.click('[data-testid="recommend"]');
       await page.waitForSelector('[data-testid="candidate"]', { timeout: 30_000 });
-      const candidates = await (await context.request.get(`${base}/api/incidents/${normal.id}/candidates?k=5&routes=true`)).json() as {
+      const candidates = await (await context.request.get(`${env.base}/api/incidents/${normal.id}/candidates?k=5&routes=true`)).json() as {
         candidates: { responderId: string; name: string; etaSeconds: number; reason: string; route: unknown }[];
       };
       const shown = page.locator('[data-testid="candidate"]');
@@ -255,7 +235,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
 
       // A rival dispatcher takes the top candidate first: the page says so clearly and refreshes the list.
       const taken = candidates.candidates[0];
-      const rivalDispatch = await app.inject({
+      const rivalDispatch = await env.app.inject({
         method: 'POST', url: `/api/incidents/${urgent.id}/dispatch`, headers: { cookie: rivalCookie }, payload: { responderId: taken.responderId },
       });
       expect(rivalDispatch.statusCode).toBe(200);
@@ -276,7 +256,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.dispatched);
       await page.click('[data-testid="tab-feed"]');
       await page.locator(`[data-testid="feed-item"][data-incident-id="${normal.id}"][data-type="incident.updated"]`).first().waitFor({ timeout: 20_000 });
-      const row = (await database.pool.query<{ status: string; assignee: string; busy: string }>(
+      const row = (await env.database.pool.query<{ status: string; assignee: string; busy: string }>(
         `SELECT i.status, i.assignee_responder_id::text AS assignee, r.status AS busy FROM incidents i JOIN responders r ON r.id = i.assignee_responder_id WHERE i.id = $1`,
         [normal.id],
       )).rows[0];
@@ -298,7 +278,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(await box.textContent()).toContain('改派');
       await box.locator('.wg-reassign-ok').click();
       await expect.poll(() => box.locator('.el-message-box__errormsg').textContent()).toContain('请填写改派原因');
-      expect((await database.pool.query(`SELECT assignee_responder_id::text AS r FROM incidents WHERE id = $1`, [normal.id])).rows[0].r).toBe(next);
+      expect((await env.database.pool.query(`SELECT assignee_responder_id::text AS r FROM incidents WHERE id = $1`, [normal.id])).rows[0].r).toBe(next);
       await box.locator('textarea').fill('属于绿化市容职责，转部门处理');
       await page.screenshot({ path: path.join(artifacts, 'reassign-dialog.png') });
       await box.locator('.wg-reassign-ok').click();
@@ -306,7 +286,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       const reassigned = page.locator('[data-testid="timeline-entry"]').first();
       expect(await reassigned.getAttribute('data-reassign')).toBe('true');
       expect(await reassigned.textContent()).toContain('属于绿化市容职责，转部门处理');
-      const moved = (await database.pool.query<{ department: string; assignee: string | null; freed: string }>(
+      const moved = (await env.database.pool.query<{ department: string; assignee: string | null; freed: string }>(
         `SELECT i.assignee_department AS department, i.assignee_responder_id::text AS assignee, r.status AS freed
            FROM incidents i, responders r WHERE i.id = $1 AND r.id = $2`, [normal.id, next],
       )).rows[0];
@@ -315,7 +295,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       // The handler's steps recorded through the API by another dispatcher arrive live; the commander
       // verifies with a photo as proof (uploaded from the dialog, then attached to the step).
       for (const action of ['start', 'resolve']) {
-        const res = await app.inject({
+        const res = await env.app.inject({
           method: 'POST', url: `/api/incidents/${normal.id}/transitions`, headers: { cookie: rivalCookie }, payload: { action },
         });
         expect(res.statusCode).toBe(200);
@@ -329,7 +309,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await page.waitForSelector('.thumbs__item img');
       await page.click('[data-testid="action-confirm"]');
       await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.verified);
-      const proof = (await database.pool.query<{ photos: number }>(
+      const proof = (await env.database.pool.query<{ photos: number }>(
         `SELECT (SELECT count(*)::int FROM incident_photos p WHERE p.transition_id = t.id) AS photos
            FROM incident_transitions t WHERE t.incident_id = $1 AND t.action = 'verify'`, [normal.id],
       )).rows;
@@ -360,7 +340,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await page.fill('[data-testid="action-note"]', '与已派遣事件重复');
       await page.click('[data-testid="action-confirm"]');
       await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.closed);
-      expect((await database.pool.query(`SELECT note FROM incident_transitions WHERE incident_id = $1 AND action = 'close'`, [spare.id])).rows)
+      expect((await env.database.pool.query(`SELECT note FROM incident_transitions WHERE incident_id = $1 AND action = 'close'`, [spare.id])).rows)
         .toEqual([{ note: '与已派遣事件重复' }]);
       await page.waitForSelector('[data-testid="no-actions"], [data-testid="incident-actions"]');
       const after = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
@@ -383,7 +363,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
   it('flags the overdue incidents on the map with one ring (escalated ones too) from street zoom on, and follows them live', async () => {
     // Three reports side by side in grid A (a row ~30 m apart, clear of the earlier reports): one made
     // overdue, one made overdue and escalated (督办), one left on time.
-    const row = (await database.pool.query<{ lon: number; lat: number }>(
+    const row = (await env.database.pool.query<{ lon: number; lat: number }>(
       `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM grids g,
               LATERAL (SELECT ST_SetSRID(ST_MakePoint($2::float8, $3::float8 + dy), 4326) AS p FROM unnest($4::float8[]) AS dy) c
         WHERE g.code = $1
@@ -396,11 +376,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     const late = await report(reporterCookie, { category: 'sanitation', priority: 'normal', description: `垃圾满溢 ${Date.now()}`, location: near(-0.0003) });
     const escalated = await report(reporterCookie, { category: 'sanitation', priority: 'high', description: `污水外溢 ${Date.now()}`, location: near(0) });
     const onTime = await report(reporterCookie, { category: 'sanitation', priority: 'normal', description: `落叶堆积 ${Date.now()}`, location: near(0.0003) });
-    await database.pool.query(`UPDATE incidents SET status_since = now() - interval '5 days' WHERE id = ANY($1::uuid[])`, [[late.id, escalated.id]]);
-    await database.pool.query(`UPDATE incidents SET escalation_level = 1, escalated_at = now() WHERE id = $1`, [escalated.id]);
+    await env.database.pool.query(`UPDATE incidents SET status_since = now() - interval '5 days' WHERE id = ANY($1::uuid[])`, [[late.id, escalated.id]]);
+    await env.database.pool.query(`UPDATE incidents SET escalation_level = 1, escalated_at = now() WHERE id = $1`, [escalated.id]);
 
     /** Open overdue incidents (computed here, independently of the API) and whether each is escalated. */
-    const overdueInDatabase = async () => Object.fromEntries((await database.pool.query<{ id: string; escalated: boolean }>(
+    const overdueInDatabase = async () => Object.fromEntries((await env.database.pool.query<{ id: string; escalated: boolean }>(
       `SELECT i.id::text, i.escalation_level >= 1 AS escalated FROM incidents i
          JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
         WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'`,
@@ -409,10 +389,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     const overdueOnMap = async () => Object.fromEntries((await sourceFeatures(page, 'incidents-overdue')).map((f) => [String(f.id), f.escalated === true]));
     const sorted = (o: Record<string, boolean>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     const { page, requests, errors } = await watchedPage(context);
     try {
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
       await waitForMapIdle(page);
@@ -475,7 +455,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await expect.poll(async () => late.id in (await overdueOnMap())).toBe(true);
 
       // A step taken elsewhere restarts the clock: the ring goes without a reload.
-      const accepted = await app.inject({
+      const accepted = await env.app.inject({
         method: 'POST', url: `/api/incidents/${late.id}/transitions`, headers: { cookie: rivalCookie }, payload: { action: 'accept' },
       });
       expect(accepted.statusCode).toBe(200);
@@ -504,11 +484,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       category: 'sanitation', priority: 'low', description: `三小时前 ${Date.now()}`,
       location: { type: 'Point', coordinates: [gridA.lon, gridA.lat + 0.0002] },
     });
-    await database.pool.query(`UPDATE live_events SET created_at = now() - interval '3 hours' WHERE entity_id = $1`, [stale.id]);
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    await env.database.pool.query(`UPDATE live_events SET created_at = now() - interval '3 hours' WHERE entity_id = $1`, [stale.id]);
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/`);
+      await page.goto(`${env.base}/`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="incident-feed"]');
       const items = page.locator('[data-testid="feed-item"]');
@@ -519,7 +499,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(shown.slice(0, 2)).toEqual([urgentBefore.id, before.id]);
       expect(shown).not.toContain(stale.id);
       // The SQL truth: every incident event of the last two hours in the commander's area is there (at most 50).
-      const { rows } = await database.pool.query<{ n: number }>(
+      const { rows } = await env.database.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM live_events WHERE type LIKE 'incident.%' AND created_at > now() - interval '2 hours'`);
       expect(shown.length).toBe(Math.min(rows[0].n, 50));
       // Old news raises no alarm and is dated by when it happened.
@@ -539,12 +519,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
   }, 90_000);
 
   it('works on a phone: the incident panel and the drawer are bottom sheets', async () => {
-    const context = await browser.newContext({
+    const context = await env.browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
     });
     try {
       const { page, requests, errors } = await watchedPage(context);
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
       await waitForMapIdle(page);

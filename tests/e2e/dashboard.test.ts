@@ -1,13 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { addUser } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, submitLogin, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { fillDashboardData, HOSTILE_DESCRIPTION, OSM_ATTRIBUTION } from './data.js';
 // Types only: `window.__wanggeMap`, the map the page exposes when opened with `?e2e=1`.
 import type {} from '../../web/src/map/testHook.js';
@@ -71,44 +66,27 @@ async function gridClickPoint(page: Page): Promise<{ x: number; y: number; id: s
 }
 
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   /** The district of the tiny preset, and a commander of it: the big-screen user. */
   let district: string;
   let commander: Account;
 
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    // Builds web/dist once, unless it is newer than every web source file.
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database) => {
     await fillDashboardData(database.pool);
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     commander = await addUser(database.pool, 'commander', district);
-    ({ app, base } = await serveWebApp(database));
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   it('shows grids and buildings on a big screen with no request leaving the machine, a grid panel, and English on switch', async () => {
     // A viewer in another time zone: the page must still show Beijing time.
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN', timezoneId: 'America/New_York' });
     try {
       const { page, requests, errors } = await watchedPage(context);
       // Not signed in: the login page, which comes back here afterwards.
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await page.waitForSelector('[data-testid="login-page"]');
       expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
       await signIn(page, commander);
-      expect(page.url()).toBe(`${base}/?e2e=1`);
+      expect(page.url()).toBe(`${env.base}/?e2e=1`);
       await expect.poll(() => page.textContent('[data-testid="app-title"]')).toContain('网格化管理指挥中心');
       expect(await page.textContent('[data-testid="user-role"]')).toBe('指挥中心');
       await waitForMap(page, ['grids-fill', 'grids-line']);
@@ -135,7 +113,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await page.waitForSelector('[data-testid="grid-details"]', { timeout: 15_000 });
       await expect.poll(() => page.textContent('[data-testid="grid-code"]')).toBe(target.code);
       // The same session as the page (its cookie), so the same scope.
-      const summary = (await (await context.request.get(`${base}/api/grids/${target.id}/summary`)).json()) as Record<string, number>;
+      const summary = (await (await context.request.get(`${env.base}/api/grids/${target.id}/summary`)).json()) as Record<string, number>;
       const figure = (key: string) => page.textContent(`[data-testid="grid-${key}"] .figure__value`).then((s) => Number(s?.replace(/[^\d]/g, '')));
       expect(await figure('buildings')).toBe(summary.buildingCount);
       expect(await figure('households')).toBe(summary.householdCount);
@@ -166,17 +144,17 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 180_000);
 
   it('shows an incident description as text, never as HTML, with its time in Beijing time', async () => {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Europe/London' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Europe/London' });
     try {
       const { page, requests, errors } = await watchedPage(context);
-      const { rows } = await database.pool.query<{ id: string; lon: number; lat: number; reported: string }>(
+      const { rows } = await env.database.pool.query<{ id: string; lon: number; lat: number; reported: string }>(
         `SELECT id::text, ST_X(location) AS lon, ST_Y(location) AS lat,
                 to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS reported
            FROM incidents WHERE description = $1`,
         [HOSTILE_DESCRIPTION],
       );
       const incident = rows[0];
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await waitForMap(page, ['grids-fill']);
       await page.evaluate(({ lon, lat }) => window.__wanggeMap!.jumpTo({ center: [lon, lat], zoom: 18 }), incident);
@@ -204,19 +182,19 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 120_000);
 
   it('works on a phone: a tapped grid opens a bottom sheet', async () => {
-    const context = await browser.newContext({
+    const context = await env.browser.newContext({
       viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
     });
     try {
       const { page, requests, errors } = await watchedPage(context);
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await page.waitForSelector('[data-testid="login-page"]');
       await page.screenshot({ path: path.join(artifacts, 'login-phone.png') });
       // The login form fits the phone's width.
       const form = await page.locator('[data-testid="login-form"]').boundingBox();
       expect(form!.x).toBeGreaterThanOrEqual(0);
       expect(form!.x + form!.width).toBeLessThanOrEqual(390);
-      await signIn(page, await addUser(database.pool, 'viewer', district));
+      await signIn(page, await addUser(env.database.pool, 'viewer', district));
       await waitForMap(page, ['grids-fill']);
       const target = await gridClickPoint(page);
       await page.touchscreen.tap(target.x, target.y);
@@ -242,10 +220,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 120_000);
 
   it('has a login page in Chinese that says why a sign-in was refused, and how long to wait', async () => {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       const { page, requests, errors } = await watchedPage(context);
-      await page.goto(`${base}/login`);
+      await page.goto(`${env.base}/login`);
       await page.waitForSelector('[data-testid="login-page"]');
       expect(await page.textContent('[data-testid="login-title"]')).toBe('网格化管理指挥中心');
       expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
@@ -256,7 +234,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       expect(await page.locator('[data-testid="login-error"]').count()).toBe(0);
       await page.screenshot({ path: path.join(artifacts, 'login-zh.png') });
 
-      const account = await addUser(database.pool, 'viewer', district);
+      const account = await addUser(env.database.pool, 'viewer', district);
       const error = () => page.locator('[data-testid="login-error"]').textContent({ timeout: 1000 }).catch(() => '');
       const wrong = { username: account.username, password: 'not-the-password' };
       await submitLogin(page, wrong);
@@ -287,10 +265,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 120_000);
 
   it('shows a community grid worker only the grids of their community, framed on them', async () => {
-    const { rows: [{ code: community }] } = await database.pool.query<{ code: string }>(
+    const { rows: [{ code: community }] } = await env.database.pool.query<{ code: string }>(
       `SELECT code FROM areas WHERE level = 'community' ORDER BY code LIMIT 1`,
     );
-    const { rows: [facts] } = await database.pool.query<{ others: number; own: number; all: number; w: number; s: number; e: number; n: number }>(
+    const { rows: [facts] } = await env.database.pool.query<{ others: number; own: number; all: number; w: number; s: number; e: number; n: number }>(
       `SELECT (SELECT count(*)::int FROM areas WHERE level = 'community' AND code <> $1) AS others,
               (SELECT count(*)::int FROM grids WHERE code LIKE $1 || '%') AS own,
               (SELECT count(*)::int FROM grids) AS all,
@@ -302,12 +280,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
     expect(facts.others).toBeGreaterThan(0);
     expect(facts.own).toBeGreaterThan(0);
     expect(facts.all).toBeGreaterThan(facts.own);
-    const worker = await addUser(database.pool, 'grid_worker', community);
+    const worker = await addUser(env.database.pool, 'grid_worker', community);
 
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       const { page, requests, errors } = await watchedPage(context);
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, worker);
       await waitForMap(page, ['grids-fill']);
       const codes = await page.evaluate(() => [
@@ -331,7 +309,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       expect(view.n).toBeGreaterThanOrEqual(facts.n);
 
       // The grid collection (with this session) and the header count hold that community alone.
-      const items = (await (await context.request.get(`${base}/api/collections/grids/items?limit=1000`)).json()) as {
+      const items = (await (await context.request.get(`${env.base}/api/collections/grids/items?limit=1000`)).json()) as {
         numberMatched: number;
         features: { properties: { code: string; communityCode: string } }[];
       };
@@ -355,18 +333,18 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 120_000);
 
   it('sends a user whose session ended to the login page, and back to the map after signing in again', async () => {
-    const worker = await addUser(database.pool, 'planner', district);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    const worker = await addUser(env.database.pool, 'planner', district);
+    const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       // Once the session is gone, API calls and tiles answer 401: expected here.
       const { page, errors } = await watchedPage(context, (url, text) => text.includes('401') && /^\/(api|tiles)\//.test(new URL(url).pathname));
       const expired = () => page.locator('[data-testid="login-error"]').textContent({ timeout: 1000 }).catch(() => '');
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, worker);
       await waitForMap(page, ['grids-fill']);
 
       // An API call (a grid's details) with the session deleted on the server.
-      await database.pool.query('DELETE FROM sessions');
+      await env.database.pool.query('DELETE FROM sessions');
       const target = await gridClickPoint(page);
       await page.mouse.click(target.x, target.y);
       await page.waitForURL((u) => u.pathname === '/login', { timeout: 15_000 });
@@ -374,12 +352,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await expect.poll(expired).toContain('会话已过期');
       await page.screenshot({ path: path.join(artifacts, 'login-expired.png') });
       await signIn(page, worker);
-      expect(page.url()).toBe(`${base}/?e2e=1`);
+      expect(page.url()).toBe(`${env.base}/?e2e=1`);
       await waitForMap(page, ['grids-fill']);
 
       // A map tile answering 401 (tiles of a zoom not loaded yet). API calls are held back meanwhile,
       // so that only the tiles can tell the app that the session ended.
-      await database.pool.query('DELETE FROM sessions');
+      await env.database.pool.query('DELETE FROM sessions');
       const api = (u: URL) => u.pathname.startsWith('/api/');
       await page.route(api, (route) => void setTimeout(() => route.continue().catch(() => undefined), 10_000));
       await page.evaluate(() => window.__wanggeMap!.jumpTo({ zoom: window.__wanggeMap!.getZoom() - 1.5 }));
@@ -391,13 +369,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await waitForMap(page, ['grids-fill']);
 
       // A reload without a session.
-      await database.pool.query('DELETE FROM sessions');
+      await env.database.pool.query('DELETE FROM sessions');
       await page.reload();
       await page.waitForSelector('[data-testid="login-page"]');
       expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
       await expect.poll(expired).toContain('会话已过期');
       await signIn(page, worker);
-      expect(page.url()).toBe(`${base}/?e2e=1`);
+      expect(page.url()).toBe(`${env.base}/?e2e=1`);
       await waitForMap(page, ['grids-fill']);
       expect(errors).toEqual([]);
     } finally {
@@ -406,11 +384,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 150_000);
 
   it('signs out from the user menu to the login page, and the session is gone', async () => {
-    const account = await addUser(database.pool, 'department', district);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+    const account = await addUser(env.database.pool, 'department', district);
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/`);
+      await page.goto(`${env.base}/`);
       await signIn(page, account);
       await expect.poll(() => page.textContent('[data-testid="user-name"]')).toBe(account.username);
       // A department user works for one department: the menu names it (issue 10 item 2).
@@ -421,10 +399,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
       await page.waitForURL((u) => u.pathname === '/login', { timeout: 15_000 });
       expect(here(page)).toEqual({ path: '/login', redirect: null });
       expect(await page.locator('[data-testid="login-error"]').count()).toBe(0);
-      const { rows } = await database.pool.query('SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1', [account.username]);
+      const { rows } = await env.database.pool.query('SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1', [account.username]);
       expect(rows).toHaveLength(0);
       // Nothing of the app without signing in again.
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await page.waitForSelector('[data-testid="login-page"]');
       expect(here(page)).toEqual({ path: '/login', redirect: '/?e2e=1' });
       expect(errors).toEqual([]);

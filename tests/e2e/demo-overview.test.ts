@@ -1,14 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { seedDemoIfEmpty } from '../../server/src/seed.js';
 import { addUser } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
-import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { tempDir } from '../support/database.js';
+import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 // Types only: `window.__wanggeMap` (pages opened with `?e2e=1`).
 import type {} from '../../web/src/map/testHook.js';
 
@@ -26,43 +23,29 @@ const rendered = (page: Page, layer: string) =>
  * rings at district zoom (they come from street zoom on, one ring each, escalated or not).
  */
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the demo overview in Chromium', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let commander: Account;
   let dir: string;
-
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database) => {
     dir = tempDir('demo-overview');
     await seedDemoIfEmpty(database, { demoUsersFile: path.join(dir, 'demo-users.txt') });
     const district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
     commander = await addUser(database.pool, 'commander', district);
-    ({ app, base } = await serveWebApp(database));
-    browser = await launchChromium();
-  }, 240_000);
+  });
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
+  afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows 5–15 % of the open incidents overdue, counted in the status bar, ringed only when zoomed in', async () => {
-    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     const { page, requests, errors } = await watchedPage(context);
     try {
-      await page.goto(`${base}/?e2e=1`);
+      await page.goto(`${env.base}/?e2e=1`);
       await signIn(page, commander);
       await page.waitForSelector('[data-testid="live-state"][data-state="open"]', { timeout: 30_000 });
       await waitForMapIdle(page);
 
-      const sqlCounts = async () => (await database.pool.query<{ open: number; overdue: number }>(
+      const sqlCounts = async () => (await env.database.pool.query<{ open: number; overdue: number }>(
         `SELECT count(*)::int AS open,
                 count(*) FILTER (WHERE now() > i.status_since + l.limit_minutes * interval '1 minute')::int AS overdue
            FROM incidents i LEFT JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
@@ -85,7 +68,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the demo overview in Chromiu
       await page.screenshot({ path: path.join(artifacts, 'demo-overview.png') });
 
       // Closer in, around an overdue incident: its ring is drawn.
-      const late = (await database.pool.query<{ id: string; lon: number; lat: number }>(
+      const late = (await env.database.pool.query<{ id: string; lon: number; lat: number }>(
         `SELECT i.id::text, ST_X(i.location) AS lon, ST_Y(i.location) AS lat FROM incidents i
            JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
           WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'
@@ -101,13 +84,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('the demo overview in Chromiu
       await page.click(`[data-testid="incident-row"][data-incident-id="${late.id}"] button`);
       await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${late.id}"]`);
       // (The drawer lists the newest step first.)
-      const steps = (await database.pool.query<{ action: string; actor: string | null }>(
+      const steps = (await env.database.pool.query<{ action: string; actor: string | null }>(
         `SELECT action, actor_name AS actor FROM incident_transitions WHERE incident_id = $1 ORDER BY id DESC`, [late.id])).rows;
       expect(steps.length).toBeGreaterThanOrEqual(4);
       await expect.poll(() => page.locator('[data-testid="timeline-entry"]').count()).toBe(steps.length);
       expect(await page.locator('[data-testid="timeline-entry"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
         .toEqual(steps.map((s) => s.action));
-      const demoCommander = (await database.pool.query<{ name: string }>(`SELECT coalesce(display_name, username) AS name FROM users WHERE username = 'commander'`)).rows[0].name;
+      const demoCommander = (await env.database.pool.query<{ name: string }>(`SELECT coalesce(display_name, username) AS name FROM users WHERE username = 'commander'`)).rows[0].name;
       const who = await page.locator('[data-testid="timeline-entry"] .timeline__who').allTextContents();
       steps.forEach((s, k) => expect(who[k]).toContain(s.action === 'escalate' ? '系统' : demoCommander));
       await page.screenshot({ path: path.join(artifacts, 'demo-overview-timeline.png') });

@@ -1,13 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { artifacts, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { artifacts, e2eEnvironment, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { generate } from '@wangge/geo-data';
 
 const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
@@ -21,10 +16,6 @@ const provoked = (url: string, text: string) =>
 const north = (p: { lon: number; lat: number }, metres: number) => ({ lon: p.lon, lat: p.lat + metres / 111_195 });
 
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (phone)', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let district: string;
   let gridCode: string;
   /** A point inside the worker's grid. */
@@ -32,11 +23,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
   let worker: Account & { id: string; responderId: string | null };
   let commanderCookie: string;
 
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database, serve) => {
     // The tiny generated district (not fillDashboardData: its data source row outlives the embedded
     // database's per-file TRUNCATE, so a second file calling it there fails).
     await generate(database.pool, { preset: 'tiny', seed: 1 });
@@ -48,33 +35,26 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
     gridCode = g.rows[0].code;
     worker = await addUser(database.pool, 'grid_worker', gridCode);
     const commander = await addUser(database.pool, 'commander', district);
-    ({ app, base } = await serveWebApp(database));
+    const app = await serve();
     commanderCookie = await apiSignIn(app, commander.username, commander.password);
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   async function phone(at: { lon: number; lat: number }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser.newContext({ ...PHONE, geolocation: { longitude: at.lon, latitude: at.lat, accuracy: 8 }, permissions: ['geolocation'] });
+    const context = await env.browser.newContext({ ...PHONE, geolocation: { longitude: at.lon, latitude: at.lat, accuracy: 8 }, permissions: ['geolocation'] });
     const { page, errors } = await watchedPage(context, provoked);
     return { context, page, errors };
   }
 
   const positionsStored = async () =>
-    (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM responder_positions WHERE responder_id = $1`, [worker.responderId])).rows[0].n;
+    (await env.database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM responder_positions WHERE responder_id = $1`, [worker.responderId])).rows[0].n;
   const responderStatus = async () =>
-    (await database.pool.query<{ status: string }>(`SELECT status FROM responders WHERE id = $1`, [worker.responderId])).rows[0].status;
+    (await env.database.pool.query<{ status: string }>(`SELECT status FROM responders WHERE id = $1`, [worker.responderId])).rows[0].status;
 
   it('switches status and sends positions in batches while on duty: stored, a jump rejected and shown, nothing lost offline', async () => {
     const { context, page, errors } = await phone(inGrid);
     try {
       // A grid worker's phone opens on 我的任务, not the command map (issue 10 item 9).
-      await page.goto(`${base}/`);
+      await page.goto(`${env.base}/`);
       await signIn(page, worker);
       await page.waitForSelector('[data-testid="field-view"]');
       expect(new URL(page.url()).pathname).toBe('/field');
@@ -103,7 +83,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(await page.textContent('[data-testid="duty-state"]')).toContain('在岗');
       await expect.poll(positionsStored, { timeout: 20_000 }).toBe(1);
       await expect.poll(() => page.textContent('[data-testid="position-last-sent"]'), { timeout: 15_000 }).not.toBe('—');
-      const first = (await database.pool.query<{ lon: number; lat: number }>(
+      const first = (await env.database.pool.query<{ lon: number; lat: number }>(
         `SELECT ST_X(position) AS lon, ST_Y(position) AS lat FROM responder_positions WHERE responder_id = $1`, [worker.responderId],
       )).rows[0];
       expect(first.lon).toBeCloseTo(inGrid.lon, 6);
@@ -132,7 +112,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await context.setOffline(false);
       await expect.poll(positionsStored, { timeout: 30_000 }).toBe(3);
       await expect.poll(() => page.getAttribute('[data-testid="position-pending"]', 'data-count'), { timeout: 15_000 }).toBe('0');
-      const track = (await database.pool.query<{ lat: number }>(
+      const track = (await env.database.pool.query<{ lat: number }>(
         `SELECT ST_Y(position) AS lat FROM responder_positions WHERE responder_id = $1 ORDER BY recorded_at`, [worker.responderId],
       )).rows.map((r) => r.lat);
       expect(track[1]).toBeCloseTo(north(inGrid, 15).lat, 6);
@@ -157,11 +137,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
   it('reports: outside every grid explained; a lost answer and an offline submit resent with the same Idempotency-Key (one incident each); duplicates linked; near-border flagged with the neighbour', async () => {
     const { context, page, errors } = await phone(inGrid);
     // Off duty (whatever the test before left): the device's position is read only on request here.
-    await database.pool.query(`UPDATE responders SET status = 'off_duty' WHERE id = $1`, [worker.responderId]);
+    await env.database.pool.query(`UPDATE responders SET status = 'off_duty' WHERE id = $1`, [worker.responderId]);
     const countWith = async (description: string) =>
-      (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE description = $1`, [description])).rows[0].n;
+      (await env.database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM incidents WHERE description = $1`, [description])).rows[0].n;
     try {
-      await page.goto(`${base}/field`);
+      await page.goto(`${env.base}/field`);
       await signIn(page, worker);
       await page.waitForSelector('[data-testid="field-view"]');
       await page.click('[data-testid="tab-report"]');
@@ -232,7 +212,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(new Set(keys.slice(2)).size).toBe(1);
       expect(keys[2]).not.toBe(keys[0]);
       // One key row per submission on the server.
-      const stored = await database.pool.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE user_id = $1 ORDER BY created_at`, [worker.id]);
+      const stored = await env.database.pool.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE user_id = $1 ORDER BY created_at`, [worker.id]);
       expect(stored.rows.map((r) => r.key).sort()).toEqual([keys[0], keys[2]].sort());
       await page.unroute('**/api/incidents');
 
@@ -252,7 +232,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.click('[data-testid="sheet-close"]');
 
       // A point 5 m inside the grid from its border with a neighbour: flagged, with the neighbour named.
-      const near = (await database.pool.query<{ lon: number; lat: number; neighbour: string; inside: boolean; within: boolean }>(
+      const near = (await env.database.pool.query<{ lon: number; lat: number; neighbour: string; inside: boolean; within: boolean }>(
         `WITH a AS (SELECT id, geom FROM grids WHERE code = $1),
               b AS (SELECT g.code, g.geom FROM grids g, a WHERE g.id <> a.id AND ST_Intersects(g.geom, a.geom)
                      AND ST_Length(ST_Intersection(ST_Boundary(g.geom), ST_Boundary(a.geom))::geography) > 40 ORDER BY g.code LIMIT 1),
@@ -281,26 +261,26 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
   });
 
   it('the department queue lists only the incidents dispatched to that department, and its staff can start one and reject another with a reason', async () => {
-    const housing = await addUser(database.pool, 'department', district, { department: 'housing' });
-    const urban = await addUser(database.pool, 'department', district, { department: 'urban_management' });
+    const housing = await addUser(env.database.pool, 'department', district, { department: 'housing' });
+    const urban = await addUser(env.database.pool, 'department', district, { department: 'urban_management' });
     const report = async (description: string, departmentCode: string) => {
-      const created = await app.inject({
+      const created = await env.app.inject({
         method: 'POST', url: '/api/incidents', headers: { cookie: commanderCookie },
         payload: { category: 'safety_hazard', priority: 'high', description, location: { type: 'Point', coordinates: [inGrid.lon, inGrid.lat] } },
       });
       expect(created.statusCode).toBe(201);
       const id = (created.json() as { id: string }).id;
-      const dispatched = await app.inject({ method: 'POST', url: `/api/incidents/${id}/dispatch`, headers: { cookie: commanderCookie }, payload: { departmentCode } });
+      const dispatched = await env.app.inject({ method: 'POST', url: `/api/incidents/${id}/dispatch`, headers: { cookie: commanderCookie }, payload: { departmentCode } });
       expect(dispatched.statusCode).toBe(200);
       return id;
     };
     const housingIds = [await report('楼道堆物阻塞通道（房管）', 'housing'), await report('外墙脱落风险（房管）', 'housing')];
     const urbanId = await report('占道经营（城管）', 'urban_management');
 
-    const context = await browser.newContext(PHONE);
+    const context = await env.browser.newContext(PHONE);
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${base}/department`);
+      await page.goto(`${env.base}/department`);
       await signIn(page, housing);
       await page.waitForSelector('[data-testid="department-view"]');
       await expect.poll(() => page.locator('[data-testid="active-list"] [data-testid="assignment"]').count(), { timeout: 15_000 }).toBe(2);
@@ -308,7 +288,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect([...shown].sort()).toEqual([...housingIds].sort());
       expect(shown).not.toContain(urbanId);
       // The SQL truth: exactly the incidents assigned to housing.
-      const truth = await database.pool.query<{ id: string }>(`SELECT id::text FROM incidents WHERE assignee_department = 'housing'`);
+      const truth = await env.database.pool.query<{ id: string }>(`SELECT id::text FROM incidents WHERE assignee_department = 'housing'`);
       expect(truth.rows.map((r) => r.id).sort()).toEqual([...housingIds].sort());
       await page.screenshot({ path: path.join(artifacts, 'department-queue.png') });
       // English on switch.
@@ -325,7 +305,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.waitForSelector('[data-testid="incident-sheet"][data-status="dispatched"]');
       await page.click('[data-testid="action-start"]');
       await page.waitForSelector('[data-testid="incident-sheet"][data-status="in_progress"]');
-      const status = await database.pool.query<{ status: string }>(`SELECT status FROM incidents WHERE id = $1`, [housingIds[0]]);
+      const status = await env.database.pool.query<{ status: string }>(`SELECT status FROM incidents WHERE id = $1`, [housingIds[0]]);
       expect(status.rows[0].status).toBe('in_progress');
       await page.click('[data-testid="sheet-close"]');
 
@@ -335,11 +315,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       await page.click('[data-testid="action-reject"]');
       await page.click('[data-testid="reject-confirm"]');
       await page.waitForSelector('[data-testid="sheet-error"]');
-      expect((await database.pool.query(`SELECT status FROM incidents WHERE id = $1`, [housingIds[1]])).rows[0].status).toBe('dispatched');
+      expect((await env.database.pool.query(`SELECT status FROM incidents WHERE id = $1`, [housingIds[1]])).rows[0].status).toBe('dispatched');
       await page.fill('[data-testid="reject-note"]', '不属于房管办职责，请改派城管');
       await page.click('[data-testid="reject-confirm"]');
       await page.waitForSelector('[data-testid="incident-sheet"][data-status="rejected"]');
-      const rejected = await database.pool.query<{ status: string; note: string }>(
+      const rejected = await env.database.pool.query<{ status: string; note: string }>(
         `SELECT i.status, t.note FROM incidents i JOIN incident_transitions t ON t.incident_id = i.id AND t.action = 'reject' WHERE i.id = $1`, [housingIds[1]],
       );
       expect(rejected.rows).toEqual([{ status: 'rejected', note: '不属于房管办职责，请改派城管' }]);
@@ -348,10 +328,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(errors).toEqual([]);
 
       // The other department (its own phone) sees its own incident only.
-      const other = await browser.newContext(PHONE);
+      const other = await env.browser.newContext(PHONE);
       try {
         const o = await watchedPage(other);
-        await o.page.goto(`${base}/department`);
+        await o.page.goto(`${env.base}/department`);
         await signIn(o.page, urban);
         await expect.poll(() => o.page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))), { timeout: 15_000 }).toEqual([urbanId]);
         expect(o.errors).toEqual([]);

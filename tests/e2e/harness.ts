@@ -40,18 +40,23 @@ export interface E2eEnvironment {
 
 /**
  * An e2e file's set-up, once for the file: the web app built if its sources changed, a fresh
- * database filled by `fill`, the app on a loopback port, Chromium; all closed after the file. The
- * object is filled in before the first test runs.
+ * database filled by `fill`, the app on a loopback port (started when `fill` calls `serve`, for
+ * set-up through the API, else after it), Chromium; all closed after the file. The object is
+ * filled in before the first test runs.
  */
-export function e2eEnvironment(fill: (database: TestDatabase) => Promise<void>): E2eEnvironment {
+export function e2eEnvironment(fill: (database: TestDatabase, serve: () => Promise<FastifyInstance>) => Promise<void>): E2eEnvironment {
   const env = {} as E2eEnvironment;
   beforeAll(async () => {
     if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
     await buildWebIfNeeded();
     fs.mkdirSync(artifacts, { recursive: true });
     env.database = await createTestDatabase();
-    await fill(env.database);
-    ({ app: env.app, base: env.base } = await serveWebApp(env.database));
+    const serve = async () => {
+      if (!env.app) ({ app: env.app, base: env.base } = await serveWebApp(env.database));
+      return env.app;
+    };
+    await fill(env.database, serve);
+    await serve();
     env.browser = await launchChromium();
   }, 240_000);
   afterAll(async () => {

@@ -1,14 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildWebIfNeeded } from '../../server/src/build-web.js';
+import { describe, expect, it } from 'vitest';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
-import { launchChromium } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { artifacts, externalRequests, REQUIRED, serveWebApp, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
+import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { generate } from '@wangge/geo-data';
 import zhCN from '../../web/src/i18n/messages/zh-CN.js';
 import fieldZhCN from '../../web/src/i18n/messages/field.zh-CN.js';
@@ -61,21 +55,13 @@ function generatedPng(): Buffer {
  * it and resolves it with a photo; the commander sees it resolved live, verifies and closes it.
  */
 describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to closure in two browsers', () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  let browser: Browser;
-  let base: string;
   let gridCode: string;
   let inGrid: { lon: number; lat: number };
   let worker: Account & { id: string; responderId: string | null };
   let commander: Account;
   let commanderCookie: string;
 
-  beforeAll(async () => {
-    if (UNAVAILABLE) throw new Error(`REQUIRE_E2E=1 but ${UNAVAILABLE}`);
-    await buildWebIfNeeded();
-    fs.mkdirSync(artifacts, { recursive: true });
-    database = await createTestDatabase();
+  const env = e2eEnvironment(async (database, serve) => {
     // The tiny generated district (not fillDashboardData: its data source row outlives the embedded
     // database's per-file TRUNCATE, so a second file calling it there fails).
     await generate(database.pool, { preset: 'tiny', seed: 1 });
@@ -87,7 +73,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
     inGrid = { lon: g.rows[0].lon, lat: g.rows[0].lat };
     worker = await addUser(database.pool, 'grid_worker', gridCode);
     commander = await addUser(database.pool, 'commander', district);
-    ({ app, base } = await serveWebApp(database));
+    const app = await serve();
     commanderCookie = await apiSignIn(app, commander.username, commander.password);
     // The category of the phone's report requires a photo to resolve (set by an admin, issue 10 item 9);
     // the second incident's category does not.
@@ -95,18 +81,11 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
     const adminCookie = await apiSignIn(app, admin.username, admin.password);
     const set = await app.inject({ method: 'PATCH', url: '/api/incident-categories/safety_hazard', headers: { cookie: adminCookie }, payload: { photoRequired: true } });
     expect(set.statusCode).toBe(200);
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await database?.drop();
   });
 
   it('runs an incident from a phone report to closure, live on both screens', async () => {
-    const desk = await browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
-    const phone = await browser.newContext({
+    const desk = await env.browser.newContext({ viewport: { width: 1600, height: 1000 }, locale: 'zh-CN' });
+    const phone = await env.browser.newContext({
       viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN',
       geolocation: { longitude: inGrid.lon, latitude: inGrid.lat, accuracy: 6 }, permissions: ['geolocation'],
     });
@@ -115,16 +94,16 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       const field = await watchedPage(phone);
 
       // The commander watches the command map.
-      await cc.page.goto(`${base}/?e2e=1`);
+      await cc.page.goto(`${env.base}/?e2e=1`);
       await signIn(cc.page, commander);
       await cc.page.waitForSelector('[data-testid="incident-feed"]', { timeout: 30_000 });
 
       // The worker comes on duty: status available, first position sent (online for dispatch).
-      await field.page.goto(`${base}/field`);
+      await field.page.goto(`${env.base}/field`);
       await signIn(field.page, worker);
       await field.page.waitForSelector('[data-testid="field-view"]');
       await field.page.click('[data-testid="go-on-duty"]');
-      await expect.poll(async () => (await database.pool.query(
+      await expect.poll(async () => (await env.database.pool.query(
         `SELECT 1 FROM responders WHERE id = $1 AND status = 'available' AND position_at IS NOT NULL`, [worker.responderId],
       )).rowCount, { timeout: 20_000 }).toBe(1);
 
@@ -146,14 +125,14 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.click('[data-testid="report-submit"]');
       await field.page.waitForSelector('[data-testid="report-result"]', { timeout: 30_000 });
       expect(await field.page.textContent('[data-testid="report-grid"]')).toContain(gridCode);
-      const row = (await database.pool.query<{ id: string; status: string; code: string }>(
+      const row = (await env.database.pool.query<{ id: string; status: string; code: string }>(
         `SELECT i.id::text, i.status, g.code FROM incidents i JOIN grids g ON g.id = i.grid_id WHERE i.description = $1`, [description],
       )).rows;
       expect(row).toHaveLength(1);
       expect(row[0]).toMatchObject({ status: 'reported', code: gridCode });
       const incidentId = row[0].id;
       // The photo of the report follows the incident (not attached to any step).
-      const reportPhotos = await database.pool.query<{ n: number }>(
+      const reportPhotos = await env.database.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM incident_photos WHERE incident_id = $1 AND transition_id IS NULL AND content_type = 'image/png'`, [incidentId],
       );
       expect(reportPhotos.rows[0].n).toBe(1);
@@ -197,7 +176,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await field.page.fill('[data-testid="resolve-note"]', '已清理');
       await field.page.click('[data-testid="resolve-confirm"]');
       await expect.poll(() => field.page.textContent('[data-testid="sheet-error"]')).toContain('须拍照留证');
-      expect((await database.pool.query('SELECT status FROM incidents WHERE id = $1', [incidentId])).rows[0].status).toBe('in_progress');
+      expect((await env.database.pool.query('SELECT status FROM incidents WHERE id = $1', [incidentId])).rows[0].status).toBe('in_progress');
       await field.page.setInputFiles('[data-testid="resolve-photo"]', { name: 'proof.png', mimeType: 'image/png', buffer: generatedPng() });
       await field.page.waitForSelector('[data-testid="sheet-compose"] .photos__item img');
       await field.page.screenshot({ path: path.join(artifacts, 'field-resolve.png') });
@@ -218,14 +197,14 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       await expect.poll(() => cc.page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.closed);
 
       // The record: the whole lifecycle on the timeline, the photo on the resolve step, the worker free again.
-      const timeline = await database.pool.query<{ action: string; to_status: string; photos: number }>(
+      const timeline = await env.database.pool.query<{ action: string; to_status: string; photos: number }>(
         `SELECT t.action, t.to_status, (SELECT count(*)::int FROM incident_photos p WHERE p.transition_id = t.id) AS photos
            FROM incident_transitions t WHERE t.incident_id = $1 ORDER BY t.id`, [incidentId],
       );
       const steps = timeline.rows.map((r) => r.to_status);
       expect(steps.slice(-5)).toEqual(['dispatched', 'in_progress', 'resolved', 'verified', 'closed']);
       expect(timeline.rows.find((r) => r.action === 'resolve')?.photos).toBe(1);
-      const done = await database.pool.query<{ status: string; closed: boolean; responder: string }>(
+      const done = await env.database.pool.query<{ status: string; closed: boolean; responder: string }>(
         `SELECT i.status, i.closed_at IS NOT NULL AS closed, r.status AS responder
            FROM incidents i JOIN responders r ON r.id = i.assignee_responder_id WHERE i.id = $1`, [incidentId],
       );
@@ -240,13 +219,13 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('incident from report to clos
       expect(await field.page.locator(`[data-testid="active-list"] [data-id="${incidentId}"]`).count()).toBe(0);
 
       // The other kind: a category that needs no photo resolves without one.
-      const plain = await app.inject({
+      const plain = await env.app.inject({
         method: 'POST', url: '/api/incidents', headers: { cookie: commanderCookie },
         payload: { category: 'dispute', priority: 'normal', description: `邻里噪音纠纷 ${Date.now()}`, location: { type: 'Point', coordinates: [inGrid.lon, inGrid.lat] } },
       });
       expect(plain.statusCode).toBe(201);
       const plainId = plain.json().id as string;
-      const sent = await app.inject({ method: 'POST', url: `/api/incidents/${plainId}/dispatch`, headers: { cookie: commanderCookie }, payload: { responderId: worker.responderId } });
+      const sent = await env.app.inject({ method: 'POST', url: `/api/incidents/${plainId}/dispatch`, headers: { cookie: commanderCookie }, payload: { responderId: worker.responderId } });
       expect(sent.statusCode).toBe(200);
       const plainCard = field.page.locator(`[data-testid="active-list"] [data-testid="assignment"][data-id="${plainId}"]`);
       await plainCard.waitFor({ timeout: 30_000 });
