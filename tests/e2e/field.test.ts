@@ -325,6 +325,18 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
       expect(rejected.rows).toEqual([{ status: 'rejected', note: '不属于房管办职责，请改派城管' }]);
       await page.click('[data-testid="sheet-close"]');
 
+      // Reassigned away (改派) by the command centre: the queue says so at once, and the incident leaves it (issue 10 item 3).
+      const moved = await report('窨井盖缺失（房管）', 'housing');
+      await page.locator(`[data-testid="active-list"] [data-testid="assignment"][data-id="${moved}"]`).waitFor({ timeout: 15_000 });
+      await page.locator('.field-notification').waitFor({ state: 'detached', timeout: 15_000 });
+      const reassigned = await env.app.inject({
+        method: 'POST', url: `/api/incidents/${moved}/dispatch`, headers: { cookie: commanderCookie },
+        payload: { departmentCode: 'urban_management', reassign: true, note: '属城管职责' },
+      });
+      expect(reassigned.statusCode).toBe(200);
+      await expect.poll(() => page.locator('.field-notification').textContent(), { timeout: 15_000 }).toContain('1 个任务已改派给他人');
+      await expect.poll(() => page.locator(`[data-testid="assignment"][data-id="${moved}"]`).count(), { timeout: 15_000 }).toBe(0);
+
       expect(errors).toEqual([]);
 
       // The other department (its own phone) sees its own incident only.
@@ -333,7 +345,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('field views in Chromium (pho
         const o = await watchedPage(other);
         await o.page.goto(`${env.base}/department`);
         await signIn(o.page, urban);
-        await expect.poll(() => o.page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))), { timeout: 15_000 }).toEqual([urbanId]);
+        await expect.poll(() => o.page.locator('[data-testid="assignment"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id'))), { timeout: 15_000 }).toEqual([moved, urbanId]);
         expect(o.errors).toEqual([]);
       } finally {
         await other.close();
