@@ -46,6 +46,7 @@ async function benchSession(database: Database, origin: string): Promise<string>
 
 async function main() {
   const startupRows: Row[] = [];
+  const mapRows: Row[] = [];
   const { database, generatedSeconds } = await presetDatabase(baseUrl, 'city', 2000);
   startupRows.push({
     what: 'generate --preset city (external PostGIS)',
@@ -68,6 +69,7 @@ async function main() {
     if (only.has('collections')) printTable('Collections (city preset)', await (await import('./collections.bench.js')).benchCollections(database, server.base, cookie));
     if (only.has('candidates')) printTable('Nearest responders (city preset)', await (await import('./candidates.bench.js')).benchCandidates(server.base, cookie, database));
     if (only.has('intake')) printTable('Incident intake under load (city preset)', await (await import('./intake.bench.js')).benchIntake(server.base, cookie, database.pool));
+    if (only.has('map')) mapRows.push(...(await (await import('./map-idle.bench.js')).benchMapIdle(database, 'city')));
   } finally {
     await server.stop();
     await database.close();
@@ -78,10 +80,11 @@ async function main() {
     demoUrl.pathname = `${demoUrl.pathname}_demo`;
     const demo = await presetDatabase(demoUrl.toString(), 'demo', 60);
     try {
-      startupRows.push(...(await (await import('./map-idle.bench.js')).benchMapIdle(demo.database)));
+      mapRows.unshift(...(await (await import('./map-idle.bench.js')).benchMapIdle(demo.database, 'demo')));
     } finally {
       await demo.database.close();
     }
+    printTable('The command map against a bare MapLibre page (same tiles, same view; 1920×1080, software WebGL)', mapRows);
   }
   if (only.has('sse')) {
     const sseUrl = new URL(baseUrl);
