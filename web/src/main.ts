@@ -11,6 +11,10 @@ import { useSessionStore } from './stores/session';
 
 document.documentElement.lang = i18n.global.locale.value;
 
+// The command map is the usual first view: fetch its code (MapLibre included) while the session
+// and the lifecycle are checked, not after (the router's import then finds it loaded).
+if (window.location.pathname === '/') void import('./modules/command/CommandView.vue');
+
 const pinia = createPinia();
 const app = createApp(App).use(pinia).use(router).use(i18n);
 
