@@ -101,13 +101,23 @@ async function jsBytes(page: Page): Promise<number> {
     .reduce((n, r) => n + (r.transferSize || r.encodedBodySize), 0));
 }
 
-/** One load of `url` in a fresh browser with the session cookie. */
-async function load(url: string, cookie: { name: string; value: string }, measure: (page: Page) => Promise<Omit<Load, 'jsBytes'>>): Promise<Load> {
+/** One load of `url` in a fresh browser with the session cookie (and, for the app, only `groups` switched on). */
+async function load(
+  url: string,
+  cookie: { name: string; value: string },
+  measure: (page: Page) => Promise<Omit<Load, 'jsBytes'>>,
+  groups?: readonly string[],
+): Promise<Load> {
   const browser: Browser = await launchChromium();
   try {
     const context = await browser.newContext({ viewport: VIEWPORT, locale: 'zh-CN' });
     await context.addCookies([{ ...cookie, url: new URL('/', url).href }]);
     await context.addInitScript(INSTRUMENT);
+    // The layer switches the app remembers (stores/layers.ts).
+    if (groups) {
+      const visible = Object.fromEntries(LAYERS.map((g) => [g, groups.includes(g)]));
+      await context.addInitScript((v) => window.localStorage.setItem('wangge.layers', v), JSON.stringify(visible));
+    }
     const page = await context.newPage();
     // A page that draws nothing measures nothing: say why.
     page.on('response', (r) => { if (r.status() >= 400) console.warn(`[bench map] ${url}: ${r.status()} ${r.url()}`); });
@@ -121,7 +131,10 @@ async function load(url: string, cookie: { name: string; value: string }, measur
 }
 
 /** The app's first full idle: its map's layers of every group present, every tile loaded. */
-const APP_LAYERS = ['areas-fill', 'roads-fill', 'buildings-fill', 'grids-fill', 'responders-point', 'incidents-point'];
+const GROUP_LAYER: Record<(typeof LAYERS)[number], string> = {
+  areas: 'areas-fill', roads: 'roads-fill', buildings: 'buildings-fill', grids: 'grids-fill', responders: 'responders-point', incidents: 'incidents-point',
+};
+const APP_LAYERS = Object.values(GROUP_LAYER);
 
 export async function benchMapIdle(database: Database, preset: string): Promise<Row[]> {
   const reason = browserUnavailableReason();
@@ -183,6 +196,24 @@ export async function benchMapIdle(database: Database, preset: string): Promise<
     });
     const s = (v: number) => `${fmt(v / 1000, 2)} s`;
     const n = (v: number) => fmt(v, 0);
+    // Each layer group alone (the app with only that group switched on), against the whole bare page:
+    // what each group costs, and the row later layers add theirs to. Fewer runs: a breakdown.
+    const groupRows: Row[] = [];
+    if (process.env.BENCH_MAP_GROUPS !== '0') {
+      for (const g of LAYERS) {
+        const runs: Load[] = [];
+        for (let i = 0; i < Math.min(RUNS, 3); i++) {
+          runs.push(await load(appUrl, cookie, (page) => untilIdle(page, '__wanggeMap', [GROUP_LAYER[g]], 'wangge:map-created'), [g]));
+        }
+        groupRows.push({
+          what: `  ${g} alone, ${preset} preset: first idle; programs; draw calls`,
+          ours: s(med(runs, 'idle')),
+          baseline: s(med(bare, 'idle')),
+          ratio: `${fmt(med(runs, 'idle') / med(bare, 'idle'), 2)}×`,
+          note: `${n(med(runs, 'programs'))} programs, ${n(med(runs, 'draws'))} draw calls (bare, all groups: ${n(med(bare, 'programs'))}, ${n(med(bare, 'draws'))})`,
+        });
+      }
+    }
     return [
       row('navigation → first idle, every source loaded', 'idle', s),
       row('navigation → map object created', 'created', s),
@@ -190,6 +221,7 @@ export async function benchMapIdle(database: Database, preset: string): Promise<
       row('draw calls until that idle', 'draws', n),
       row('JavaScript transferred', 'jsBytes', (v) => `${fmt(v / 1024, 0)} kB`),
       row('features drawn at that idle (both show the district)', 'features', n),
+      ...groupRows,
     ];
   } finally {
     await app.close();
