@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { act, call, COMMUNITY1, forceStatus, IN1, newIncident, session, setupEnv, type Env, type Session } from './support.js';
+import { act, call, COMMUNITY1, forceStatus, IN1, newIncident, session, setupEnv, type Env, type Session, jpegBytes } from './support.js';
 
 /**
  * Issue 10 item 9: a category can require a photo to resolve its incidents — a column on the
@@ -20,7 +19,6 @@ afterAll(async () => {
 
 const patch = (code: string, body: unknown, cookie?: string) =>
   env.app.inject({ method: 'PATCH', url: `/api/incident-categories/${code}`, headers: cookie ? { cookie } : {}, payload: body as object });
-const jpeg = () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), crypto.randomBytes(64)]);
 const category = async (code: string) =>
   (await call(env, 'GET', '/api/meta')).json().categories.find((c: { code: string }) => c.code === code);
 
@@ -73,7 +71,7 @@ describe('resolving an incident of a category that requires a photo', () => {
       expect(refused.json().code).toBe('PHOTO_REQUIRED');
       expect((await env.db.pool.query('SELECT status, version FROM incidents WHERE id = $1', [id])).rows[0]).toEqual(before);
       const photo = await env.app.inject({
-        method: 'POST', url: `/api/incidents/${id}/photos`, headers: { 'content-type': 'image/jpeg', cookie: commander.cookie }, payload: jpeg(),
+        method: 'POST', url: `/api/incidents/${id}/photos`, headers: { 'content-type': 'image/jpeg', cookie: commander.cookie }, payload: jpegBytes(),
       });
       expect(photo.statusCode).toBe(201);
       const resolved = await act(env, id, { action: 'resolve', note: '已处理', photoIds: [photo.json().id] }, commander.cookie);

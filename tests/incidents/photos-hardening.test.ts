@@ -12,7 +12,7 @@ import { buildApp } from '../../server/src/app.js';
 import { probeCapabilities } from '../../server/src/db/database.js';
 import { tempDir } from '../support/database.js';
 import { addUser, signIn } from '../support/auth.js';
-import { COMMUNITY1, COMMUNITY2, forceStatus, IN1, newIncident, setupEnv, type Env } from './support.js';
+import { COMMUNITY1, COMMUNITY2, forceStatus, IN1, newIncident, setupEnv, type Env, jpegBytes } from './support.js';
 
 let env: Env;
 
@@ -23,7 +23,6 @@ afterAll(async () => {
   await env?.close();
 });
 
-const jpeg = (n = 64) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), crypto.randomBytes(n)]);
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
 /** The app over the test database with a photo folder (and whatever else the test sets). */
@@ -77,7 +76,7 @@ describe('a refused or failed upload leaves nothing in the photo folder', () => 
   });
 
   it('an unknown incident: 404, no file', async () => {
-    const bytes = jpeg();
+    const bytes = jpegBytes();
     const res = await upload(app, crypto.randomUUID(), bytes, commander.cookie);
     expect(res.statusCode).toBe(404);
     expect(res.json().code).toBe('NOT_FOUND');
@@ -88,7 +87,7 @@ describe('a refused or failed upload leaves nothing in the photo folder', () => 
   it('an incident outside the uploader\'s area: 404, no file', async () => {
     const id = await newIncident(env, IN1);
     const outsider = await cookieOf(app, 'commander', COMMUNITY2);
-    const res = await upload(app, id, jpeg(), outsider.cookie);
+    const res = await upload(app, id, jpegBytes(), outsider.cookie);
     expect(res.statusCode).toBe(404);
     expect(filesIn(dir)).toEqual([]);
   });
@@ -96,16 +95,16 @@ describe('a refused or failed upload leaves nothing in the photo folder', () => 
   it('a user who may not add photos (403), a closed incident and a full incident (409): no file', async () => {
     const id = await newIncident(env, IN1);
     const bystander = await cookieOf(app, 'grid_worker', '310101002001001');
-    expect((await upload(app, id, jpeg(), bystander.cookie)).statusCode).toBe(403);
+    expect((await upload(app, id, jpegBytes(), bystander.cookie)).statusCode).toBe(403);
     const closed = await newIncident(env, IN1);
     await forceStatus(env.db.pool, closed, 'closed');
-    expect((await upload(app, closed, jpeg(), commander.cookie)).statusCode).toBe(409);
+    expect((await upload(app, closed, jpegBytes(), commander.cookie)).statusCode).toBe(409);
     const full = await newIncident(env, IN1);
     await env.db.pool.query(
       `INSERT INTO incident_photos (incident_id, content_type, byte_size, sha256, data) SELECT $1, 'image/jpeg', 4, repeat('b', 64), '\\xffd8ffe0' FROM generate_series(1, 6)`,
       [full],
     );
-    expect((await upload(app, full, jpeg(), commander.cookie)).json().code).toBe('TOO_MANY_PHOTOS');
+    expect((await upload(app, full, jpegBytes(), commander.cookie)).json().code).toBe('TOO_MANY_PHOTOS');
     expect(filesIn(dir)).toEqual([]);
   });
 
@@ -117,7 +116,7 @@ describe('a refused or failed upload leaves nothing in the photo folder', () => 
       CREATE CONSTRAINT TRIGGER test_refuse_photo_commit AFTER INSERT ON incident_photos DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW EXECUTE FUNCTION test_refuse_photo_commit();`);
     try {
-      const bytes = jpeg();
+      const bytes = jpegBytes();
       const res = await upload(app, id, bytes, commander.cookie);
       expect(res.statusCode).toBe(500);
       expect(await rowsOfSha(sha256(bytes))).toBe(0);
@@ -126,7 +125,7 @@ describe('a refused or failed upload leaves nothing in the photo folder', () => 
       await env.db.pool.query('DROP TRIGGER test_refuse_photo_commit ON incident_photos; DROP FUNCTION test_refuse_photo_commit()');
     }
     // The same upload once the commit goes through: the file is in place under its hash, nothing else.
-    const bytes = jpeg();
+    const bytes = jpegBytes();
     const res = await upload(app, id, bytes, commander.cookie);
     expect(res.statusCode, res.body).toBe(201);
     const sha = sha256(bytes);
@@ -151,19 +150,19 @@ describe('orphans in the photo folder are removed at start', () => {
     const addRow = (sha: string, bytes: Buffer) =>
       env.db.pool.query(`INSERT INTO incident_photos (incident_id, content_type, byte_size, sha256) VALUES ($1, 'image/jpeg', $2, $3)`, [id, bytes.length, sha]);
 
-    const kept = jpeg();
+    const kept = jpegBytes();
     await addRow(sha256(kept), kept);
     const keptFile = write(place(sha256(kept)), kept);
-    const orphan = jpeg();
+    const orphan = jpegBytes();
     const orphanFile = write(place(sha256(orphan)), orphan);
-    const leftover = jpeg();
+    const leftover = jpegBytes();
     const leftoverTmp = write(place(sha256(leftover), '.0a1b2c3d4e5f.tmp'), leftover);
     const staleTmpOfKept = write(place(sha256(kept), '.ffffffffffff.tmp'), kept);
     // Written just now: another process may be about to commit its row.
-    const recent = jpeg();
+    const recent = jpegBytes();
     const recentTmp = write(place(sha256(recent), '.123456789abc.tmp'), recent, false);
     // A row committed, the process stopped before the rename: the bytes are moved into place.
-    const interrupted = jpeg();
+    const interrupted = jpegBytes();
     await addRow(sha256(interrupted), interrupted);
     const interruptedTmp = write(place(sha256(interrupted), '.abcdef012345.tmp'), interrupted);
     // Not ours: never touched.
@@ -215,11 +214,11 @@ describe('the uploader\'s budget (PHOTO_BUDGET_PER_HOUR, default 60)', () => {
       [earlier, uploader.id],
     );
     const id = await newIncident(env, IN1);
-    const sixtieth = await upload(app, id, jpeg(), uploader.cookie);
+    const sixtieth = await upload(app, id, jpegBytes(), uploader.cookie);
     expect(sixtieth.statusCode, sixtieth.body).toBe(201);
     expect(filesIn(dir).length).toBe(1);
 
-    const bytes = jpeg();
+    const bytes = jpegBytes();
     const res = await upload(app, id, bytes, uploader.cookie);
     expect(res.statusCode).toBe(429);
     const body = res.json();
@@ -239,7 +238,7 @@ describe('the uploader\'s budget (PHOTO_BUDGET_PER_HOUR, default 60)', () => {
 
     // Another user is not affected.
     const someoneElse = await cookieOf(app, 'commander', COMMUNITY1);
-    expect((await upload(app, id, jpeg(), someoneElse.cookie)).statusCode).toBe(201);
+    expect((await upload(app, id, jpegBytes(), someoneElse.cookie)).statusCode).toBe(201);
   });
 
   it('the budget is configurable (command.photoBudgetPerHour) and concurrent uploads cannot exceed it', async () => {
@@ -247,7 +246,7 @@ describe('the uploader\'s budget (PHOTO_BUDGET_PER_HOUR, default 60)', () => {
     try {
       const uploader = await cookieOf(small, 'commander', COMMUNITY1);
       const ids = [await newIncident(env, IN1), await newIncident(env, IN1)];
-      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(small, ids[i % 2], jpeg(), uploader.cookie)));
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(small, ids[i % 2], jpegBytes(), uploader.cookie)));
       expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 201, 201, 429, 429, 429]);
       const n = (await env.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM incident_photos WHERE uploaded_by = $1', [uploader.id])).rows[0].n;
       expect(n).toBe(3);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type pg from 'pg';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Database } from '../../server/src/db/database.js';
@@ -120,3 +121,6 @@ export async function forceStatus(pool: pg.Pool, id: string, status: string, ass
 export function escalateOverdue(database: Pick<Database, 'db'>) {
   return escalateOverdueForSystem({ db: database.db, live: { wake() {} } });
 }
+
+/** A small body the photo endpoint takes for a JPEG (its magic bytes, then noise). */
+export const jpegBytes = (n = 64) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), crypto.randomBytes(n)]);

@@ -83,12 +83,6 @@ export async function openIncidentsUnscoped(db: Db): Promise<OpenIncident[]> {
   }));
 }
 
-/** The time limits in minutes by category and status (the pace of a whole incident follows them). */
-export async function timeLimits(db: Db): Promise<{ category: string; status: string; minutes: number }[]> {
-  const rows = await db.selectFrom('incident_time_limits').select(['category', 'status', 'limit_minutes']).execute();
-  return rows.map((l) => ({ category: l.category, status: l.status, minutes: l.limit_minutes }));
-}
-
 /** A place something can be reported: a building (its point on surface) or, without buildings, a grid's. */
 export interface ReportSpot {
   lon: number;

@@ -41,9 +41,11 @@ import type { TransitionInput } from '../modules/incidents/incidents.transitions
 import type { Caller } from '../modules/incidents/incidents.feature.js';
 import type { IncidentAction } from '../modules/incidents/lifecycle.js';
 import { ApiError } from '../plugins/errors.js';
+import { inScope } from '../auth/scope.js';
+import { listCategories } from '../modules/incidents/incidents.repository.js';
 import type { WriteDeps } from '../write/write.js';
 import {
-  countReportSpots, demoActorsUnscoped, openIncidentsUnscoped, reportSpot, timeLimits, type DemoActor, type OpenIncident,
+  countReportSpots, demoActorsUnscoped, openIncidentsUnscoped, reportSpot, type DemoActor, type OpenIncident,
 } from './simulator.repository.js';
 
 export interface SimulatorDeps {
@@ -121,7 +123,8 @@ const PROOF_PHOTO = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAA
 const callerOf = (a: DemoActor): Caller => ({
   id: a.id, username: a.username, displayName: a.displayName, role: a.role, areaCode: a.areaCode, responderId: null, departmentCode: a.departmentCode,
 });
-const covers = (a: DemoActor, gridCode: string | null) => a.areaCode === '*' || (gridCode !== null && gridCode.startsWith(a.areaCode));
+/** Whether an incident of `gridCode` lies in the actor's area (the one scope rule). */
+const covers = (a: DemoActor, gridCode: string | null) => inScope(a.areaCode, gridCode);
 
 export function startDemoSimulator(deps: SimulatorDeps, opts: SimulatorOptions = {}): Simulator {
   const intervalMs = opts.intervalMs ?? 30_000;
@@ -216,12 +219,11 @@ function incidentWorker(
 
   /** Hours a handled incident stays open on average (the categories' limits along its life, at the pace's average). */
   async function meanLifeHours(): Promise<number> {
-    const limits = await timeLimits(db);
+    const categories = new Map((await listCategories(db)).map((c) => [c.code, c.timeLimits]));
     let hours = 0;
     let weights = 0;
     for (const [category, w] of Object.entries(CATEGORY_WEIGHTS)) {
-      const minutes = LIFE_PATH.reduce(
-        (s, status) => s + (limits.find((l) => l.category === category && l.status === status)?.minutes ?? 60) * meanStepShare(status), 0);
+      const minutes = LIFE_PATH.reduce((s, status) => s + (categories.get(category)?.[status] ?? 60) * meanStepShare(status), 0);
       hours += (w * minutes) / 60;
       weights += w;
     }

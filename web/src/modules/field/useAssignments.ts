@@ -6,6 +6,7 @@ import { listIncidents, type IncidentFeature } from '@/api/incidents';
 import type { ApiProblem } from '@/api/http';
 import { useLiveEvents } from '@/stores/live';
 import { useMetaStore } from '@/stores/meta';
+import { useDisplay } from '@/i18n/useDisplay';
 
 
 export interface Arrival {
@@ -23,11 +24,9 @@ export interface Arrival {
  */
 export function useAssignments(onArrival?: (arrivals: Arrival[]) => void) {
   const meta = useMetaStore();
-  const { t, te } = useI18n();
-  const summary = (f: IncidentFeature) => {
-    const c = f.properties.category;
-    return `${te(`category.${c}`) ? t(`category.${c}`) : c} · ${f.properties.description}`;
-  };
+  const { t } = useI18n();
+  const display = useDisplay();
+  const summary = (f: IncidentFeature) => `${display.term('category', f.properties.category)} · ${f.properties.description}`;
   /** The handler has work to do on it (a status its actions start from: the lifecycle from GET /api/meta). */
   const isActive = (status: string) => (meta.handlerStatuses as readonly string[]).includes(status);
   const items = shallowRef<IncidentFeature[]>([]);
