@@ -118,7 +118,7 @@ export async function benchIntake(origin: string, cookie: string, pool: pg.Pool)
         ours: `${fmt(rps, 0)} req/s, p50 ${fmt(res.latency.p50)} ms, p97.5 ${fmt(res.latency.p97_5)} ms`,
         baseline: `raw INSERT: ${fmt(rawRps, 0)} rows/s, p50 ${fmt(rawP50)} ms, p97.5 ${fmt(rawP975)} ms`,
         ratio: `${fmt(res.latency.p50 / rawP50, 1)}× p50, ${fmt(rawRps / rps, 1)}× throughput`,
-        note: 'endpoint = validation, idempotency key, grid + 30 m neighbours, duplicates, timeline, feature (one statement), answer + live event, COMMIT: 4 round trips',
+        note: 'endpoint = validation, then one autocommitted statement: idempotency key + answer, grid + 30 m neighbours, duplicates, incident, timeline, live event, feature (1 round trip)',
       },
       {
         what: 'intake: acknowledged (201) vs stored',

@@ -213,6 +213,33 @@ describe('Idempotency-Key', () => {
     expect(await byDescription('idem-2 changed')).toBe(0);
   });
 
+  it('a refused report leaves its key free; a refused retry of an answered key answers as a retry', async () => {
+    // Nothing is written for a refused report, the key's claim included (one autocommitted statement).
+    const refused = await report(env, IN1, { key: 'refused-1', category: 'no-such-category', description: 'idem-refused' });
+    expect(refused.json().code).toBe('UNKNOWN_CATEGORY');
+    expect(await count(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'refused-1'`)).toBe(0);
+    expect((await report(env, IN1, { key: 'refused-1', description: 'idem-refused' })).statusCode).toBe(201);
+    // The key answered: the same key with a body that would be refused is a reused key, not a new report.
+    const reused = await report(env, IN1, { key: 'refused-1', category: 'no-such-category', description: 'idem-refused' });
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json().code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await byDescription('idem-refused')).toBe(1);
+  });
+
+  it('a retry after the incident changed answers it as it is now, with the first possible duplicates', async () => {
+    const before = await report(env, IN1, { key: 'retry-changed', description: 'idem-changed' });
+    expect(before.statusCode).toBe(201);
+    const id = before.json().id;
+    await env.db.pool.query(`UPDATE incidents SET priority = 'urgent', version = version + 1 WHERE id = $1`, [id]);
+    const again = await report(env, IN1, { key: 'retry-changed', description: 'idem-changed' });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().id).toBe(id);
+    expect(again.json().properties.priority).toBe('urgent');
+    expect(again.json().properties.possibleDuplicates).toEqual(before.json().properties.possibleDuplicates);
+    expect(await byDescription('idem-changed')).toBe(1);
+  });
+
   it('10 parallel submissions with one key make exactly one incident and identical answers', async () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => report(env, IN1, { key: 'parallel-1', description: 'idem-parallel' })));
     expect(answers.map((a) => a.statusCode)).toEqual(Array(10).fill(201));

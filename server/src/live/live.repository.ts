@@ -2,7 +2,7 @@
  * All SQL of the live stream: appending events (writers, inside their transaction), and reading,
  * replaying and pruning them, checking the streams' sessions and listening for NOTIFY (the hub).
  */
-import { sql, type Compilable, type Kysely, type OperationNodeSource } from 'kysely';
+import { sql, type Compilable, type Kysely, type OperationNodeSource, type RawBuilder } from 'kysely';
 import type pg from 'pg';
 import type { Viewer } from '../auth/scope.js';
 import { liveEventVisible, viewerDepartment } from '../auth/scope.repository.js';
@@ -41,17 +41,33 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[], 
   // trigger gives each row its transaction's id and its id, migration 0010), and the NOTIFY of the
   // newest id once every row is in; `alongside` (runWrite's stored answer) runs as a CTE of it.
   const [published] = await executePrepared(trx, sql<{ ids: string[] }>`
-    WITH ${alongside ? sql`alongside AS (${alongside}), ` : sql``}inserted AS (
-      INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
+    WITH ${alongside ? sql`alongside AS (${alongside}), ` : sql``}inserted AS (${appendLiveEvents(sql`
       SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
         FROM ROWS FROM (jsonb_to_recordset(${rows}::jsonb)
                AS (type text, entity_id text, scope_code text, district_id text, data jsonb, responder_ids uuid[], department_codes text[]))
              WITH ORDINALITY AS e (type, entity_id, scope_code, district_id, data, responder_ids, department_codes, n)
-       ORDER BY e.n
-      RETURNING id)
-    SELECT array_agg(id::text ORDER BY id) AS ids, pg_notify(${LIVE_CHANNEL}, max(id)::text) AS notified FROM inserted`);
+       ORDER BY e.n`)})
+    SELECT array_agg(id::text ORDER BY id) AS ids, ${notifyNewest('inserted')} AS notified FROM inserted`);
   return published.ids;
 }
+
+/**
+ * The INSERT of the live events that `rows` selects (type, entity_id, scope_code, district_id, data,
+ * responder_ids, department_codes, in this order), RETURNING id: publishEvents' and that of a write
+ * that is one statement (runStatementWrite, which builds its events in SQL). The table's trigger
+ * gives the ids (see publishEvents).
+ */
+export const appendLiveEvents = (rows: RawBuilder<unknown>) => sql`
+  INSERT INTO live_events (type, entity_id, scope_code, district_id, data, responder_ids, department_codes)
+  ${rows}
+  RETURNING id`;
+
+/**
+ * The NOTIFY of the newest event id of `appended` (a CTE of appendLiveEvents), as a scalar subquery:
+ * none when it appended no rows.
+ */
+export const notifyNewest = (appended: string) =>
+  sql<unknown>`(SELECT pg_notify(${LIVE_CHANNEL}, max(id)::text) FROM ${sql.table(appended)} HAVING count(*) > 0)`;
 
 /**
  * The xmin of the statement's own snapshot: every transaction with a smaller id has ended. Why a

@@ -7,7 +7,7 @@
  * ARCHITECTURE.md).
  */
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../db/transaction.js';
 import { compiledOnce } from '../db/compiled.js';
 
@@ -55,13 +55,22 @@ export async function claimKey(trx: Db, c: KeyClaim): Promise<boolean> {
 
 /**
  * The claim as a statement (one row `claimed` when this request owns the key), for a write that
- * embeds it in its own first statement (runWrite's claimInWork).
+ * embeds it in its own statement (runStatementWrite). `opts.when`: claim only when this holds (the
+ * write goes ahead; nothing else is written otherwise, and the key stays free); `opts.answer`: the
+ * answer stored with the claim, for a write that commits with its statement (its body is usually a
+ * reference that the write's replay resolves).
  */
-export function claimStatement(db: Db, c: KeyClaim) {
+export function claimStatement(db: Db, c: KeyClaim, opts: { when?: Expression<SqlBool>; answer?: { status: number; body: Expression<unknown> } } = {}) {
+  // status_code 0 and a null response mark a claim not yet answered (runWrite answers it before COMMIT).
+  const status = opts.answer?.status ?? 0;
+  const response = opts.answer?.body ?? sql`'null'::jsonb`;
   return db
     .insertInto('idempotency_keys')
-    // status_code 0 and a null response mark a claim not yet answered; never committed so.
-    .values({ user_id: c.userId, key: c.key, route: c.route, request_hash: c.hash, status_code: 0, response: 'null' })
+    .columns(['user_id', 'key', 'route', 'request_hash', 'status_code', 'response'])
+    .expression(db.selectNoFrom([
+      sql`${c.userId}::uuid`.as('user_id'), sql`${c.key}::text`.as('key'), sql`${c.route}::text`.as('route'),
+      sql`${c.hash}::text`.as('request_hash'), sql`${status}::int`.as('status_code'), sql`${response}::jsonb`.as('response'),
+    ]).where(opts.when ?? sql<SqlBool>`true`))
     .onConflict((oc) => oc.columns(['user_id', 'key'])
       .doUpdateSet((eb) => ({
         route: eb.ref('excluded.route'), request_hash: eb.ref('excluded.request_hash'),

@@ -5,11 +5,13 @@
  * (`<domain>.service.ts`) supply the write as a function of the transaction returning its answer and
  * its events; routes call the service and send the answer. Round trips are what a write costs on
  * these machines (each is a context switch between Node and PostgreSQL): a write with a key and
- * events is BEGIN, claim, the domain's statements, answer + events, COMMIT.
+ * events is BEGIN, claim, the domain's statements, answer + events, COMMIT. The hottest write, the
+ * intake, is one autocommitted statement instead (`runStatementWrite`): the same claim, answer and
+ * events, spelled inside that statement.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/types.js';
-import { inTransaction } from '../db/transaction.js';
+import { inTransaction, type Db } from '../db/transaction.js';
 import type { LiveBus } from '../live/bus.js';
 import type { LiveEventInput } from '../live/events.js';
 import { publishEvents } from '../live/live.repository.js';
@@ -47,32 +49,27 @@ export interface WriteDeps {
   live: LiveBus;
 }
 
-/** What a write that claims its key itself returns when the key was already answered. */
+/** What a statement write returns when its key was already answered (nothing was written). */
 export const KEY_TAKEN = Symbol('KEY_TAKEN');
 
-/**
- * Runs one write (see the file comment). With `claimInWork`, the write claims the key in its own
- * first statement (the intake: one round trip fewer): `work` receives the claim, embeds
- * `claimStatement` in that statement so that nothing is written unless it claimed the key, and
- * returns KEY_TAKEN when it did not; runWrite then answers as for any retry.
- */
+/** The claim of a request's Idempotency-Key, when it sent one. */
+function keyClaim(idempotency: IdempotencyRequest | undefined): KeyClaim | undefined {
+  return idempotency && idempotency.key !== undefined
+    ? { userId: idempotency.userId, key: idempotency.key, route: idempotency.route, hash: requestHash(idempotency.route, idempotency.body) }
+    : undefined;
+}
+
+/** Runs one write (see the file comment). */
 export async function runWrite<T>(
   deps: WriteDeps,
-  work: (trx: Transaction<DB>, claim: KeyClaim | undefined) => Promise<WriteResult<T> | typeof KEY_TAKEN>,
+  work: (trx: Transaction<DB>) => Promise<WriteResult<T>>,
   idempotency?: IdempotencyRequest,
-  opts: { claimInWork?: boolean } = {},
 ): Promise<Answer<T>> {
   let published = false;
+  const claim = keyClaim(idempotency);
   const answer = await inTransaction(deps.db, async (trx): Promise<Answer<T>> => {
-    const claim: KeyClaim | undefined = idempotency && idempotency.key !== undefined
-      ? { userId: idempotency.userId, key: idempotency.key, route: idempotency.route, hash: requestHash(idempotency.route, idempotency.body) }
-      : undefined;
-    if (claim && !opts.claimInWork && !(await claimKey(trx, claim))) return storedAnswer<T>(trx, claim);
-    const result = await work(trx, opts.claimInWork ? claim : undefined);
-    if (result === KEY_TAKEN) {
-      if (!claim) throw new Error('runWrite: KEY_TAKEN from a write without an Idempotency-Key');
-      return storedAnswer<T>(trx, claim);
-    }
+    if (claim && !(await claimKey(trx, claim))) return storedAnswer<T>(trx, claim);
+    const result = await work(trx);
     // The answer and the events in one round trip, as the last statement before COMMIT.
     const answer = claim ? answerUpdate(trx, claim.userId, claim.key, result.status, result.body) : undefined;
     await publishEvents(trx, result.events, answer);
@@ -83,8 +80,50 @@ export async function runWrite<T>(
   return answer;
 }
 
+/** What a statement write did: its answer, and whether it appended live events. */
+export interface StatementResult<T> {
+  status: number;
+  body: T;
+  published: boolean;
+}
+
+/**
+ * A write that is one autocommitted statement — no BEGIN, no COMMIT, one round trip (the intake:
+ * 4 round trips were most of its cost). The statement must do in SQL what runWrite does around a
+ * transaction: embed claimStatement with `when` (the write goes ahead: a refused write writes
+ * nothing and leaves the key free) and `answer` (status and a body, usually a reference to what it
+ * created), so that nothing is written unless it claimed the key; append its live events (the
+ * table's trigger gives their ids, as for publishEvents) and NOTIFY. It returns KEY_TAKEN when the
+ * key was answered before: the stored answer, checked against this request (422
+ * IDEMPOTENCY_KEY_REUSED for another one), goes to `replay`, which turns the stored body into the
+ * answer (a reference resolved as the resource is now). A refused write (an ApiError) with a key
+ * already answered answers as a retry too, as runWrite does by claiming first.
+ */
+export async function runStatementWrite<T>(
+  deps: WriteDeps,
+  statement: (db: Kysely<DB>, claim: KeyClaim | undefined) => Promise<StatementResult<T> | typeof KEY_TAKEN>,
+  idempotency: IdempotencyRequest,
+  replay: (storedBody: unknown) => Promise<T>,
+): Promise<Answer<T>> {
+  const claim = keyClaim(idempotency);
+  let result: StatementResult<T> | typeof KEY_TAKEN;
+  try {
+    result = await statement(deps.db, claim);
+  } catch (error) {
+    if (claim && error instanceof ApiError && (await findAnswer(deps.db, claim.userId, claim.key))) result = KEY_TAKEN;
+    else throw error;
+  }
+  if (result === KEY_TAKEN) {
+    if (!claim) throw new Error('runStatementWrite: KEY_TAKEN from a write without an Idempotency-Key');
+    const stored = await storedAnswer<unknown>(deps.db, claim);
+    return { status: stored.status, body: await replay(stored.body), replayed: true };
+  }
+  if (result.published) deps.live.wake();
+  return { status: result.status, body: result.body, replayed: false };
+}
+
 /** The committed answer of a key this request could not claim: a replay, or 422 for another request. */
-async function storedAnswer<T>(trx: Transaction<DB>, claim: KeyClaim): Promise<Answer<T>> {
+async function storedAnswer<T>(trx: Db, claim: KeyClaim): Promise<Answer<T>> {
   const stored = await findAnswer(trx, claim.userId, claim.key);
   if (!stored) throw new Error('runWrite: an Idempotency-Key was neither claimed nor answered');
   if (stored.route !== claim.route || stored.requestHash !== claim.hash) {

@@ -2,6 +2,8 @@
  * The feature collections the API serves, as data: every table, column and SQL fragment used to
  * build a collection query comes from here (an allow-list), never from the request.
  */
+import { ISO_UTC_PATTERN } from '../../db/text.js';
+
 export interface CollectionDef {
   id: CollectionId;
   title: { zh: string; en: string };
@@ -24,7 +26,7 @@ export interface CollectionDef {
 export const COLLECTION_IDS = ['areas', 'grids', 'buildings', 'roads', 'responders', 'incidents'] as const;
 export type CollectionId = (typeof COLLECTION_IDS)[number];
 
-const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const ISO = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', '${ISO_UTC_PATTERN}')`;
 
 export const COLLECTIONS: Record<CollectionId, CollectionDef> = {
   areas: {

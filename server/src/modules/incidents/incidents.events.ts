@@ -4,7 +4,9 @@
  * reaches the incident's assignee (auth/scope.ts eventVisible), and on a step that takes the
  * incident away from an assignee (a reassignment) the previous one too, so it learns of it.
  */
+import { sql, type Expression } from 'kysely';
 import type { LiveEventInput } from '../../live/events.js';
+import { isoUtc } from '../../db/text.js';
 
 /** Who an incident is assigned to (either, or neither). */
 export interface Assignee {
@@ -40,14 +42,22 @@ export function audience(current: Assignee, previous?: Assignee): Pick<LiveEvent
 
 const placement = (i: IncidentSubject) => ({ entityId: i.id, scopeCode: i.gridCode ?? '', districtId: i.districtId });
 
-/** A new report (no assignee yet: its area sees it). */
-export function incidentCreated(i: IncidentSubject & { category: string; reportedAt: string }): LiveEventInput {
-  return {
-    type: 'incident.created',
-    ...placement(i),
-    ...audience(i.assignee),
-    data: { incidentId: i.id, status: i.status, priority: i.priority, category: i.category, gridCode: i.gridCode, lon: i.lon, lat: i.lat, reportedAt: i.reportedAt },
-  };
+/**
+ * A new report, as the rows of its live event (appendLiveEvents' columns) for the incidents the
+ * CTE `created` inserted: the intake is one statement (write/write.ts runStatementWrite), so this
+ * event is built in SQL — its only builder. No assignee yet: its area sees it (empty audience).
+ * `data`: incidentId, status, priority, category, gridCode, lon, lat, reportedAt (as incidentUpdated's,
+ * without action and changes, with reportedAt).
+ */
+export function incidentCreatedRows(created: string, gridCode: Expression<string | null>) {
+  const i = (column: string) => sql.ref(`${created}.${column}`);
+  return sql`
+    SELECT 'incident.created', ${i('id')}, coalesce(${gridCode}, ''), ${i('district_id')},
+           jsonb_build_object('incidentId', ${i('id')}, 'status', ${i('status')}, 'priority', ${i('priority')}, 'category', ${i('category')},
+                              'gridCode', ${gridCode}, 'lon', ST_X(${i('location')}), 'lat', ST_Y(${i('location')}),
+                              'reportedAt', ${isoUtc(i('reported_at'))}),
+           '{}'::uuid[], '{}'::text[]
+      FROM ${sql.table(created)}`;
 }
 
 /**

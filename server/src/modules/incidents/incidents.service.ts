@@ -1,7 +1,8 @@
 /**
  * The incident writes — report (intake), lifecycle steps and dispatch, photos, and the system's
  * escalation round — each run through runWrite (write/write.ts): one transaction, the client's
- * Idempotency-Key, the live events as its last statements. And the reads that span repositories:
+ * Idempotency-Key, the live events as its last statements; the intake, the hottest write, through
+ * runStatementWrite as one statement. And the reads that span repositories:
  * the detail (timeline, photos, the audited reporter contact), the list's parameters, a photo's bytes.
  */
 import type { Static } from 'typebox';
@@ -10,14 +11,14 @@ import type { Db } from '../../db/transaction.js';
 import type { Viewer } from '../../auth/scope.js';
 import { can } from '../../auth/permissions.js';
 import { ApiError } from '../../plugins/errors.js';
-import { KEY_TAKEN, runWrite, type Answer, type WriteDeps } from '../../write/write.js';
+import { KEY_TAKEN, runStatementWrite, runWrite, type Answer, type WriteDeps } from '../../write/write.js';
 import { appendContactRead, type AuditContext } from '../audit/audit.repository.js';
 import { INCIDENT_STATUSES, isCommand } from './lifecycle.js';
 import { actorName, toFeature, type Caller, type IncidentFeatureValue, type IncidentRow } from './incidents.feature.js';
-import { incidentCreated, incidentUpdated } from './incidents.events.js';
+import { incidentUpdated } from './incidents.events.js';
 import { getIncidentRow, getIncidentRowUnscoped, getReporterContact, listIncidents } from './incidents.repository.js';
 import { photoUrl, timelineAndPhotos } from './incidents.timeline.repository.js';
-import { reportAt } from './incidents.intake.query.js';
+import { reportAt, type Duplicate, type IntakeAnswerRef } from './incidents.intake.query.js';
 import { lockIncident } from './incidents.writes.repository.js';
 import {
   findPhoto, insertPhoto, lockUploaderBudget, namedPhotoHashes, photoCounts, uploaderBudgetWait,
@@ -124,25 +125,30 @@ export async function reportIncident(
   }
   assertText({ category: b.category, description: b.description, address: b.address, reporterContact: b.reporterContact });
   if (!b.description.trim()) throw new ApiError(400, 'VALIDATION_FAILED', 'description must not be blank');
-  return runWrite(deps, async (trx, claim) => {
-    const intake = await reportAt(trx, c, {
+  const answer = (row: IncidentRow, duplicates: Duplicate[]): IncidentFeatureValue => {
+    const f = toFeature(row, c);
+    return { ...f, properties: { ...f.properties, possibleDuplicates: duplicates } };
+  };
+  return runStatementWrite(deps, async (db, claim) => {
+    const intake = await reportAt(db, c, {
       category: b.category, priority: b.priority ?? 'normal', lon, lat, address: b.address ?? null,
       description: b.description, reporterContact: b.reporterContact ?? null, actorName: actorName(c),
     }, claim);
-    if (!intake.keyClaimed) return KEY_TAKEN;
     if (!intake.categoryKnown) throw new ApiError(422, 'UNKNOWN_CATEGORY', `no incident category "${b.category}"; see GET /api/incident-categories`);
     if (!intake.gridCode) throw new ApiError(422, 'OUTSIDE_ALL_GRIDS', `the point ${lon}, ${lat} lies outside every grid`);
-    if (!intake.incident) {
-      // Known category, a grid: the grid is outside the reporter's area (the statement's scope rule).
+    if (!intake.inScope) {
       throw new ApiError(403, 'OUT_OF_SCOPE', `the point lies in grid ${intake.gridCode}, outside your area ${c.areaCode}`, { gridCode: intake.gridCode });
     }
-    const f = toFeature(intake.incident, c);
-    const event = incidentCreated({
-      id: f.id, status: 'reported', priority: f.properties.priority, category: b.category, gridCode: intake.gridCode, districtId: intake.districtId,
-      lon, lat, reportedAt: f.properties.reportedAt, assignee: { responderId: null, departmentCode: null },
-    });
-    return { status: 201, body: { ...f, properties: { ...f.properties, possibleDuplicates: intake.duplicates } }, events: [event] };
-  }, { userId: c.id, key, route: 'POST /api/incidents', body: b }, { claimInWork: true });
+    if (!intake.keyClaimed || !intake.incident) return KEY_TAKEN;
+    return { status: 201, body: answer(intake.incident, intake.duplicates), published: intake.published };
+  }, { userId: c.id, key, route: 'POST /api/incidents', body: b }, async (stored) => {
+    // The key's answer is a reference (incidents.intake.query.ts): the incident as it is now, the
+    // duplicates as they were. The reporter's own incident, even if their area has changed since.
+    const ref = stored as IntakeAnswerRef;
+    const row = await getIncidentRowUnscoped(deps.db, ref.incidentId);
+    if (!row) throw new ApiError(404, 'NOT_FOUND', 'the incident this Idempotency-Key created no longer exists');
+    return answer(row, ref.possibleDuplicates);
+  });
 }
 
 /** A lifecycle step (dispatch included): 200 with the incident's detail. */
