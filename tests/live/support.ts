@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { inTransaction } from '../../server/src/db/transaction.js';
 import type { DB } from '../../server/src/db/types.js';
 import type { LiveEventInput } from '../../server/src/live/events.js';
-import { publishEvents } from '../../server/src/live/live.repository.js';
+import { announceLiveEvents, publishEvents } from '../../server/src/live/live.repository.js';
 
 /** One dispatched Server-Sent Event. */
 export interface SseEvent {
@@ -176,6 +176,8 @@ export class SseClient {
 export async function publish(db: Kysely<DB> | pg.Pool, events: LiveEventInput[]): Promise<number[]> {
   const kysely = db instanceof pg.Pool ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: db }) }) : db;
   const ids = await inTransaction(kysely, (trx) => publishEvents(trx, events));
+  // A writer without a hub announces its events itself (live.repository.ts publishEvents).
+  if (ids.length) await announceLiveEvents(kysely, Number(ids[ids.length - 1]));
   return ids.map(Number);
 }
 

@@ -8,7 +8,7 @@ import type { DB } from '../db/types.js';
 import type { LiveBus } from './bus.js';
 import { LIVE_CHANNEL } from './events.js';
 import {
-  listenForLiveEvents, liveEventBounds, liveEventsAfter, liveSessions, newestLiveEventId, recentLiveEvents, replayLiveEvents,
+  announceLiveEvents, listenForLiveEvents, liveEventBounds, liveEventsAfter, liveSessions, newestLiveEventId, recentLiveEvents, replayLiveEvents,
   type LiveSession,
 } from './live.repository.js';
 import type { LiveSettings } from './settings.js';
@@ -52,7 +52,9 @@ export interface LiveHubOptions {
  * the older transaction ended).
  * Wakes come from the local writers (`app.live.wake()` after commit), from PostgreSQL NOTIFY on an
  * external database (one dedicated LISTEN connection per process, reconnected with backoff, then a
- * catch-up from lastId), and from a slow safety poll. Heartbeats re-check the streams' sessions.
+ * catch-up from lastId), and from a slow safety poll. Writers do not NOTIFY (live.repository.ts
+ * publishEvents: a notifying commit takes a database-wide lock): after a fetch round that followed
+ * local writes, the hub announces them to the other processes' hubs with one NOTIFY. Heartbeats re-check the streams' sessions.
  */
 export class LiveHub implements LiveBus {
   readonly settings: LiveSettings;
@@ -60,6 +62,8 @@ export class LiveHub implements LiveBus {
   private readonly streams = new Set<LiveStream>();
   private readonly perUser = new Map<string, number>();
   private pumping: Promise<void> | null = null;
+  /** Local writers committed events since the last fetch round began: announce them to the other processes. */
+  private written = false;
   private again = false;
   private failing = false;
   private listener: PgListener | undefined;
@@ -84,7 +88,7 @@ export class LiveHub implements LiveBus {
     if (this.closed || this.timers.length) return;
     this.startTimers();
     if (this.opts.mode === 'external') this.connectListener();
-    this.wake();
+    this.fetchSoon();
   }
 
   private startTimers(): void {
@@ -93,7 +97,7 @@ export class LiveHub implements LiveBus {
       t.unref();
       this.timers.push(t);
     };
-    every(this.settings.pollMs, () => this.wake());
+    every(this.settings.pollMs, () => this.fetchSoon());
     every(this.settings.heartbeatMs, () => void this.heartbeat());
   }
 
@@ -124,7 +128,14 @@ export class LiveHub implements LiveBus {
     return this.lastId;
   }
 
+  /** A local writer committed events (LiveBus): deliver them here, and announce them to the other processes. */
   wake(): void {
+    this.written = true;
+    this.fetchSoon();
+  }
+
+  /** Fetches now, or once the running fetch and the gap after it are over (coalesced). */
+  private fetchSoon(): void {
     if (this.closed) return;
     if (this.pumping || this.gapTimer) {
       this.again = true;
@@ -135,10 +146,10 @@ export class LiveHub implements LiveBus {
       this.pumping = null;
       if (!this.again || this.closed) return;
       const wait = this.pumpStartedAt + MIN_FETCH_GAP_MS - performance.now();
-      if (wait <= 0) return this.wake();
+      if (wait <= 0) return this.fetchSoon();
       this.gapTimer = setTimeout(() => {
         this.gapTimer = undefined;
-        this.wake();
+        this.fetchSoon();
       }, wait);
       this.gapTimer.unref();
     });
@@ -154,13 +165,15 @@ export class LiveHub implements LiveBus {
       if (this.gapTimer) {
         clearTimeout(this.gapTimer);
         this.gapTimer = undefined;
-        this.wake();
+        this.fetchSoon();
       }
       await this.pumping;
     }
   }
 
   private async pump(): Promise<void> {
+    const announce = this.written && this.opts.mode === 'external';
+    this.written = false;
     try {
       await this.position();
       for (;;) {
@@ -180,11 +193,14 @@ export class LiveHub implements LiveBus {
         this.heldDelay = HELD_MIN_MS;
         if (events.length < PAGE || this.closed) break;
       }
+      // After the fetch, so that this process has taken what it announces; the others fetch on their own.
+      if (announce) await announceLiveEvents(this.db, this.lastId);
       if (this.failing) this.opts.log.info('live: event fetch works again');
       this.failing = false;
     } catch (err) {
       // The database is away: the next wake (NOTIFY after re-LISTEN, or the poll) catches up from lastId.
       this.again = false;
+      if (announce) this.written = true;
       if (!this.failing) this.opts.log.warn({ err }, 'live: cannot fetch events; retrying on the next wake or poll');
       this.failing = true;
     }
@@ -197,7 +213,7 @@ export class LiveHub implements LiveBus {
     this.heldDelay = Math.min(delay * 2, HELD_MAX_MS);
     this.heldTimer = setTimeout(() => {
       this.heldTimer = undefined;
-      this.wake();
+      this.fetchSoon();
     }, delay);
     this.heldTimer.unref();
   }
@@ -310,9 +326,9 @@ export class LiveHub implements LiveBus {
     this.listener = new PgListener({
       pool: this.opts.pool, name: 'wangge-live', what: 'live', log: this.opts.log, channel: LIVE_CHANNEL,
       listen: listenForLiveEvents,
-      onNotification: () => this.wake(),
+      onNotification: () => this.fetchSoon(),
       // Anything committed while we were not listening.
-      onUp: () => this.wake(),
+      onUp: () => this.fetchSoon(),
     });
     void this.listener.start();
   }

@@ -15,14 +15,16 @@ import { LIVE_CHANNEL, LIVE_EVENT_IDS_PER_XACT, type LiveEventInput } from './ev
 export const LIVE_RETENTION_LOCK = 7265003;
 
 /**
- * Appends live events inside the caller's transaction and announces them with NOTIFY (delivered
- * by PostgreSQL on commit, to every API process). Called by `runWrite` (write/write.ts) as the
+ * Appends live events inside the caller's transaction. Called by `runWrite` (write/write.ts) as the
  * last statement before COMMIT. No lock: an event's id is the writer's transaction id (xid8) times
  * LIVE_EVENT_IDS_PER_XACT plus its place in the transaction (migration 0007; given by the table's
  * trigger, 0010, which also assigns the transaction its id if the write had none yet), so ids are in
  * transaction-id order and concurrent writers commit side by side; the readers deliver only the ids
- * whose transactions have all ended (`xactHorizon` below). After the commit the local hub is woken,
- * which is how the embedded database (one process, no cross-process NOTIFY) delivers.
+ * whose transactions have all ended (`xactHorizon` below). No NOTIFY either: PostgreSQL serialises
+ * every committing transaction that notifies (a database-wide lock held through its commit), which
+ * made writers queue again. After the commit the writer wakes its process's hub (`app.live.wake()`),
+ * which announces new events to the other API processes with one NOTIFY per fetch round
+ * (`announceLiveEvents`); a writer without a hub calls that itself after its commit.
  */
 export async function publishEvents(trx: Db, events: readonly LiveEventInput[], alongside?: Compilable & OperationNodeSource): Promise<string[]> {
   if (events.length === 0) {
@@ -36,10 +38,10 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[], 
     type: e.type, entity_id: e.entityId, scope_code: e.scopeCode, district_id: e.districtId ?? null, data: e.data,
     responder_ids: e.responderIds ?? [], department_codes: e.departmentCodes ?? [],
   })));
-  // One round trip (hand-written: ROWS FROM … WITH ORDINALITY and NOTIFY are beyond the builder):
-  // one INSERT for the batch (the values as one JSON parameter, in the batch's order; the table's
-  // trigger gives each row its transaction's id and its id, migration 0010), and the NOTIFY of the
-  // newest id once every row is in; `alongside` (runWrite's stored answer) runs as a CTE of it.
+  // One round trip (hand-written: ROWS FROM … WITH ORDINALITY is beyond the builder): one INSERT for
+  // the batch (the values as one JSON parameter, in the batch's order; the table's trigger gives each
+  // row its transaction's id and its id, migration 0010); `alongside` (runWrite's stored answer) runs
+  // as a CTE of it.
   const [published] = await executePrepared(trx, sql<{ ids: string[] }>`
     WITH ${alongside ? sql`alongside AS (${alongside}), ` : sql``}inserted AS (${appendLiveEvents(sql`
       SELECT e.type, e.entity_id::uuid, e.scope_code, e.district_id::uuid, e.data, e.responder_ids, e.department_codes
@@ -47,7 +49,7 @@ export async function publishEvents(trx: Db, events: readonly LiveEventInput[], 
                AS (type text, entity_id text, scope_code text, district_id text, data jsonb, responder_ids uuid[], department_codes text[]))
              WITH ORDINALITY AS e (type, entity_id, scope_code, district_id, data, responder_ids, department_codes, n)
        ORDER BY e.n`)})
-    SELECT array_agg(id::text ORDER BY id) AS ids, ${notifyNewest('inserted')} AS notified FROM inserted`);
+    SELECT array_agg(id::text ORDER BY id) AS ids FROM inserted`);
   return published.ids;
 }
 
@@ -63,11 +65,16 @@ export const appendLiveEvents = (rows: RawBuilder<unknown>) => sql`
   RETURNING id`;
 
 /**
- * The NOTIFY of the newest event id of `appended` (a CTE of appendLiveEvents), as a scalar subquery:
- * none when it appended no rows.
+ * Wakes the hubs of the other API processes (NOTIFY on LIVE_CHANNEL; the payload is the newest id
+ * this process has seen, for logs only): the hub after a fetch round that followed local writes, or
+ * a writer without a hub after its commit. An autocommitted statement of its own, so that no writer's
+ * commit waits for the NOTIFY lock.
  */
-export const notifyNewest = (appended: string) =>
-  sql<unknown>`(SELECT pg_notify(${LIVE_CHANNEL}, max(id)::text) FROM ${sql.table(appended)} HAVING count(*) > 0)`;
+export async function announceLiveEvents(db: Db, newestId: number): Promise<void> {
+  await announce(db, String(newestId));
+}
+
+const announce = compiledOnce((db: Db, [payload]: [string]) => db.selectNoFrom(sql<unknown>`pg_notify(${LIVE_CHANNEL}, ${payload})`.as('notified')));
 
 /**
  * The xmin of the statement's own snapshot: every transaction with a smaller id has ended. Why a

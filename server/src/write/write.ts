@@ -93,7 +93,7 @@ export interface StatementResult<T> {
  * transaction: embed claimStatement with `when` (the write goes ahead: a refused write writes
  * nothing and leaves the key free) and `answer` (status and a body, usually a reference to what it
  * created), so that nothing is written unless it claimed the key; append its live events (the
- * table's trigger gives their ids, as for publishEvents) and NOTIFY. It returns KEY_TAKEN when the
+ * table's trigger gives their ids, as for publishEvents). It returns KEY_TAKEN when the
  * key was answered before: the stored answer, checked against this request (422
  * IDEMPOTENCY_KEY_REUSED for another one), goes to `replay`, which turns the stored body into the
  * answer (a reference resolved as the resource is now). A refused write (an ApiError) with a key

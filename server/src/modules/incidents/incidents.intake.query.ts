@@ -11,7 +11,7 @@ import { codeInScope, incidentVisible } from '../../auth/scope.repository.js';
 import { INCIDENT_REFS, newIncidentFeature } from './incidents.repository.js';
 import type { IncidentRow } from './incidents.feature.js';
 import { claimStatement, type KeyClaim } from '../../write/idempotency.repository.js';
-import { appendLiveEvents, notifyNewest } from '../../live/live.repository.js';
+import { appendLiveEvents } from '../../live/live.repository.js';
 import { isoUtc } from '../../db/text.js';
 import { incidentCreatedRows } from './incidents.events.js';
 
@@ -63,7 +63,7 @@ export interface Intake {
 
 type IntakeRow = Partial<IncidentRow> & {
   key_claimed: boolean; category_known: boolean; place_grid_code: string | null; place_district_id: string | null; in_scope: boolean;
-  duplicates: Duplicate[]; published: boolean; notified: unknown;
+  duplicates: Duplicate[]; published: boolean;
 };
 
 const P = sql.ref('p.geom');
@@ -75,8 +75,8 @@ const P = sql.ref('p.geom');
  * or closed, visible to the reporter, nearest first, at most 10. Then, only when all hold: the
  * request's Idempotency-Key claimed (`claim`) with its answer by reference (the new incident's id and
  * the duplicates: the replay reads the incident as it is then); when claimed, the incident (reported,
- * by `v`, its id drawn beforehand), its `report` step, its live event (incidents.events.ts) and the
- * NOTIFY; and the Feature of the new row (read from the inserting CTE: a statement does not see its
+ * by `v`, its id drawn beforehand), its `report` step and its live event (incidents.events.ts); and
+ * the Feature of the new row (read from the inserting CTE: a statement does not see its
  * own inserts — which also keeps the new row out of its own duplicates).
  */
 export async function reportAt(db: Db, v: Viewer, r: NewReport, claim: KeyClaim | undefined): Promise<Intake> {
@@ -86,7 +86,7 @@ export async function reportAt(db: Db, v: Viewer, r: NewReport, claim: KeyClaim 
     db, claim?.userId ?? null, v.areaCode, v.responderId, v.departmentCode, claim?.key ?? null, claim?.route ?? null, claim?.hash ?? null, v.id,
     r.lon, r.lat, near.dx, near.dy, dup.dx, dup.dy, r.category, r.priority, r.address, r.description, r.reporterContact, r.actorName,
   );
-  const { key_claimed, category_known, place_grid_code, place_district_id, in_scope, duplicates, published, notified: _, ...feature } = row;
+  const { key_claimed, category_known, place_grid_code, place_district_id, in_scope, duplicates, published, ...feature } = row;
   return {
     categoryKnown: category_known, gridCode: place_grid_code, districtId: place_district_id, inScope: in_scope, keyClaimed: key_claimed,
     incident: feature.id ? (feature as IncidentRow) : undefined,
@@ -181,7 +181,7 @@ const intakeStatement = compiledOnce(
          event AS (${appendLiveEvents(incidentCreatedRows('new_incident', sql`(SELECT grid_code FROM place)`))})
     SELECT EXISTS (SELECT 1 FROM claimed) AS key_claimed, place.category_known, place.grid_code AS place_grid_code,
            place.district_id AS place_district_id, place.ok AS in_scope, f.*, dup.duplicates,
-           EXISTS (SELECT 1 FROM event) AS published, ${notifyNewest('event')} AS notified
+           EXISTS (SELECT 1 FROM event) AS published
       FROM place CROSS JOIN dup
       LEFT JOIN LATERAL (${newIncidentFeature(db, 'new_incident')}) f ON true`;
     return { compile: () => statement.compile(db) };
