@@ -4,6 +4,7 @@ import { useSessionStore } from './stores/session';
 import { useMetaStore } from './stores/meta';
 import { ApiProblem } from './api/http';
 import { safeRedirect } from './modules/auth/redirect';
+import { discardEarlyMap } from './map/early';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -83,4 +84,9 @@ router.beforeEach(async (to, from) => {
   const home = PHONE_HOME[session.user.role as Role];
   if (to.name === 'command' && home && (!from.name || from.name === 'login') && isPhone()) return { name: home, query: to.query };
   return true;
+});
+
+// The map started for the command view (main.ts) is not needed when the first view is another.
+router.afterEach((to) => {
+  if (to.name !== 'command') discardEarlyMap();
 });
