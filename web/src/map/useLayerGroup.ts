@@ -2,6 +2,7 @@ import { onBeforeUnmount, onMounted } from 'vue';
 import type { LayerSpecification, Map as MaplibreMap, SourceSpecification } from 'maplibre-gl';
 import { useMap } from './injection';
 import { beforeIdFor, type LayerGroup, type LayerMetadata, type PickKind } from './order';
+import { STYLE_CHANGE } from './styleOptions';
 
 export interface LayerGroupSpec {
   group: LayerGroup;
@@ -23,16 +24,18 @@ export function useLayerGroup(spec: LayerGroupSpec): { withMap: (fn: (map: Mapli
   onMounted(() => {
     const map = mapRef.value;
     if (!map) return;
+    // Through the style, unchecked in production (styleOptions.ts), then one update of the map.
     for (const [id, source] of Object.entries(spec.sources)) {
-      if (!map.getSource(id)) map.addSource(id, source);
+      if (!map.getSource(id)) map.style.addSource(id, source, STYLE_CHANGE);
     }
     for (const layer of spec.layers) {
       const onTop = (layer.metadata as Partial<LayerMetadata> | undefined)?.['wangge:label-on-top'] === true;
       const beforeId = beforeIdFor(map, spec.group, onTop);
       const pick = spec.pick?.[layer.id];
       const metadata = { ...(layer.metadata as object | undefined), 'wangge:group': spec.group, ...(pick ? { 'wangge:pick': pick } : {}) };
-      map.addLayer({ ...layer, metadata } as LayerSpecification, beforeId);
+      map.style.addLayer({ ...layer, metadata } as LayerSpecification, beforeId, STYLE_CHANGE);
     }
+    map._update(true);
   });
 
   onBeforeUnmount(() => {

@@ -7,6 +7,9 @@ import { useSessionStore } from './session';
 
 type Counts = Partial<Record<CollectionId, number>>;
 
+/** Counts fetched this recently (by the header, as the page opened) are not fetched again for the map. */
+const FRESH_COUNTS_MS = 30_000;
+
 /** What the command centre covers: the area to frame and the headline counts. */
 export const useOverviewStore = defineStore('overview', () => {
   const session = useSessionStore();
@@ -17,6 +20,8 @@ export const useOverviewStore = defineStore('overview', () => {
   const loaded = ref(false);
   /** The counts request under way, and for whom: a second caller waits for it instead of asking again. */
   let pending: { user: string; done: Promise<void> } | null = null;
+  /** When `counts` were fetched (performance.now()). */
+  let countsAt = -Infinity;
 
   /**
    * Frames the grids the user may see: the grids collection's extent, which the API cuts to the
@@ -38,7 +43,7 @@ export const useOverviewStore = defineStore('overview', () => {
     loaded.value = true;
     // The header may have asked for them a moment ago (opening the map directly): that answer will do.
     if (pending && pending.user === session.user?.id) await pending.done;
-    else await refreshCounts();
+    else if (countsOf.value !== session.user?.id || performance.now() - countsAt > FRESH_COUNTS_MS) await refreshCounts();
   }
 
   /** Fetches the headline counts of the signed-in user's area. */
@@ -56,6 +61,7 @@ export const useOverviewStore = defineStore('overview', () => {
       });
       counts.value = next;
       countsOf.value = user;
+      countsAt = performance.now();
     })();
     pending = { user, done };
     try {
