@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
 import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { fillDashboardData } from './data.js';
@@ -345,6 +346,12 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       await page.waitForSelector('[data-testid="no-actions"], [data-testid="incident-actions"]');
       const after = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
       expect(after).toEqual(['reopen']);
+
+      // The style as the session changed it — layers added, filters and paint set without MapLibre's
+      // own check in a production build (web/src/map/styleOptions.ts) — holds to the style spec.
+      const style = await page.evaluate(() => window.__wanggeMap!.getStyle());
+      expect(style.layers.length).toBeGreaterThan(30);
+      expect(validateStyleMin(style).map((e) => e.message)).toEqual([]);
 
       // English on switch.
       await page.click('[data-testid="lang-switch"]');
