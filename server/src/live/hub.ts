@@ -194,7 +194,7 @@ export class LiveHub implements LiveBus {
         if (events.length < PAGE || this.closed) break;
       }
       // After the fetch, so that this process has taken what it announces; the others fetch on their own.
-      if (announce) await announceLiveEvents(this.db, this.lastId);
+      if (announce && !this.closed) await announceLiveEvents(this.db, this.lastId);
       if (this.failing) this.opts.log.info('live: event fetch works again');
       this.failing = false;
     } catch (err) {
