@@ -1,12 +1,12 @@
 /**
  * The live events of incidents: the only place their payloads are built (tests/live and the web
- * app read them; docs/command-centre-api.md lists their fields). Besides the grid's area, an event
- * reaches the incident's assignee (auth/scope.ts eventVisible), and on a step that takes the
- * incident away from an assignee (a reassignment) the previous one too, so it learns of it.
+ * app read them; docs/command-centre-api.md lists their fields) — but `incident.created`, which
+ * the one-statement intake builds in SQL (incidents.intake.query.ts incidentCreatedRows: SQL stays
+ * in the repositories). Besides the grid's area, an event reaches the incident's assignee
+ * (auth/scope.ts eventVisible), and on a step that takes the incident away from an assignee (a
+ * reassignment) the previous one too, so it learns of it.
  */
-import { sql, type Expression } from 'kysely';
 import type { LiveEventInput } from '../../live/events.js';
-import { isoUtc } from '../../db/text.js';
 
 /** Who an incident is assigned to (either, or neither). */
 export interface Assignee {
@@ -41,24 +41,6 @@ export function audience(current: Assignee, previous?: Assignee): Pick<LiveEvent
 }
 
 const placement = (i: IncidentSubject) => ({ entityId: i.id, scopeCode: i.gridCode ?? '', districtId: i.districtId });
-
-/**
- * A new report, as the rows of its live event (appendLiveEvents' columns) for the incidents the
- * CTE `created` inserted: the intake is one statement (write/write.ts runStatementWrite), so this
- * event is built in SQL — its only builder. No assignee yet: its area sees it (empty audience).
- * `data`: incidentId, status, priority, category, gridCode, lon, lat, reportedAt (as incidentUpdated's,
- * without action and changes, with reportedAt).
- */
-export function incidentCreatedRows(created: string, gridCode: Expression<string | null>) {
-  const i = (column: string) => sql.ref(`${created}.${column}`);
-  return sql`
-    SELECT 'incident.created', ${i('id')}, coalesce(${gridCode}, ''), ${i('district_id')},
-           jsonb_build_object('incidentId', ${i('id')}, 'status', ${i('status')}, 'priority', ${i('priority')}, 'category', ${i('category')},
-                              'gridCode', ${gridCode}, 'lon', ST_X(${i('location')}), 'lat', ST_Y(${i('location')}),
-                              'reportedAt', ${isoUtc(i('reported_at'))}),
-           '{}'::uuid[], '{}'::text[]
-      FROM ${sql.table(created)}`;
-}
 
 /**
  * A change of an incident: a lifecycle step, a photo, an escalation (`action`) with what it

@@ -2,7 +2,7 @@
  * The intake of a report: one autocommitted statement, the write's only round trip (reportAt below).
  * The service turns a row without an incident into the matching 4xx (nothing was written then).
  */
-import { sql, type SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 import { compiledOnce } from '../../db/compiled.js';
 import { distanceMetres, dWithinMetres, expandDegrees, pointLonLat } from '../../db/postgis.js';
@@ -13,7 +13,6 @@ import type { IncidentRow } from './incidents.feature.js';
 import { claimStatement, type KeyClaim } from '../../write/idempotency.repository.js';
 import { appendLiveEvents } from '../../live/live.repository.js';
 import { isoUtc } from '../../db/text.js';
-import { incidentCreatedRows } from './incidents.events.js';
 
 export const NEAR_BORDER_METRES = 30;
 export const DUPLICATE_METRES = 50;
@@ -98,6 +97,24 @@ export async function reportAt(db: Db, v: Viewer, r: NewReport, claim: KeyClaim 
 export interface IntakeAnswerRef {
   incidentId: string;
   possibleDuplicates: Duplicate[];
+}
+
+/**
+ * A new report, as the rows of its live event (appendLiveEvents' columns) for the incidents the
+ * CTE `created` inserted: the intake is one statement (write/write.ts runStatementWrite), so this
+ * event is built in SQL — its only builder. No assignee yet: its area sees it (empty audience).
+ * `data`: incidentId, status, priority, category, gridCode, lon, lat, reportedAt (as incidentUpdated's,
+ * without action and changes, with reportedAt).
+ */
+function incidentCreatedRows(created: string, gridCode: Expression<string | null>) {
+  const i = (column: string) => sql.ref(`${created}.${column}`);
+  return sql`
+    SELECT 'incident.created', ${i('id')}, coalesce(${gridCode}, ''), ${i('district_id')},
+           jsonb_build_object('incidentId', ${i('id')}, 'status', ${i('status')}, 'priority', ${i('priority')}, 'category', ${i('category')},
+                              'gridCode', ${gridCode}, 'lon', ST_X(${i('location')}), 'lat', ST_Y(${i('location')}),
+                              'reportedAt', ${isoUtc(i('reported_at'))}),
+           '{}'::uuid[], '{}'::text[]
+      FROM ${sql.table(created)}`;
 }
 
 /** The statement's values; the first four steer its shape (see intakeStatement). */
