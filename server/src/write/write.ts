@@ -16,7 +16,7 @@ import type { LiveBus } from '../live/bus.js';
 import type { LiveEventInput } from '../live/events.js';
 import { publishEvents } from '../live/live.repository.js';
 import { ApiError } from '../plugins/errors.js';
-import { answerUpdate, claimKey, findAnswer, requestHash, type KeyClaim } from './idempotency.repository.js';
+import { answerUpdate, claimKey, findAnswer, requestHash, type KeyClaim, type StoredAnswer } from './idempotency.repository.js';
 
 export type { KeyClaim };
 
@@ -107,16 +107,19 @@ export async function runStatementWrite<T>(
 ): Promise<Answer<T>> {
   const claim = keyClaim(idempotency);
   let result: StatementResult<T> | typeof KEY_TAKEN;
+  /** The stored answer, when the refusal path has read it already. */
+  let stored: StoredAnswer | undefined;
   try {
     result = await statement(deps.db, claim);
   } catch (error) {
-    if (claim && error instanceof ApiError && (await findAnswer(deps.db, claim.userId, claim.key))) result = KEY_TAKEN;
-    else throw error;
+    stored = claim && error instanceof ApiError ? await findAnswer(deps.db, claim.userId, claim.key) : undefined;
+    if (!stored) throw error;
+    result = KEY_TAKEN;
   }
   if (result === KEY_TAKEN) {
     if (!claim) throw new Error('runStatementWrite: KEY_TAKEN from a write without an Idempotency-Key');
-    const stored = await storedAnswer<unknown>(deps.db, claim);
-    return { status: stored.status, body: await replay(stored.body), replayed: true };
+    const answer = checkedAnswer<unknown>(claim, stored ?? (await findAnswer(deps.db, claim.userId, claim.key)));
+    return { status: answer.status, body: await replay(answer.body), replayed: true };
   }
   if (result.published) deps.live.wake();
   return { status: result.status, body: result.body, replayed: false };
@@ -124,7 +127,11 @@ export async function runStatementWrite<T>(
 
 /** The committed answer of a key this request could not claim: a replay, or 422 for another request. */
 async function storedAnswer<T>(trx: Db, claim: KeyClaim): Promise<Answer<T>> {
-  const stored = await findAnswer(trx, claim.userId, claim.key);
+  return checkedAnswer<T>(claim, await findAnswer(trx, claim.userId, claim.key));
+}
+
+/** A key's stored answer checked against this request: the same route and body, or 422. */
+function checkedAnswer<T>(claim: KeyClaim, stored: StoredAnswer | undefined): Answer<T> {
   if (!stored) throw new Error('runWrite: an Idempotency-Key was neither claimed nor answered');
   if (stored.route !== claim.route || stored.requestHash !== claim.hash) {
     throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request; use a new key for a new request');
