@@ -1,3 +1,4 @@
+import { TILE_EXTENT, TILE_LAYERS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
 import type pg from 'pg';
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader } from 'pbf';
@@ -252,4 +253,36 @@ export function surveyorArea(ring: Array<{ x: number; y: number }>): number {
     sum += a.x * b.y - b.x * a.y;
   }
   return sum;
+}
+
+/**
+ * Where each tile layer's features come from, for tests asking PostGIS independently of the tile
+ * SQL: the table (as `t`), its EPSG:3857 geometry (label layers: the polygons' label points) and the
+ * code that places a row in a scope (roads: none, they are not scoped).
+ */
+export const TILE_SOURCES: Record<TileLayerId, { table: string; geom: string; code: string | null }> = {
+  areas: { table: 'areas', geom: 't.geom_3857', code: 't.code' },
+  grids: { table: 'grids', geom: 't.geom_3857', code: 't.code' },
+  buildings: { table: 'buildings', geom: 't.geom_3857', code: '(SELECT code FROM grids g WHERE g.id = t.grid_id)' },
+  roads: { table: 'roads', geom: 't.geom_3857', code: null },
+  incidents: { table: 'incidents', geom: 'ST_Transform(t.location, 3857)', code: '(SELECT code FROM grids g WHERE g.id = t.grid_id)' },
+  responders: { table: 'responders', geom: 'ST_Transform(t.position, 3857)', code: '(SELECT code FROM grids g WHERE g.id = t.home_grid_id)' },
+  'area-labels': { table: 'areas', geom: 't.label_3857', code: 't.code' },
+  'grid-labels': { table: 'grids', geom: 't.label_3857', code: 't.code' },
+};
+
+/**
+ * The ids a complete tile must hold, asked of PostGIS independently of the tile SQL: every row
+ * meeting the tile envelope grown by the layer's buffer (ST_TileEnvelope's margin), within `scope`
+ * (an area or grid code) when given.
+ */
+export async function expectedTileIds(pool: pg.Pool, layer: TileLayerId, z: number, x: number, y: number, scope?: string): Promise<string[]> {
+  const { table, geom, code } = TILE_SOURCES[layer];
+  const scoped = scope && code ? ` AND ${code} LIKE $5 || '%'` : '';
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT t.id::text AS id FROM ${table} t
+      WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8))${scoped} ORDER BY 1`,
+    [z, x, y, TILE_LAYERS[layer].bufferUnits / TILE_EXTENT, ...(scoped ? [scope] : [])],
+  );
+  return rows.map((r) => r.id);
 }

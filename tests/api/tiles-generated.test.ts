@@ -4,8 +4,8 @@ import { generate } from '@wangge/geo-data';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { buildTestApp } from '../support/app.js';
 import { readTile } from '../../server/src/modules/tiles/tiles.repository.js';
-import { TILE_EXTENT, TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
-import { decodeTile, surveyorArea, tileAt } from './tiles-fixtures.js';
+import { TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
+import { decodeTile, expectedTileIds, surveyorArea, tileAt } from './tiles-fixtures.js';
 
 /** The generator's tiny preset: real-looking shapes (blocks cut by roads, grids sharing edges). */
 let database: TestDatabase;
@@ -35,15 +35,6 @@ function tilesOver(z: number) {
   return out;
 }
 
-async function expectedIds(layer: TileLayerId, z: number, x: number, y: number): Promise<string[]> {
-  const geom = { areas: 'geom_3857', grids: 'geom_3857', buildings: 'geom_3857', roads: 'geom_3857',
-    incidents: 'ST_Transform(location, 3857)', responders: 'ST_Transform(position, 3857)' }[layer];
-  const { rows } = await database.pool.query<{ id: string }>(
-    `SELECT id::text FROM ${layer} WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8)) ORDER BY 1`,
-    [z, x, y, TILE_LAYERS[layer].bufferUnits / TILE_EXTENT],
-  );
-  return rows.map((r) => r.id);
-}
 
 describe('tiles of a generated district', () => {
   it('every tile at each layer\'s maximum zoom holds exactly the features meeting its buffered envelope', async () => {
@@ -52,7 +43,7 @@ describe('tiles of a generated district', () => {
       for (const t of tilesOver(TILE_LAYERS[layer].maxzoom)) {
         const res = await app.inject(`/tiles/${layer}/${t.z}/${t.x}/${t.y}`);
         const features = res.statusCode === 204 ? [] : decodeTile(res.rawPayload)[layer];
-        expect(features.map((f) => String(f.properties.id)).sort(), `${layer}/${t.z}/${t.x}/${t.y}`).toEqual(await expectedIds(layer, t.z, t.x, t.y));
+        expect(features.map((f) => String(f.properties.id)).sort(), `${layer}/${t.z}/${t.x}/${t.y}`).toEqual(await expectedTileIds(database.pool, layer, t.z, t.x, t.y));
         seen += features.length;
       }
       expect(seen, layer).toBeGreaterThan(0);
@@ -79,20 +70,7 @@ describe('tiles of a generated district', () => {
     expect(communities.length).toBeGreaterThan(1);
     const scope = communities[0].code;
     // Independent of the tile SQL: the rows under the scope meeting the buffered envelope.
-    const scopedIds = async (layer: TileLayerId, z: number, x: number, y: number) => {
-      const [geom, code] = {
-        areas: ['t.geom_3857', 't.code'], grids: ['t.geom_3857', 't.code'],
-        buildings: ['t.geom_3857', '(SELECT code FROM grids g WHERE g.id = t.grid_id)'], roads: ['t.geom_3857', `'${scope}'`],
-        incidents: ['ST_Transform(t.location, 3857)', '(SELECT code FROM grids g WHERE g.id = t.grid_id)'],
-        responders: ['ST_Transform(t.position, 3857)', '(SELECT code FROM grids g WHERE g.id = t.home_grid_id)'],
-      }[layer];
-      const { rows } = await database.pool.query<{ id: string }>(
-        `SELECT t.id::text FROM ${layer} t WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8))
-            AND ${code} LIKE $5 || '%' ORDER BY 1`,
-        [z, x, y, TILE_LAYERS[layer].bufferUnits / TILE_EXTENT, scope],
-      );
-      return rows.map((r) => r.id);
-    };
+    const scopedIds = (layer: TileLayerId, z: number, x: number, y: number) => expectedTileIds(database.pool, layer, z, x, y, scope);
     const natives = process.env.TEST_DATABASE_URL ? [true, false] : [false];
     for (const layer of TILE_LAYER_IDS) {
       let seen = 0;
@@ -104,7 +82,7 @@ describe('tiles of a generated district', () => {
           expect(ids, `${layer}/${t.z}/${t.x}/${t.y} native=${native}`).toEqual(expected);
           seen += ids.length;
         }
-        outside += (await expectedIds(layer, t.z, t.x, t.y)).length - expected.length;
+        outside += (await expectedTileIds(database.pool, layer, t.z, t.x, t.y)).length - expected.length;
       }
       expect(seen, layer).toBeGreaterThan(0);
       // Roads are basemap geography, not scoped; every other layer has features outside the community.

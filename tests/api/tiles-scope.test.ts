@@ -90,7 +90,7 @@ async function seen(layer: TileLayerId, who: string): Promise<string[]> {
     if (res.statusCode === 204) continue;
     for (const f of decodeTile(res.rawPayload)[layer] ?? []) {
       expect(f.properties.clustered ?? false, `${layer}: individual features at z15`).toBe(false);
-      ids.add(String(layer === 'areas' ? f.properties.code : layer === 'roads' ? f.properties.name : f.properties.id));
+      ids.add(String(layer === 'areas' || layer === 'area-labels' ? f.properties.code : layer === 'roads' ? f.properties.name : f.properties.id));
     }
   }
   return [...ids].sort();
@@ -106,6 +106,8 @@ async function expected(layer: TileLayerId, scope: string): Promise<string[]> {
     incidents: 'SELECT i.id::text AS k FROM incidents i JOIN grids g ON g.id = i.grid_id WHERE g.code LIKE $1',
     responders: 'SELECT r.id::text AS k FROM responders r JOIN grids g ON g.id = r.home_grid_id WHERE g.code LIKE $1 AND r.position IS NOT NULL',
     roads: 'SELECT DISTINCT name AS k FROM roads WHERE $1::text IS NOT NULL',
+    'area-labels': 'SELECT code AS k FROM areas WHERE code LIKE $1 AND label_3857 IS NOT NULL',
+    'grid-labels': 'SELECT id::text AS k FROM grids WHERE code LIKE $1',
   };
   const { rows } = await database.pool.query<{ k: string }>(sql[layer], [like]);
   return rows.map((r) => r.k).sort();
@@ -141,6 +143,8 @@ describe('tiles cut to the user\'s area', () => {
       incidents: fixture.incidentIds,
       responders: fixture.responderIds,
       roads: ['南京东路', '贵州路', '延安高架'],
+      'area-labels': [COMMUNITY],
+      'grid-labels': fixture.gridIds,
     }[layer];
     expect(ids).toEqual([...mine].sort());
     for (const id of Object.values(other)) expect(ids).not.toContain(id);
@@ -156,6 +160,8 @@ describe('tiles cut to the user\'s area', () => {
       incidents: [other.incidentId],
       responders: [other.responderId],
       roads: ['南京东路', '贵州路', '延安高架'], // basemap geography is not scoped
+      'area-labels': [],
+      'grid-labels': [other.gridId],
     }[layer];
     expect(ids).toEqual([...theirs].sort());
   });
@@ -242,7 +248,7 @@ describe('tiles cut to the user\'s area', () => {
 });
 
 describe('TileJSON bounds cut to the user\'s area (as the collections\' extents are)', () => {
-  const SCOPED: TileLayerId[] = ['areas', 'grids', 'buildings', 'incidents', 'responders'];
+  const SCOPED: TileLayerId[] = ['areas', 'grids', 'buildings', 'incidents', 'responders', 'area-labels', 'grid-labels'];
   const bounds = async (layer: TileLayerId, who: string): Promise<[number, number, number, number]> => {
     const res = await get(`/tiles/${layer}.json`, who);
     expect(res.statusCode).toBe(200);

@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { buildTestApp } from '../support/app.js';
 import { readTile } from '../../server/src/modules/tiles/tiles.repository.js';
 import { TILE_EXTENT, TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
-import { CENTRE, decodeTile, insertSyntheticCity, tileAt, type CityScale } from './tiles-fixtures.js';
+import { CENTRE, TILE_SOURCES, decodeTile, insertSyntheticCity, tileAt, type CityScale } from './tiles-fixtures.js';
 
 /**
  * A small district with a city's core density (the dense core of the city preset: ~6,000 buildings
@@ -47,10 +47,9 @@ function zooms(layer: TileLayerId): number[] {
 }
 
 async function count(layer: TileLayerId, z: number, x: number, y: number): Promise<number> {
-  const geom = { areas: 'geom_3857', grids: 'geom_3857', buildings: 'geom_3857', roads: 'geom_3857',
-    incidents: 'ST_Transform(location, 3857)', responders: 'ST_Transform(position, 3857)' }[layer];
+  const { table, geom } = TILE_SOURCES[layer];
   const { rows } = await database.pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM ${layer} WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8))`,
+    `SELECT count(*)::int AS n FROM ${table} t WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8))`,
     [z, x, y, TILE_LAYERS[layer].bufferUnits / TILE_EXTENT],
   );
   return rows[0].n;

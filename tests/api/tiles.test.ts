@@ -6,7 +6,7 @@ import { sessionFor } from '../support/auth.js';
 import { buildApp } from '../../server/src/app.js';
 import { probeCapabilities } from '../../server/src/db/database.js';
 import { TILE_EXTENT, TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
-import { CENTRE, decodeTile, insertHandPlaced, surveyorArea, tileAt, type DecodedFeature, type HandPlaced } from './tiles-fixtures.js';
+import { CENTRE, decodeTile, expectedTileIds, insertHandPlaced, surveyorArea, tileAt, type DecodedFeature, type HandPlaced } from './tiles-fixtures.js';
 
 let database: TestDatabase;
 
@@ -56,20 +56,6 @@ async function distinctFeatures(app: FastifyInstance, layer: TileLayerId, z: num
   return byId;
 }
 
-/**
- * The ids a complete tile must hold, asked of PostGIS independently of the tile SQL: every row
- * meeting the tile envelope grown by the layer's buffer (ST_TileEnvelope's margin).
- */
-async function expectedIds(layer: TileLayerId, z: number, x: number, y: number): Promise<string[]> {
-  const geom = { areas: 'geom_3857', grids: 'geom_3857', buildings: 'geom_3857', roads: 'geom_3857',
-    incidents: 'ST_Transform(location, 3857)', responders: 'ST_Transform(position, 3857)' }[layer];
-  const { rows } = await database.pool.query<{ id: string }>(
-    `SELECT id::text FROM ${layer}
-      WHERE ST_Intersects(${geom}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => $4::float8)) ORDER BY 1`,
-    [z, x, y, TILE_LAYERS[layer].bufferUnits / TILE_EXTENT],
-  );
-  return rows.map((r) => r.id);
-}
 
 describe('on an empty database', () => {
   let app: FastifyInstance;
@@ -187,7 +173,7 @@ describe('with hand-placed features', () => {
         for (const t of tilesAround(z)) {
           const res = await app.inject(`/tiles/${layer}/${t.z}/${t.x}/${t.y}`);
           const ids = layerOf(res, layer).map((f) => String(f.properties.id)).sort();
-          expect(ids, `${layer}/${t.z}/${t.x}/${t.y}`).toEqual(await expectedIds(layer, t.z, t.x, t.y));
+          expect(ids, `${layer}/${t.z}/${t.x}/${t.y}`).toEqual(await expectedTileIds(database.pool, layer, t.z, t.x, t.y));
           seen += ids.length;
         }
         expect(seen, layer).toBeGreaterThan(0);
@@ -244,6 +230,55 @@ describe('with hand-placed features', () => {
           expect(f.type).toBe(3);
           expect(surveyorArea(f.rings[0]), `${layer} ${f.properties.id}`).toBeGreaterThan(0);
         }
+      }
+    });
+
+    it('label layers hold one point per area and grid, inside it, at the centre of its largest inscribed circle', async () => {
+      const points = async (layer: 'area-labels' | 'grid-labels') => {
+        const byId = new Map<string, { code: string; lonLat: [number, number] }>();
+        for (const t of tilesAround(16)) {
+          const res = await app.inject(`/tiles/${layer}/${t.z}/${t.x}/${t.y}`);
+          for (const f of layerOf(res, layer)) {
+            expect(f.type, layer).toBe(1);
+            const [[p]] = f.rings;
+            // Tile units → lon/lat (the point of this tile, y down).
+            const n = 2 ** t.z;
+            const lon = ((t.x + p.x / TILE_EXTENT) / n) * 360 - 180;
+            const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * (t.y + p.y / TILE_EXTENT)) / n))) * 180) / Math.PI;
+            byId.set(String(f.properties.id), { code: String(f.properties.code), lonLat: [lon, lat] });
+          }
+        }
+        return byId;
+      };
+      const grids = await points('grid-labels');
+      expect([...grids.keys()].sort()).toEqual([...fixture.gridIds].sort());
+      const areas = await points('area-labels');
+      expect([...areas.values()].map((a) => a.code).sort()).toEqual(['310101', '310101001', '310101001001']);
+      for (const [table, found] of [['grids', grids], ['areas', areas]] as const) {
+        for (const [id, { lonLat }] of found) {
+          // Inside its polygon, and as far from its outline as PostGIS's inscribed circle (within a tile unit at z16, ~2.4 m).
+          const { rows } = await database.pool.query<{ inside: boolean; gap: number }>(
+            `SELECT ST_Contains(geom, ST_SetSRID(ST_MakePoint($2, $3), 4326)) AS inside,
+                    ST_Distance(ST_Transform(ST_SetSRID(ST_MakePoint($2, $3), 4326), 3857), (ST_MaximumInscribedCircle(geom_3857)).center) AS gap
+               FROM ${table} WHERE id = $1`, [id, ...lonLat]);
+          expect(rows[0].inside, `${table} ${id}`).toBe(true);
+          expect(rows[0].gap, `${table} ${id}`).toBeLessThan(5);
+        }
+      }
+    });
+
+    it('a redrawn grid\'s label moves with it', async () => {
+      const id = fixture.gridIds[0];
+      const before = await database.pool.query<{ geom: string; label: string }>('SELECT ST_AsEWKT(geom) AS geom, ST_AsText(label_3857) AS label FROM grids WHERE id = $1', [id]);
+      try {
+        // Half of it (the western half): its label moves west.
+        await database.pool.query(
+          `UPDATE grids SET geom = ST_Multi(ST_MakeEnvelope(ST_XMin(geom), ST_YMin(geom), (ST_XMin(geom) + ST_XMax(geom)) / 2, ST_YMax(geom), 4326)) WHERE id = $1`, [id]);
+        const { rows } = await database.pool.query<{ moved: boolean; inside: boolean }>(
+          `SELECT NOT ST_Equals(label_3857, ST_GeomFromText($2, 3857)) AS moved, ST_Contains(geom_3857, label_3857) AS inside FROM grids WHERE id = $1`, [id, before.rows[0].label]);
+        expect(rows[0]).toEqual({ moved: true, inside: true });
+      } finally {
+        await database.pool.query('UPDATE grids SET geom = ST_GeomFromEWKT($2) WHERE id = $1', [id, before.rows[0].geom]);
       }
     });
 

@@ -6,7 +6,3 @@ declare module '*.vue' {
   export default component;
 }
 
-declare module 'polylabel' {
-  /** The pole of inaccessibility of a polygon (rings of [x, y]); `distance` is its distance to the outline. */
-  export default function polylabel(polygon: number[][][], precision?: number, debug?: boolean): number[] & { distance: number };
-}

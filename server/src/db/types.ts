@@ -31,6 +31,7 @@ export interface Areas {
   geom: Geometry | null;
   geom_3857: GeneratedGeometry;
   id: Generated<string>;
+  label_3857: GeneratedGeometry;
   level: string;
   name: string;
   parent_id: string | null;
@@ -103,6 +104,7 @@ export interface Grids {
   geom: Geometry;
   geom_3857: GeneratedGeometry;
   id: Generated<string>;
+  label_3857: GeneratedGeometry;
   name: string;
   source: string | null;
   source_id: string | null;

@@ -1,7 +1,7 @@
 import { absoluteUrl, api, call, type ApiResponse } from './http';
 
 /** Tile layers the server publishes under /tiles/{layer}. */
-export type TileLayer = 'areas' | 'grids' | 'buildings' | 'roads' | 'incidents' | 'responders';
+export type TileLayer = 'areas' | 'grids' | 'buildings' | 'roads' | 'incidents' | 'responders' | 'area-labels' | 'grid-labels';
 
 /** A layer's TileJSON 3 document. */
 export type TileJson = ApiResponse<'/tiles/{layer}.json'>;

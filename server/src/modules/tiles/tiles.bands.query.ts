@@ -48,6 +48,17 @@ export function gridsBand(simplifyUnits: number): string {
    WHERE ${meets()} AND ${IN_SCOPE.byCode}`;
 }
 
+/**
+ * Label points of areas or grids (migration 0013's `label_3857`): one point per polygon, in the one
+ * tile that holds it (and the neighbours whose buffer it falls in: MapLibre places it once).
+ */
+export function labelsBand(table: 'areas' | 'grids'): string {
+  const level = table === 'areas' ? ', t.level AS "level"' : '';
+  return `SELECT t.id::text AS "id", t.code AS "code", t.name AS "name"${level}, t.label_3857 AS geom
+    FROM ${table} t, bounds b
+   WHERE ${meets('t.label_3857')} AND ${IN_SCOPE.byCode}`;
+}
+
 export function buildingsBand(opts: { simplifyUnits: number; minAreaUnits2: number; cap?: number }): string {
   const area = opts.minAreaUnits2 > 0 ? ` AND ST_Area(t.geom_3857) >= ${opts.minAreaUnits2} * b.unit * b.unit` : '';
   const cap = opts.cap ? ` ORDER BY ST_Area(t.geom_3857) DESC, t.id LIMIT ${opts.cap}` : '';

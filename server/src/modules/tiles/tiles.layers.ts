@@ -1,5 +1,5 @@
 import {
-  CLUSTER_CELL_UNITS, areasBand, buildingsBand, extentOf, gridsBand, incidentsClustered, incidentsIndividual, majorRoadsBand,
+  CLUSTER_CELL_UNITS, areasBand, buildingsBand, extentOf, gridsBand, incidentsClustered, incidentsIndividual, labelsBand, majorRoadsBand,
   respondersClustered, respondersIndividual, roadsBand,
 } from './tiles.bands.query.js';
 
@@ -15,6 +15,8 @@ import {
  * |------------|-------|-------------------------------------------------------------------------------|----------|
  * | areas      | 0–16  | simplified by 2 units; polygons under 4×4 units dropped                        | 16       |
  * | grids      | 8–16  | simplified by 2 units                                                           | 16       |
+ * | area-labels| 10–16 | one point per area (its pole of inaccessibility), never generalised             | 16       |
+ * | grid-labels| 12–16 | one point per grid, likewise                                                    | 16       |
  * | buildings  | 13–16 | z13: ≥ 2×2 px, simplified 4 units, largest 2,500; z14: ≥ 1 px², 2 units,        | 16       |
  * |            |       | largest 4,000; z15: simplified 1 unit, largest 4,500                            |          |
  * | roads      | 8–16  | z8–12: motorway/trunk/primary/secondary/tertiary (+ links) only, segments of   | 16       |
@@ -38,7 +40,7 @@ export const TILE_EXTENT = 4096;
  */
 export const CLIP_MARGIN_UNITS = 8;
 
-export const TILE_LAYER_IDS = ['areas', 'grids', 'buildings', 'roads', 'incidents', 'responders'] as const;
+export const TILE_LAYER_IDS = ['areas', 'grids', 'buildings', 'roads', 'incidents', 'responders', 'area-labels', 'grid-labels'] as const;
 export type TileLayerId = (typeof TILE_LAYER_IDS)[number];
 
 export type FieldType = 'String' | 'Number' | 'Boolean';
@@ -101,6 +103,28 @@ export const TILE_LAYERS: Record<TileLayerId, TileLayerDef> = {
       { fromZoom: 8, sql: gridsBand(2) },
       { fromZoom: 16, sql: gridsBand(0) },
     ],
+    extent: extentOf('grids', 'geom', 'byCode'),
+  },
+  'area-labels': {
+    id: 'area-labels',
+    description: 'Where the names of districts, streets and communities are written: one point per area',
+    minzoom: 10,
+    maxzoom: 16,
+    geometry: 'point',
+    bufferUnits: 64,
+    fields: { id: 'String', code: 'String', name: 'String', level: 'String' },
+    bands: [{ fromZoom: 10, sql: labelsBand('areas') }],
+    extent: extentOf('areas', 'geom', 'byCode'),
+  },
+  'grid-labels': {
+    id: 'grid-labels',
+    description: 'Where the names of grids are written: one point per grid',
+    minzoom: 12,
+    maxzoom: 16,
+    geometry: 'point',
+    bufferUnits: 64,
+    fields: { id: 'String', code: 'String', name: 'String' },
+    bands: [{ fromZoom: 12, sql: labelsBand('grids') }],
     extent: extentOf('grids', 'geom', 'byCode'),
   },
   buildings: {
