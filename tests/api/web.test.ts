@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, tempDir, type TestDatabase } from '../support/database.js';
 import { buildTestApp } from '../support/app.js';
+import { firstRequests } from '../../server/src/plugins/web.js';
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -46,6 +47,26 @@ describe('the built web app', () => {
     const asset = await app.inject('/assets/app.js');
     expect(asset.statusCode).toBe(200);
     expect(asset.headers['cache-control']).toMatch(/immutable/);
+  });
+
+  it('a page preloads the answers its first view asks for at once, and only those', async () => {
+    const preloads = (res: { headers: Record<string, unknown> }) =>
+      String(res.headers.link ?? '').split(', ').filter(Boolean).map((l) => {
+        expect(l).toMatch(/^<[^>]+>; rel=preload; as=fetch; crossorigin=anonymous$/);
+        return l.slice(1, l.indexOf('>'));
+      });
+    // Signed out: the session check only (the login page follows).
+    expect(preloads(await app.inject({ url: '/', headers: { cookie: '' } }))).toEqual(['/api/auth/session']);
+    // The command map (an admin here): the session, the lifecycle, the grids collection that frames it.
+    expect(preloads(await app.inject('/'))).toEqual(['/api/auth/session', '/api/meta', '/api/collections/grids']);
+    expect(preloads(await app.inject('/admin'))).toEqual(['/api/auth/session', '/api/meta']);
+    // A grid worker's phone opens on its tasks, not on the map: nothing it would leave unused.
+    expect(firstRequests('/', 'grid_worker')).toEqual(['/api/auth/session', '/api/meta']);
+    expect(firstRequests('/', 'department')).toEqual(['/api/auth/session', '/api/meta']);
+    expect(firstRequests('/', 'viewer')).toEqual(['/api/auth/session', '/api/meta', '/api/collections/grids']);
+    // Assets and API answers preload nothing.
+    expect((await app.inject('/assets/app.js')).headers.link).toBeUndefined();
+    expect((await app.inject('/api/meta')).headers.link).toBeUndefined();
   });
 
   it('client-side routes fall back to index.html', async () => {

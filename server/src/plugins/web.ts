@@ -34,6 +34,13 @@ async function registerFiles(app: FastifyInstance, root: string) {
       else res.setHeader('Cache-Control', 'no-cache');
     },
   });
+  // The page itself (the index at / and every client-side route): what its first view will ask for
+  // at once is fetched while its code loads.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.method !== 'GET' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return;
+    const links = firstRequests(request.url.split('?')[0], request.user?.role);
+    if (links.length) reply.header('Link', links.map((u) => `<${u}>; rel=preload; as=fetch; crossorigin=anonymous`).join(', '));
+  });
   // Client-side routes: any other GET outside /api and /tiles that names no file gets the app.
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const p = request.url.split('?')[0];
@@ -42,4 +49,21 @@ async function registerFiles(app: FastifyInstance, root: string) {
     }
     return reply.header('Cache-Control', 'no-cache').sendFile('index.html');
   });
+}
+
+/** Roles whose first view of `/` is the command map on every screen (a grid worker's or a department's phone opens elsewhere). */
+const MAP_FIRST = new Set(['admin', 'commander', 'planner', 'viewer']);
+
+/**
+ * The API answers a page's first view waits for, in the order it asks (issue 11): the session (the
+ * router's first question, on every page); signed in, the lifecycle (the router waits for it); on
+ * the command map, the grids collection (its extent frames the map). Preloaded (HTTP `Link`), they
+ * are on their way while the app's code loads instead of after it has run; each is one the app
+ * then asks for with the same URL, so none is fetched twice or left unused.
+ */
+export function firstRequests(pagePath: string, role: string | undefined): string[] {
+  if (!role) return ['/api/auth/session'];
+  const out = ['/api/auth/session', '/api/meta'];
+  if (pagePath === '/' && MAP_FIRST.has(role)) out.push('/api/collections/grids');
+  return out;
 }
