@@ -62,8 +62,12 @@ describe('POST /api/incidents', () => {
       assignee: null, escalationLevel: 0, overdue: false, closedAt: null, version: 1, photoCount: 0, allowedActions: [], possibleDuplicates: [],
     });
     expect(f.properties).not.toHaveProperty('reporterContact');
-    // dueAt = statusSince + the category's limit for 'reported' (sanitation: 30 min).
-    expect(Date.parse(f.properties.dueAt) - Date.parse(f.properties.statusSince)).toBe(30 * 60_000);
+    // The step limit: statusSince + the category's limit for 'reported' (sanitation: 30 min), for 受理;
+    // the overall deadline: reportedAt + the category's overall limit (sanitation: 3 days).
+    expect(f.properties.step).toBe('accept');
+    expect(Date.parse(f.properties.stepDueAt) - Date.parse(f.properties.statusSince)).toBe(30 * 60_000);
+    expect(Date.parse(f.properties.dueAt) - Date.parse(f.properties.reportedAt)).toBe(4320 * 60_000);
+    expect(f.properties).toMatchObject({ stepOverdue: false, deadlineOverdue: false });
     const tl = await env.db.pool.query('SELECT action, from_status, to_status, actor_id::text FROM incident_transitions WHERE incident_id = $1', [f.id]);
     expect(tl.rows).toEqual([{ action: 'report', from_status: null, to_status: 'reported', actor_id: worker.id }]);
     const ev = await env.db.pool.query(`SELECT type, scope_code, data FROM live_events WHERE entity_id = $1`, [f.id]);

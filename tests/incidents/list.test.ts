@@ -171,7 +171,9 @@ describe('overdue and escalation (督办)', () => {
     await env.db.pool.query(`UPDATE incidents SET status = 'closed', closed_at = now(), status_since = now() - interval '30 days' WHERE id = $1`, [closed]);
     let p = (await call(env, 'GET', `/api/incidents/${id}`)).json().properties;
     expect(p).toMatchObject({ overdue: true, escalationLevel: 0 });
-    expect(Date.parse(p.dueAt)).toBeLessThan(Date.now());
+    expect(p).toMatchObject({ stepOverdue: true, deadlineOverdue: false });
+    expect(Date.parse(p.stepDueAt)).toBeLessThan(Date.now());
+    expect(Date.parse(p.dueAt)).toBeGreaterThan(Date.now());
     expect(ids(await list('?overdue=true&limit=500'))).toContain(id);
     expect(ids(await list('?overdue=true&limit=500'))).not.toContain(fresh);
     expect(ids(await list('?escalated=true&limit=500'))).not.toContain(id);
@@ -212,7 +214,8 @@ describe('overdue and escalation (督办)', () => {
     expect((await call(env, 'GET', `/api/incidents/${id}`)).json().properties.overdue).toBe(true);
     const res = await act(env, id, { action: 'accept' });
     expect(res.json().properties).toMatchObject({ status: 'accepted', overdue: false });
-    expect(Date.parse(res.json().properties.dueAt) - Date.parse(res.json().properties.statusSince)).toBe((await limit('sanitation', 'accepted')) * 60_000);
+    expect(res.json().properties.step).toBe('dispatch');
+    expect(Date.parse(res.json().properties.stepDueAt) - Date.parse(res.json().properties.statusSince)).toBe((await limit('sanitation', 'accepted')) * 60_000);
   });
 
   it('two rounds at once escalate each due incident once (one process at a time)', async () => {

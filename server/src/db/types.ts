@@ -126,6 +126,7 @@ export interface IncidentCategories {
   department_code: string | null;
   name_en: string;
   name_zh: string;
+  overall_limit_minutes: Generated<number>;
   photo_required: Generated<boolean>;
   sort: Generated<number>;
 }
@@ -151,8 +152,10 @@ export interface Incidents {
   category: string;
   closed_at: Timestamp | null;
   created_at: Generated<Timestamp>;
+  deadline_escalated_at: Timestamp | null;
   description: string;
   district_id: string | null;
+  due_at: Timestamp | null;
   escalated_at: Timestamp | null;
   escalation_level: Generated<number>;
   grid_id: string | null;

@@ -45,7 +45,7 @@ export type TransitionRequest = ApiBody<'/api/incidents/{id}/transitions'>;
 export type DispatchTarget = ({ responderId: string } | { departmentCode: string }) & { note?: string; reassign?: boolean };
 
 export type IncidentSort = NonNullable<ApiQuery<'/api/incidents'>['sort']>;
-export const INCIDENT_SORTS: readonly IncidentSort[] = ['-reportedAt', 'reportedAt', '-priority', 'dueAt'];
+export const INCIDENT_SORTS: readonly IncidentSort[] = ['-reportedAt', 'reportedAt', '-priority', 'dueAt', 'stepDueAt'];
 
 export interface IncidentListQuery {
   status?: IncidentStatus[];

@@ -1041,7 +1041,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Incident categories with their departments and time limits (minutes per status) */
+        /** Incident categories with their departments, step limits (minutes per status) and overall limits */
         get: {
             parameters: {
                 query?: never;
@@ -1063,9 +1063,12 @@ export interface paths {
                                 nameZh: string;
                                 nameEn: string;
                                 departmentCode: string | null;
+                                /** @description step limits: minutes allowed in each status */
                                 timeLimits: {
                                     [key: string]: number;
                                 };
+                                /** @description the overall limit: minutes from report to the deadline (dueAt) */
+                                overallLimitMinutes: number;
                                 /** @description resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without) */
                                 photoRequired: boolean;
                             }[];
@@ -1124,9 +1127,12 @@ export interface paths {
                             nameZh: string;
                             nameEn: string;
                             departmentCode: string | null;
+                            /** @description step limits: minutes allowed in each status */
                             timeLimits: {
                                 [key: string]: number;
                             };
+                            /** @description the overall limit: minutes from report to the deadline (dueAt) */
+                            overallLimitMinutes: number;
                             /** @description resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without) */
                             photoRequired: boolean;
                         };
@@ -1207,7 +1213,8 @@ export interface paths {
                     q?: string;
                     assignedToMe?: boolean;
                     department?: string;
-                    sort?: "-reportedAt" | "reportedAt" | "-priority" | "dueAt";
+                    /** @description dueAt: the overall deadline first; stepDueAt: the step limit first */
+                    sort?: "-reportedAt" | "reportedAt" | "-priority" | "dueAt" | "stepDueAt";
                     limit?: number;
                     offset?: number;
                 };
@@ -1265,8 +1272,16 @@ export interface paths {
                                     assigneeDepartment: string | null;
                                     assignedAt: string | null;
                                     escalationLevel: number;
-                                    overdue: boolean;
+                                    /** @description the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed */
+                                    step: string | null;
+                                    /** @description the step limit: the end of the current step (statusSince + the category's limit for the status); it restarts with every step, a reassignment included */
+                                    stepDueAt: string | null;
+                                    /** @description the overall deadline: report time + the category's overall limit; it does not move on dispatch, reassignment, rejection or reopening */
                                     dueAt: string | null;
+                                    stepOverdue: boolean;
+                                    deadlineOverdue: boolean;
+                                    /** @description stepOverdue or deadlineOverdue */
+                                    overdue: boolean;
                                     closedAt: string | null;
                                     version: number;
                                     photoCount: number;
@@ -1389,8 +1404,16 @@ export interface paths {
                                 assigneeDepartment: string | null;
                                 assignedAt: string | null;
                                 escalationLevel: number;
-                                overdue: boolean;
+                                /** @description the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed */
+                                step: string | null;
+                                /** @description the step limit: the end of the current step (statusSince + the category's limit for the status); it restarts with every step, a reassignment included */
+                                stepDueAt: string | null;
+                                /** @description the overall deadline: report time + the category's overall limit; it does not move on dispatch, reassignment, rejection or reopening */
                                 dueAt: string | null;
+                                stepOverdue: boolean;
+                                deadlineOverdue: boolean;
+                                /** @description stepOverdue or deadlineOverdue */
+                                overdue: boolean;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1467,7 +1490,12 @@ export interface paths {
                     content: {
                         "application/json": {
                             open: number;
+                            /** @description open incidents overdue on either clock */
                             overdue: number;
+                            /** @description open incidents past their step limit */
+                            stepOverdue: number;
+                            /** @description open incidents past their overall deadline */
+                            deadlineOverdue: number;
                             urgentOpen: number;
                             /** @description open incidents with escalationLevel ≥ 1 */
                             escalated: number;
@@ -1551,8 +1579,16 @@ export interface paths {
                                 assigneeDepartment: string | null;
                                 assignedAt: string | null;
                                 escalationLevel: number;
-                                overdue: boolean;
+                                /** @description the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed */
+                                step: string | null;
+                                /** @description the step limit: the end of the current step (statusSince + the category's limit for the status); it restarts with every step, a reassignment included */
+                                stepDueAt: string | null;
+                                /** @description the overall deadline: report time + the category's overall limit; it does not move on dispatch, reassignment, rejection or reopening */
                                 dueAt: string | null;
+                                stepOverdue: boolean;
+                                deadlineOverdue: boolean;
+                                /** @description stepOverdue or deadlineOverdue */
+                                overdue: boolean;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1688,8 +1724,16 @@ export interface paths {
                                 assigneeDepartment: string | null;
                                 assignedAt: string | null;
                                 escalationLevel: number;
-                                overdue: boolean;
+                                /** @description the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed */
+                                step: string | null;
+                                /** @description the step limit: the end of the current step (statusSince + the category's limit for the status); it restarts with every step, a reassignment included */
+                                stepDueAt: string | null;
+                                /** @description the overall deadline: report time + the category's overall limit; it does not move on dispatch, reassignment, rejection or reopening */
                                 dueAt: string | null;
+                                stepOverdue: boolean;
+                                deadlineOverdue: boolean;
+                                /** @description stepOverdue or deadlineOverdue */
+                                overdue: boolean;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1822,8 +1866,16 @@ export interface paths {
                                 assigneeDepartment: string | null;
                                 assignedAt: string | null;
                                 escalationLevel: number;
-                                overdue: boolean;
+                                /** @description the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed */
+                                step: string | null;
+                                /** @description the step limit: the end of the current step (statusSince + the category's limit for the status); it restarts with every step, a reassignment included */
+                                stepDueAt: string | null;
+                                /** @description the overall deadline: report time + the category's overall limit; it does not move on dispatch, reassignment, rejection or reopening */
                                 dueAt: string | null;
+                                stepOverdue: boolean;
+                                deadlineOverdue: boolean;
+                                /** @description stepOverdue or deadlineOverdue */
+                                overdue: boolean;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -2021,9 +2073,12 @@ export interface paths {
                                 nameZh: string;
                                 nameEn: string;
                                 departmentCode: string | null;
+                                /** @description step limits: minutes allowed in each status */
                                 timeLimits: {
                                     [key: string]: number;
                                 };
+                                /** @description the overall limit: minutes from report to the deadline (dueAt) */
+                                overallLimitMinutes: number;
                                 /** @description resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without) */
                                 photoRequired: boolean;
                             }[];

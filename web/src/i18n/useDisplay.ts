@@ -45,6 +45,21 @@ export function useDisplay() {
       const d = meta.departments.find((x) => x.code === code);
       return d ? (locale.value === 'en' ? d.nameEn : d.nameZh) : code;
     },
+    /**
+     * An incident's two clocks (issue 12) as labelled rows: its step limit, named by the step it
+     * waits for (受理时限, 派遣时限 …), then its overall deadline (总时限); each with its time and
+     * whether it has passed. None for a closed incident.
+     */
+    clocks(p: { step?: string | null; stepDueAt?: string | null; dueAt?: string | null; stepOverdue?: boolean; deadlineOverdue?: boolean }):
+      { key: 'step' | 'deadline'; label: string; at: string; overdue: boolean }[] {
+      const rows: { key: 'step' | 'deadline'; label: string; at: string; overdue: boolean }[] = [];
+      if (p.stepDueAt) {
+        const label = p.step && te(`clock.step.${p.step}`) ? t(`clock.step.${p.step}`) : t('clock.stepGeneric');
+        rows.push({ key: 'step', label, at: formatDateTime(p.stepDueAt), overdue: !!p.stepOverdue });
+      }
+      if (p.dueAt) rows.push({ key: 'deadline', label: t('clock.deadline'), at: formatDateTime(p.dueAt), overdue: !!p.deadlineOverdue });
+      return rows;
+    },
     /** A vocabulary term (category, status, ...), or the raw value when unknown. */
     term(group: string, value: string | null | undefined): string {
       if (!value) return '—';

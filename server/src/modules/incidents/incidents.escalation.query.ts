@@ -17,10 +17,15 @@ export async function tryEscalationLock(trx: Db): Promise<boolean> {
   return rows[0].ok;
 }
 
-/** An incident raised one level by the round, as it is after the escalation. */
+/** An incident escalated by the round, as it is after the escalation. */
 export interface EscalatedRow {
   id: string;
+  /** The level before and after (equal when the district already had it: a deadline passing is still recorded). */
+  from_level: number;
   level: number;
+  /** Which clocks ran out: the step limit, the overall deadline, or both. */
+  step: boolean;
+  deadline: boolean;
   status: string;
   priority: string;
   category: string;
@@ -34,32 +39,48 @@ export interface EscalatedRow {
 }
 
 /**
- * Raises by one level (up to the district) at most `limit` open incidents whose current limit has
- * elapsed since their step began or their last escalation (the later), with a timeline row each.
- * Rows another transaction holds are skipped (the next round takes them).
+ * 督办 on both clocks (issue 12), at most `limit` open incidents per call, each with one timeline row
+ * saying why: its step limit elapsed since the step began or its last step escalation (the later),
+ * below the district's level — once per elapsed limit; and/or its overall deadline passed — once,
+ * whatever the level. One level up per call (to the district at most). Rows another transaction holds
+ * are skipped (the next round takes them).
  */
 export async function escalateBatchForSystem(trx: Db, limit: number): Promise<EscalatedRow[]> {
   const { rows } = await sql<EscalatedRow>`
-    WITH due AS (
-      SELECT i.id FROM incidents i
-        JOIN incident_time_limits tl ON tl.category = i.category AND tl.status = i.status
-       WHERE i.status <> 'closed' AND i.escalation_level < ${MAX_ESCALATION_LEVEL}
-         AND now() > greatest(i.status_since, coalesce(i.escalated_at, i.status_since)) + tl.limit_minutes * interval '1 minute'
-       ORDER BY i.status_since, i.id
+    WITH candidates AS (
+      SELECT i.id, i.status_since,
+             (i.escalation_level < ${MAX_ESCALATION_LEVEL} AND tl.limit_minutes IS NOT NULL
+              AND now() > greatest(i.status_since, coalesce(i.escalated_at, i.status_since)) + tl.limit_minutes * interval '1 minute') AS step,
+             (i.deadline_escalated_at IS NULL AND i.due_at < now()) AS deadline
+        FROM incidents i
+        LEFT JOIN incident_time_limits tl ON tl.category = i.category AND tl.status = i.status
+       WHERE i.status <> 'closed'),
+    due AS (
+      SELECT i.id, i.escalation_level AS from_level, c.step, c.deadline FROM candidates c JOIN incidents i ON i.id = c.id
+       WHERE c.step OR c.deadline
+       ORDER BY c.status_since, c.id
        LIMIT ${limit}
        FOR UPDATE OF i SKIP LOCKED),
     up AS (
-      UPDATE incidents i SET escalation_level = i.escalation_level + 1, escalated_at = now(), version = i.version + 1
+      UPDATE incidents i SET escalation_level = least(i.escalation_level + 1, ${MAX_ESCALATION_LEVEL}),
+             escalated_at = CASE WHEN due.step THEN now() ELSE i.escalated_at END,
+             deadline_escalated_at = CASE WHEN due.deadline THEN now() ELSE i.deadline_escalated_at END,
+             version = i.version + 1
         FROM due WHERE i.id = due.id
-      RETURNING i.id, i.escalation_level, i.status, i.priority, i.category, i.grid_id, i.district_id, i.location, i.version,
-                i.assignee_responder_id, i.assignee_department),
+      RETURNING i.id, due.from_level, i.escalation_level, due.step, due.deadline, i.status, i.priority, i.category, i.grid_id, i.district_id, i.location,
+                i.version, i.assignee_responder_id, i.assignee_department),
     timeline AS (
       INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_id, actor_name, note, escalation_level)
       SELECT up.id, up.district_id, 'escalate', up.status, up.status, NULL, 'system',
-             CASE up.escalation_level WHEN 1 THEN '超时督办：升级至街道' ELSE '超时督办：升级至区' END, up.escalation_level
+             concat_ws('；',
+               CASE WHEN up.step THEN '环节超时' END,
+               CASE WHEN up.deadline THEN '超过总时限' END)
+             || CASE up.escalation_level WHEN 1 THEN '：督办升级至街道' ELSE '：督办升级至区' END,
+             up.escalation_level
         FROM up ORDER BY up.id
       RETURNING incident_id)
-    SELECT up.id::text, up.escalation_level AS level, up.status, up.priority, up.category, g.code AS grid_code, up.district_id::text,
+    SELECT up.id::text, up.from_level,
+           up.escalation_level AS level, up.step, up.deadline, up.status, up.priority, up.category, g.code AS grid_code, up.district_id::text,
            ${stX(sql.ref('up.location'))} AS lon, ${stY(sql.ref('up.location'))} AS lat, up.version,
            up.assignee_responder_id::text, up.assignee_department, (SELECT count(*) FROM timeline) AS written
       FROM up LEFT JOIN grids g ON g.id = up.grid_id ORDER BY up.id`.execute(trx);

@@ -4,7 +4,7 @@
  */
 import type { Viewer } from '../../auth/scope.js';
 import type { SessionUser } from '../../auth/sessions.js';
-import { allowedActions, type IncidentStatus } from './lifecycle.js';
+import { allowedActions, stepOf, type IncidentStatus } from './lifecycle.js';
 
 /** Who is asking: the scope rule's viewer, plus the role (lifecycle) and the name (timeline). */
 export type Caller = Viewer & Pick<SessionUser, 'role' | 'username' | 'displayName'>;
@@ -37,8 +37,10 @@ export interface IncidentRow {
   assignee_department: string | null;
   assigned_at: Date | null;
   escalation_level: number;
+  step_due_at: Date | null;
   due_at: Date | null;
-  overdue: boolean;
+  step_overdue: boolean;
+  deadline_overdue: boolean;
   closed_at: Date | null;
   version: number;
   photo_count: number | null;
@@ -81,8 +83,14 @@ export function toFeature(row: IncidentRow, c: Caller) {
       assigneeDepartment: row.assignee_department,
       assignedAt: iso(row.assigned_at),
       escalationLevel: row.escalation_level,
-      overdue: row.overdue,
+      // The two clocks (issue 12): the current step's limit, named by the step it waits for, and
+      // the overall deadline; overdue on either.
+      step: stepOf(row.status as IncidentStatus),
+      stepDueAt: iso(row.step_due_at),
       dueAt: iso(row.due_at),
+      stepOverdue: row.step_overdue,
+      deadlineOverdue: row.deadline_overdue,
+      overdue: row.step_overdue || row.deadline_overdue,
       closedAt: iso(row.closed_at),
       version: row.version,
       photoCount: row.photo_count ?? 0,

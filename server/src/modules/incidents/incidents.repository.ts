@@ -17,9 +17,17 @@ import { INCIDENT_STATUSES } from './lifecycle.js';
 import { toFeature, type Caller, type IncidentRow } from './incidents.feature.js';
 import { PRIORITIES } from './incidents.schemas.js';
 
-/** The end of the current step (statusSince + the category's limit for the status); null when closed or unlimited. */
-const DUE_AT = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.status_since + tl.limit_minutes * interval '1 minute' END)`;
-const OVERDUE = sql<boolean>`coalesce(${DUE_AT} < now(), false)`;
+/**
+ * The two clocks (issue 12). The step limit: the end of the current step (statusSince + the
+ * category's limit for the status; it restarts with every step). The overall deadline (`due_at`,
+ * set at report: migration 0014). Both null when closed (or, for the step, unlimited).
+ */
+const STEP_DUE_AT = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.status_since + tl.limit_minutes * interval '1 minute' END)`;
+const DEADLINE = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.due_at END)`;
+const STEP_OVERDUE = sql<boolean>`coalesce(${STEP_DUE_AT} < now(), false)`;
+const DEADLINE_OVERDUE = sql<boolean>`coalesce(${DEADLINE} < now(), false)`;
+/** Overdue on either clock. */
+const OVERDUE = sql<boolean>`(${STEP_OVERDUE} OR ${DEADLINE_OVERDUE})`;
 
 /** The columns of `incidents i` / `grids g` the visibility rule reads. */
 export const INCIDENT_REFS: IncidentRefs = {
@@ -55,7 +63,8 @@ function selectFeature(q: ReturnType<typeof featureFrom>) {
     ).as('near_grids'),
     'i.reported_at', 'i.reported_by', eb.fn.coalesce('u.display_name', 'u.username').as('reported_by_name'),
     'i.assignee_responder_id as assignee_id', 'r.name as assignee_name', 'i.assignee_department', 'i.assigned_at',
-    'i.escalation_level', DUE_AT.as('due_at'), OVERDUE.as('overdue'), 'i.closed_at', 'i.version',
+    'i.escalation_level', STEP_DUE_AT.as('step_due_at'), DEADLINE.as('due_at'),
+    STEP_OVERDUE.as('step_overdue'), DEADLINE_OVERDUE.as('deadline_overdue'), 'i.closed_at', 'i.version',
     eb.selectFrom('incident_photos as p').select((p) => p.fn.countAll<number>().as('n')).whereRef('p.incident_id', '=', 'i.id').as('photo_count'),
   ]);
 }
@@ -122,7 +131,7 @@ export interface ListOptions {
   q?: string;
   assignedToMe?: boolean;
   department?: string;
-  sort?: '-reportedAt' | 'reportedAt' | '-priority' | 'dueAt';
+  sort?: '-reportedAt' | 'reportedAt' | '-priority' | 'dueAt' | 'stepDueAt';
   limit: number;
   offset: number;
 }
@@ -163,7 +172,10 @@ export async function listIncidents(db: Db, c: Caller, o: ListOptions) {
       page = page.orderBy(PRIORITY_RANK, 'desc').orderBy('i.reported_at', 'desc').orderBy('i.id', 'desc');
       break;
     case 'dueAt':
-      page = page.orderBy(DUE_AT, (ob) => ob.asc().nullsLast()).orderBy('i.reported_at', 'asc').orderBy('i.id', 'asc');
+      page = page.orderBy(DEADLINE, (ob) => ob.asc().nullsLast()).orderBy('i.reported_at', 'asc').orderBy('i.id', 'asc');
+      break;
+    case 'stepDueAt':
+      page = page.orderBy(STEP_DUE_AT, (ob) => ob.asc().nullsLast()).orderBy('i.reported_at', 'asc').orderBy('i.id', 'asc');
       break;
   }
   const [rows, count] = await Promise.all([
@@ -189,15 +201,20 @@ export async function incidentStats(db: Db, v: Viewer) {
       'i.status',
       eb.fn.countAll<number>().as('n'),
       eb.fn.countAll<number>().filterWhere(OVERDUE).as('overdue'),
+      eb.fn.countAll<number>().filterWhere(STEP_OVERDUE).as('step_overdue'),
+      eb.fn.countAll<number>().filterWhere(DEADLINE_OVERDUE).as('deadline_overdue'),
       eb.fn.countAll<number>().filterWhere('i.priority', '=', 'urgent').as('urgent'),
       eb.fn.countAll<number>().filterWhere('i.escalation_level', '>=', 1).as('escalated'),
     ])
     .execute();
   const byStatus: Record<string, number> = Object.fromEntries(INCIDENT_STATUSES.map((s) => [s, 0]));
-  const totals = { open: 0, overdue: 0, urgentOpen: 0, escalated: 0 };
+  const totals = { open: 0, overdue: 0, stepOverdue: 0, deadlineOverdue: 0, urgentOpen: 0, escalated: 0 };
   for (const r of rows) {
     byStatus[r.status] = r.n;
-    totals.overdue += r.overdue; // overdue needs a due time, and closed incidents have none
+    // Overdue needs a due time, and closed incidents have none.
+    totals.overdue += r.overdue;
+    totals.stepOverdue += r.step_overdue;
+    totals.deadlineOverdue += r.deadline_overdue;
     if (r.status === 'closed') continue;
     totals.open += r.n;
     totals.urgentOpen += r.urgent;
@@ -206,10 +223,10 @@ export async function incidentStats(db: Db, v: Viewer) {
   return { ...totals, byStatus };
 }
 
-/** The categories in their order, with their department and time limits (minutes per status). */
+/** The categories in their order, with their department, step limits (minutes per status) and overall limit (minutes). */
 export async function listCategories(db: Db) {
   const [categories, limits] = await Promise.all([
-    db.selectFrom('incident_categories').select(['code', 'name_zh', 'name_en', 'department_code', 'photo_required']).orderBy('sort').orderBy('code').execute(),
+    db.selectFrom('incident_categories').select(['code', 'name_zh', 'name_en', 'department_code', 'photo_required', 'overall_limit_minutes']).orderBy('sort').orderBy('code').execute(),
     db.selectFrom('incident_time_limits').select(['category', 'status', 'limit_minutes']).execute(),
   ]);
   return categories.map((c) => ({
@@ -218,6 +235,7 @@ export async function listCategories(db: Db) {
     nameEn: c.name_en,
     departmentCode: c.department_code,
     timeLimits: Object.fromEntries(limits.filter((l) => l.category === c.code).map((l) => [l.status, l.limit_minutes])),
+    overallLimitMinutes: c.overall_limit_minutes,
     photoRequired: c.photo_required,
   }));
 }

@@ -39,7 +39,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
     '/api/incident-categories',
     {
       config,
-      schema: { tags: ['incidents'], summary: 'Incident categories with their departments and time limits (minutes per status)', response: { 200: Type.Object({ categories: Type.Array(Category) }) } },
+      schema: { tags: ['incidents'], summary: 'Incident categories with their departments, step limits (minutes per status) and overall limits', response: { 200: Type.Object({ categories: Type.Array(Category) }) } },
     },
     async () => ({ categories: await listCategories(app.db) }),
   );

@@ -84,8 +84,12 @@ export const IncidentProperties = Type.Object({
   assigneeDepartment: Nullable(Type.String()),
   assignedAt: Nullable(Type.String()),
   escalationLevel: Type.Integer(),
-  overdue: Type.Boolean(),
-  dueAt: Nullable(Type.String()),
+  step: Nullable(Type.String({ description: 'the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed' })),
+  stepDueAt: Nullable(Type.String({ description: 'the step limit: the end of the current step (statusSince + the category\'s limit for the status); it restarts with every step, a reassignment included' })),
+  dueAt: Nullable(Type.String({ description: 'the overall deadline: report time + the category\'s overall limit; it does not move on dispatch, reassignment, rejection or reopening' })),
+  stepOverdue: Type.Boolean(),
+  deadlineOverdue: Type.Boolean(),
+  overdue: Type.Boolean({ description: 'stepOverdue or deadlineOverdue' }),
   closedAt: Nullable(Type.String()),
   version: Type.Integer(),
   photoCount: Type.Integer(),
@@ -161,14 +165,16 @@ export const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200, description: 'literal text in description or address' })),
   assignedToMe: Type.Optional(Type.Boolean()),
   department: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
-  sort: Type.Optional(Type.Union([Type.Literal('-reportedAt'), Type.Literal('reportedAt'), Type.Literal('-priority'), Type.Literal('dueAt')])),
+  sort: Type.Optional(Type.Union([Type.Literal('-reportedAt'), Type.Literal('reportedAt'), Type.Literal('-priority'), Type.Literal('dueAt'), Type.Literal('stepDueAt')], { description: 'dueAt: the overall deadline first; stepDueAt: the step limit first' })),
   limit: Type.Integer({ minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
 });
 
 export const Stats = Type.Object({
   open: Type.Integer(),
-  overdue: Type.Integer(),
+  overdue: Type.Integer({ description: 'open incidents overdue on either clock' }),
+  stepOverdue: Type.Integer({ description: 'open incidents past their step limit' }),
+  deadlineOverdue: Type.Integer({ description: 'open incidents past their overall deadline' }),
   urgentOpen: Type.Integer(),
   escalated: Type.Integer({ description: 'open incidents with escalationLevel ≥ 1' }),
   byStatus: Type.Record(Type.String(), Type.Integer()),
@@ -179,7 +185,8 @@ export const Category = Type.Object({
   nameZh: Type.String(),
   nameEn: Type.String(),
   departmentCode: Nullable(Type.String()),
-  timeLimits: Type.Record(Type.String(), Type.Integer()),
+  timeLimits: Type.Record(Type.String(), Type.Integer(), { description: 'step limits: minutes allowed in each status' }),
+  overallLimitMinutes: Type.Integer({ description: 'the overall limit: minutes from report to the deadline (dueAt)' }),
   photoRequired: Type.Boolean({ description: 'resolving an incident of this category needs a photo (422 PHOTO_REQUIRED without)' }),
 });
 

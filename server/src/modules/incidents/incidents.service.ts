@@ -260,7 +260,7 @@ const MAX_BATCHES = 20;
 export interface EscalationRound {
   /** False when another process held the lock and this round did nothing. */
   ran: boolean;
-  escalated: { id: string; level: number }[];
+  escalated: { id: string; level: number; step: boolean; deadline: boolean }[];
 }
 
 const escalationEvent = (r: EscalatedRow) =>
@@ -270,12 +270,13 @@ const escalationEvent = (r: EscalatedRow) =>
       assignee: { responderId: r.assignee_responder_id, departmentCode: r.assignee_department },
     },
     'escalate',
-    { escalationLevel: { from: r.level - 1, to: r.level }, version: { from: r.version - 1, to: r.version } },
+    { escalationLevel: { from: r.from_level, to: r.level }, version: { from: r.version - 1, to: r.version } },
   );
 
 /**
  * 督办, run by the system's timer (plugins/timers.ts): escalates every open incident whose current
- * limit has elapsed since its step began or its last escalation, in batches, one API process at a
+ * step limit has elapsed since its step began or its last escalation, or whose overall deadline has
+ * just passed (incidents.escalation.query.ts), in batches, one API process at a
  * time (a transaction-scoped advisory lock; the others skip the round).
  */
 export async function escalateOverdueForSystem(deps: WriteDeps): Promise<EscalationRound> {
@@ -284,7 +285,7 @@ export async function escalateOverdueForSystem(deps: WriteDeps): Promise<Escalat
     const { body: round } = await runWrite(deps, async (trx) => {
       if (!(await tryEscalationLock(trx))) return { status: 200, body: undefined, events: [] };
       const rows = await escalateBatchForSystem(trx, ESCALATION_BATCH);
-      return { status: 200, body: rows.map((r) => ({ id: r.id, level: r.level })), events: rows.map(escalationEvent) };
+      return { status: 200, body: rows.map((r) => ({ id: r.id, level: r.level, step: r.step, deadline: r.deadline })), events: rows.map(escalationEvent) };
     });
     if (round === undefined) return { ran: batch > 0, escalated };
     escalated.push(...round);

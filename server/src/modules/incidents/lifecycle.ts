@@ -52,6 +52,20 @@ export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
   reopen: { from: ['resolved', 'verified', 'closed'], to: 'reopened', by: 'command', noteRequired: true, photos: false },
 };
 
+/**
+ * The step an incident in a status waits for, which names its step limit (受理时限, 派遣时限, 响应时限,
+ * 处置时限, 核查时限, 结案时限): the action that ends it. A rejected incident waits for a new dispatch, a
+ * reopened one to be taken in again; a closed one waits for nothing.
+ */
+export const STEP_OF_STATUS: Record<IncidentStatus, IncidentAction | null> = {
+  reported: 'accept', accepted: 'dispatch', dispatched: 'start', in_progress: 'resolve', resolved: 'verify',
+  verified: 'close', closed: null, rejected: 'dispatch', reopened: 'accept',
+};
+
+export function stepOf(status: IncidentStatus): IncidentAction | null {
+  return STEP_OF_STATUS[status];
+}
+
 /** Actions whose `from` includes the status, in lifecycle order. */
 export function actionsFrom(status: IncidentStatus): IncidentAction[] {
   return INCIDENT_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(status));

@@ -24,7 +24,6 @@ const fieldEn: FieldMessages = {
   },
   card: {
     overdue: 'Overdue',
-    dueAt: 'Due',
     assignee: 'Assignee',
     department: 'Department',
     photos: 'Photos ({n})',

@@ -22,7 +22,6 @@ const fieldZhCN = {
   },
   card: {
     overdue: '已超时',
-    dueAt: '办理时限',
     assignee: '处置人',
     department: '处置部门',
     photos: '照片（{n}）',

@@ -1,0 +1,180 @@
+/**
+ * The two clocks (issue 12): the step limit, named by its step, restarts with every step (a
+ * reassignment included); the overall deadline is set at report and never moves on dispatch,
+ * reassignment, rejection or reopening. 督办 on either clock, each exactly once. Time is the test's:
+ * timestamps are written into the past, nothing sleeps.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { act, call, COMMUNITY1, escalateOverdue, GRID1, IN1, newIncident, responder, session, setupEnv, type Env, type Session } from './support.js';
+
+let env: Env;
+let commander: Session;
+let worker: Session;
+
+beforeAll(async () => {
+  env = await setupEnv();
+  commander = await session(env, 'commander', COMMUNITY1);
+  worker = await session(env, 'grid_worker', GRID1, { at: IN1 });
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+const props = async (id: string) => (await call(env, 'GET', `/api/incidents/${id}`, { cookie: commander.cookie })).json().properties;
+const minutes = (a: string, b: string) => (Date.parse(a) - Date.parse(b)) / 60_000;
+const overallLimit = async (category: string) =>
+  (await env.db.pool.query<{ m: number }>('SELECT overall_limit_minutes AS m FROM incident_categories WHERE code = $1', [category])).rows[0].m;
+const stepLimit = async (category: string, status: string) =>
+  (await env.db.pool.query<{ m: number }>('SELECT limit_minutes AS m FROM incident_time_limits WHERE category = $1 AND status = $2', [category, status])).rows[0].m;
+/** As if the incident had been reported `mins` minutes earlier (both clocks' origins move back). */
+const reportedEarlier = (id: string, mins: number) =>
+  env.db.pool.query(
+    `UPDATE incidents SET reported_at = reported_at - make_interval(mins => $2), due_at = due_at - make_interval(mins => $2),
+            status_since = status_since - make_interval(mins => $2) WHERE id = $1`, [id, mins]);
+const escalations = async (id: string) =>
+  (await env.db.pool.query<{ note: string; level: number }>(
+    `SELECT note, escalation_level AS level FROM incident_transitions WHERE incident_id = $1 AND action = 'escalate' ORDER BY id`, [id])).rows;
+
+describe('two clocks', () => {
+  it('at report: the step limit (受理) from statusSince, the overall deadline from reportedAt, both from the category', async () => {
+    const id = await newIncident(env, IN1, { category: 'dispute' });
+    const p = await props(id);
+    expect(p.step).toBe('accept');
+    expect(minutes(p.stepDueAt, p.statusSince)).toBe(await stepLimit('dispute', 'reported'));
+    expect(minutes(p.dueAt, p.reportedAt)).toBe(await overallLimit('dispute'));
+    expect(p).toMatchObject({ stepOverdue: false, deadlineOverdue: false, overdue: false });
+    // The category's limits as the app reads them.
+    const { categories } = (await call(env, 'GET', '/api/incident-categories', { cookie: commander.cookie })).json();
+    expect(categories.find((c: { code: string }) => c.code === 'dispute')).toMatchObject({ overallLimitMinutes: await overallLimit('dispute') });
+  });
+
+  it('the overall deadline never moves: not on accept, dispatch, reassignment, rejection, re-dispatch or reopening; the step clock restarts with each', async () => {
+    const id = await newIncident(env, IN1, { category: 'sanitation' });
+    const first = await props(id);
+    const due = first.dueAt;
+    const r1 = await responder(env.db.pool, GRID1, IN1);
+    const r2 = await responder(env.db.pool, GRID1, IN1);
+    const steps: Array<[string, () => Promise<{ statusCode: number }>, string, string]> = [
+      ['accept', () => act(env, id, { action: 'accept' }, commander.cookie), 'accepted', 'dispatch'],
+      ['dispatch', () => call(env, 'POST', `/api/incidents/${id}/dispatch`, { cookie: commander.cookie, body: { responderId: r1 } }), 'dispatched', 'start'],
+      ['reassign', () => call(env, 'POST', `/api/incidents/${id}/dispatch`, { cookie: commander.cookie, body: { responderId: r2, reassign: true, note: '改派' } }), 'dispatched', 'start'],
+      ['reject', () => act(env, id, { action: 'reject', note: '不属于本网格' }, commander.cookie), 'rejected', 'dispatch'],
+      ['dispatch again', () => call(env, 'POST', `/api/incidents/${id}/dispatch`, { cookie: commander.cookie, body: { responderId: r1 } }), 'dispatched', 'start'],
+      ['start', () => act(env, id, { action: 'start' }, commander.cookie), 'in_progress', 'resolve'],
+      ['resolve', () => act(env, id, { action: 'resolve' }, commander.cookie), 'resolved', 'verify'],
+      ['reopen', () => act(env, id, { action: 'reopen', note: '居民反映未解决' }, commander.cookie), 'reopened', 'accept'],
+    ];
+    let previousStart = first.statusSince;
+    for (const [what, step, status, next] of steps) {
+      // Each step a minute after the last (the clocks' origins move back), so a restart shows.
+      await reportedEarlier(id, 1);
+      const res = await step();
+      expect(res.statusCode, what).toBe(200);
+      const p = await props(id);
+      expect(p.status, what).toBe(status);
+      expect(p.step, what).toBe(next);
+      // Moved back with the rest by the test only: relative to reportedAt it is where it was.
+      expect(minutes(p.dueAt, p.reportedAt), what).toBe(await overallLimit('sanitation'));
+      expect(minutes(p.stepDueAt, p.statusSince), what).toBe(await stepLimit('sanitation', status));
+      // The step clock restarted: its start is this step's (after the last one, moved back a minute).
+      expect(Date.parse(p.statusSince), what).toBeGreaterThan(Date.parse(previousStart) - 60_000);
+      previousStart = p.statusSince;
+    }
+    // In absolute time: the deadline is the first one, moved back the test's 8 minutes and nothing else.
+    expect(minutes(due, (await props(id)).dueAt)).toBe(8);
+  });
+
+  it('a change of the category\'s overall limit does not move the deadlines of incidents already reported', async () => {
+    const id = await newIncident(env, IN1, { category: 'traffic' });
+    const before = (await props(id)).dueAt;
+    const limit = await overallLimit('traffic');
+    try {
+      await env.db.pool.query('UPDATE incident_categories SET overall_limit_minutes = $2 WHERE code = $1', ['traffic', limit * 2]);
+      expect((await props(id)).dueAt).toBe(before);
+      const later = await newIncident(env, IN1, { category: 'traffic' });
+      const p = await props(later);
+      expect(minutes(p.dueAt, p.reportedAt)).toBe(limit * 2);
+    } finally {
+      await env.db.pool.query('UPDATE incident_categories SET overall_limit_minutes = $2 WHERE code = $1', ['traffic', limit]);
+    }
+  });
+
+  it('past its overall deadline an incident is overdue on that clock: flagged, listed, counted apart', async () => {
+    const id = await newIncident(env, IN1, { category: 'fire' });
+    // Accepted a minute ago (a fresh step), reported long enough ago for the deadline to have passed.
+    await act(env, id, { action: 'accept' }, commander.cookie);
+    await env.db.pool.query(
+      `UPDATE incidents SET reported_at = reported_at - make_interval(mins => $2), due_at = due_at - make_interval(mins => $2) WHERE id = $1`,
+      [id, (await overallLimit('fire')) + 1]);
+    const p = await props(id);
+    expect(p).toMatchObject({ step: 'dispatch', stepOverdue: false, deadlineOverdue: true, overdue: true });
+    const listed = (await call(env, 'GET', '/api/incidents?overdue=true&sort=dueAt&limit=500', { cookie: commander.cookie })).json();
+    expect(listed.features.map((f: { id: string }) => f.id)).toContain(id);
+    const stats = (await call(env, 'GET', '/api/incidents/stats', { cookie: commander.cookie })).json();
+    expect(stats.deadlineOverdue).toBeGreaterThanOrEqual(1);
+    expect(stats.overdue).toBeGreaterThanOrEqual(stats.deadlineOverdue);
+    expect(stats.overdue).toBeLessThanOrEqual(stats.stepOverdue + stats.deadlineOverdue);
+    // Counted by the test's own SQL: either clock, open incidents of the area only.
+    const { rows } = await env.db.pool.query<{ step: number; deadline: number; either: number }>(
+      `SELECT count(*) FILTER (WHERE s)::int AS step, count(*) FILTER (WHERE d)::int AS deadline, count(*) FILTER (WHERE s OR d)::int AS either
+         FROM (SELECT i.status_since + tl.limit_minutes * interval '1 minute' < now() AS s, i.due_at < now() AS d
+                 FROM incidents i JOIN grids g ON g.id = i.grid_id
+                 LEFT JOIN incident_time_limits tl ON tl.category = i.category AND tl.status = i.status
+                WHERE i.status <> 'closed' AND g.code LIKE $1 || '%') x`, [COMMUNITY1]);
+    expect({ step: stats.stepOverdue, deadline: stats.deadlineOverdue, either: stats.overdue }).toEqual(rows[0]);
+  });
+
+  it('督办 on either clock, each exactly once: the deadline once whatever the level, the step once per elapsed limit', async () => {
+    const id = await newIncident(env, IN1, { category: 'dispute' });
+    await act(env, id, { action: 'accept' }, commander.cookie);
+    // The deadline has passed, the step (accepted a moment ago) has not.
+    await env.db.pool.query(`UPDATE incidents SET due_at = now() - interval '1 minute' WHERE id = $1`, [id]);
+    await escalateOverdue(env.db.app);
+    expect(await escalations(id)).toEqual([{ note: '超过总时限：督办升级至街道', level: 1 }]);
+    expect((await env.db.pool.query('SELECT deadline_escalated_at IS NOT NULL AS d, escalated_at IS NULL AS s FROM incidents WHERE id = $1', [id])).rows[0])
+      .toEqual({ d: true, s: true });
+    await escalateOverdue(env.db.app);
+    expect(await escalations(id)).toHaveLength(1);
+
+    // Now the step limit elapses too: one more, for the step only.
+    await env.db.pool.query(`UPDATE incidents SET status_since = now() - make_interval(mins => $2 + 1) WHERE id = $1`, [id, await stepLimit('dispute', 'accepted')]);
+    await escalateOverdue(env.db.app);
+    await escalateOverdue(env.db.app);
+    expect(await escalations(id)).toEqual([
+      { note: '超过总时限：督办升级至街道', level: 1 },
+      { note: '环节超时：督办升级至区', level: 2 },
+    ]);
+    const ev = await env.db.pool.query(`SELECT data FROM live_events WHERE entity_id = $1 AND data->>'action' = 'escalate' ORDER BY id`, [id]);
+    expect(ev.rows.map((r) => r.data.changes.escalationLevel)).toEqual([{ from: 0, to: 1 }, { from: 1, to: 2 }]);
+  });
+
+  it('both clocks at once: one round, one level, one row naming both; at the district a passing deadline is still recorded, once', async () => {
+    const both = await newIncident(env, IN1, { category: 'appeal' });
+    await reportedEarlier(both, (await overallLimit('appeal')) + 1);
+    await escalateOverdue(env.db.app);
+    expect(await escalations(both)).toEqual([{ note: '环节超时；超过总时限：督办升级至街道', level: 1 }]);
+
+    const top = await newIncident(env, IN1, { category: 'appeal' });
+    await env.db.pool.query(`UPDATE incidents SET escalation_level = 2, escalated_at = now() WHERE id = $1`, [top]);
+    await env.db.pool.query(`UPDATE incidents SET due_at = now() - interval '1 minute' WHERE id = $1`, [top]);
+    await escalateOverdue(env.db.app);
+    await escalateOverdue(env.db.app);
+    expect(await escalations(top)).toEqual([{ note: '超过总时限：督办升级至区', level: 2 }]);
+    const ev = await env.db.pool.query(`SELECT data FROM live_events WHERE entity_id = $1 AND data->>'action' = 'escalate'`, [top]);
+    expect(ev.rows.map((r) => r.data.changes.escalationLevel)).toEqual([{ from: 2, to: 2 }]);
+  });
+
+  it('a closed incident has neither clock; reopened, its deadline is the first one (already passed: no second 督办)', async () => {
+    const id = await newIncident(env, IN1, { category: 'sanitation' });
+    await act(env, id, { action: 'close', note: '重复上报' }, commander.cookie);
+    expect(await props(id)).toMatchObject({ step: null, stepDueAt: null, dueAt: null, overdue: false });
+    await env.db.pool.query(`UPDATE incidents SET due_at = now() - interval '1 minute', deadline_escalated_at = now() - interval '2 minutes' WHERE id = $1`, [id]);
+    await act(env, id, { action: 'reopen', note: '再次反映' }, commander.cookie);
+    const p = await props(id);
+    expect(p).toMatchObject({ step: 'accept', deadlineOverdue: true, stepOverdue: false });
+    await escalateOverdue(env.db.app);
+    expect(await escalations(id)).toEqual([]);
+    // The grid worker reads the same clocks.
+    expect((await call(env, 'GET', `/api/incidents/${id}`, { cookie: worker.cookie })).statusCode).toBe(200);
+  });
+});
