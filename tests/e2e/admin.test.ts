@@ -270,7 +270,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       expect(await row.locator('[data-testid="audit-count"]').textContent()).toBe(`×6，最后 ${logged.last}`);
       expect(await page.textContent('[data-testid="audit-total"]')).toContain('共 1 条记录');
       // The tags zoom in (Element Plus transition): the screenshot after they have.
-      const settled = () => page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)).then(() => true));
+      // A cancelled animation (one replaced by the next) rejects its `finished` with AbortError: it is settled too.
+      const settled = () => page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => undefined))).then(() => true));
       await settled();
       await page.screenshot({ path: path.join(artifacts, 'admin-audit-contact-reads.png') });
 

@@ -6,6 +6,7 @@ import { addUser, signIn as apiSignIn } from '../support/auth.js';
 import { artifacts, e2eEnvironment, externalRequests, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import { fillDashboardData } from './data.js';
 import zhCN from '../../web/src/i18n/messages/zh-CN.js';
+import { formatDateTime } from '../../web/src/i18n/format.js';
 // Types only: `window.__wanggeMap` (pages opened with `?e2e=1`).
 import type {} from '../../web/src/map/testHook.js';
 
@@ -76,9 +77,10 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
   let gridA: Point & { code: string };
   let gridB: Point & { code: string };
 
+  // Overdue on either clock: the step limit (status_since + the category's limit for the status) or the overall deadline.
   const overdueSql = `SELECT count(*)::int AS n FROM incidents i
-      JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
-     WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'`;
+      LEFT JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
+     WHERE i.status <> 'closed' AND (now() > i.status_since + l.limit_minutes * interval '1 minute' OR now() > i.due_at)`;
 
   async function report(cookie: string, body: Record<string, unknown>): Promise<{ id: string; properties: Record<string, unknown> }> {
     const res = await env.app.inject({ method: 'POST', url: '/api/incidents', headers: { cookie }, payload: body });
@@ -186,6 +188,14 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
         return !v.moving && v.zoom >= 16 && Math.abs(v.centre[0] - (gridA.lon + 0.0004)) < 1e-4 && Math.abs(v.centre[1] - gridA.lat) < 1e-4;
       }, { timeout: 15_000 }).toBe(true);
       expect(await page.textContent('[data-testid="incident-description"]')).toBe(normalText);
+      // Both clocks, each named: the step's limit (受理时限 for a new report) and the overall deadline (总时限), as stored.
+      const { rows: [clock] } = await env.database.pool.query<{ step: Date; due: Date }>(
+        `SELECT i.status_since + l.limit_minutes * interval '1 minute' AS step, i.due_at AS due
+           FROM incidents i JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status WHERE i.id = $1`, [normal.id]);
+      expect(await page.textContent('[data-testid="incident-clock-step"] dt')).toBe(zhCN.clock.step.accept);
+      expect(await page.textContent('[data-testid="incident-clock-step"] dd')).toContain(formatDateTime(clock.step.toISOString()));
+      expect(await page.textContent('[data-testid="incident-clock-deadline"] dt')).toBe(zhCN.clock.deadline);
+      expect(await page.textContent('[data-testid="incident-clock-deadline"] dd')).toContain(formatDateTime(clock.due.toISOString()));
 
       // The timeline: one entry per recorded transition (the report).
       const { rows: steps } = await env.database.pool.query<{ action: string }>(`SELECT action FROM incident_transitions WHERE incident_id = $1`, [normal.id]);
