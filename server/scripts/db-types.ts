@@ -21,8 +21,12 @@ const run = promisify(execFile);
 const serverDir = path.resolve(import.meta.dirname, '..');
 export const TYPES_FILE = path.join(serverDir, 'src', 'db', 'types.ts');
 
-/** How database types become TypeScript (pg parses int8 and numeric to numbers: db/database.ts). */
-const TYPE_MAPPING = { int8: 'number', numeric: 'number' };
+/**
+ * How database types become TypeScript (pg parses int8 and numeric to numbers: db/database.ts).
+ * Intervals (the clocks' paused time, migration 0015) are only computed with in SQL, never read
+ * into the app: `unknown` keeps it so.
+ */
+const TYPE_MAPPING = { int8: 'number', numeric: 'number', interval: 'unknown' };
 const CUSTOM_IMPORTS = { Geometry: './geometry.js#Geometry', GeneratedGeometry: './geometry.js#GeneratedGeometry' };
 /** PostGIS's own catalogue tables and views are not ours. */
 const EXCLUDE = '{spatial_ref_sys,geometry_columns,geography_columns}';

@@ -69,7 +69,8 @@ describe('GET /api/meta', () => {
       for (const action of INCIDENT_ACTIONS) {
         const command = lifecycle.actors.command.includes(role);
         const handler = LIFECYCLE[action].by === 'handler' && lifecycle.actors.handler.includes(role);
-        expect(mayAct(action, { role, isAssignee: true, isAssignedDepartment: true }), `${role} ${action} when assigned`).toBe(command || handler);
+        // (resume: a handler who suspended the incident.)
+        expect(mayAct(action, { role, isAssignee: true, isAssignedDepartment: true, isSuspender: true }), `${role} ${action} when assigned`).toBe(command || handler);
         expect(mayAct(action, { role, isAssignee: false, isAssignedDepartment: false }), `${role} ${action} when not assigned`).toBe(command);
       }
     }

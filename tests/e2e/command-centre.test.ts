@@ -202,9 +202,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(steps).toHaveLength(1);
       expect(await page.locator('[data-testid="timeline-entry"]').count()).toBe(steps.length);
       expect(await page.getAttribute('[data-testid="timeline-entry"]', 'data-action')).toBe(steps[0].action);
-      // Exactly the allowed actions: a commander on a reported incident may accept, dispatch (the candidates) and close.
+      // Exactly the allowed actions: a commander on a reported incident may accept, dispatch (the candidates), close and suspend.
       const actions = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
-      expect(actions.sort()).toEqual(['accept', 'close']);
+      expect(actions.sort()).toEqual(['accept', 'close', 'suspend']);
       await page.waitForSelector('[data-testid="candidates"]');
 
       // Responders: the worker comes on duty near the incident (positions through the API).
@@ -313,7 +313,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       }
       await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.resolved);
       await expect.poll(() => page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
-        .toEqual(['verify', 'reopen']);
+        .toEqual(['verify', 'reopen', 'suspend']);
       await page.click('[data-testid="action-verify"]');
       await page.waitForSelector('[data-testid="action-dialog"]');
       await page.setInputFiles('[data-testid="action-photos"]', { name: 'proof.png', mimeType: 'image/png', buffer: PNG });
@@ -399,8 +399,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
     /** Open overdue incidents (computed here, independently of the API) and whether each is escalated. */
     const overdueInDatabase = async () => Object.fromEntries((await env.database.pool.query<{ id: string; escalated: boolean }>(
       `SELECT i.id::text, i.escalation_level >= 1 AS escalated FROM incidents i
-         JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
-        WHERE i.status <> 'closed' AND now() > i.status_since + l.limit_minutes * interval '1 minute'`,
+         LEFT JOIN incident_time_limits l ON l.category = i.category AND l.status = i.status
+        WHERE i.status <> 'closed' AND (now() > i.status_since + l.limit_minutes * interval '1 minute' OR now() > i.due_at)`,
     )).rows.map((r) => [r.id, r.escalated]));
     /** The overdue layer's source as id → escalated (querySourceFeatures repeats a point per tile it falls in). */
     const overdueOnMap = async () => Object.fromEntries((await sourceFeatures(page, 'incidents-overdue')).map((f) => [String(f.id), f.escalated === true]));

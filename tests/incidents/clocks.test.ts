@@ -177,4 +177,58 @@ describe('two clocks', () => {
     // The grid worker reads the same clocks.
     expect((await call(env, 'GET', `/api/incidents/${id}`, { cookie: worker.cookie })).statusCode).toBe(200);
   });
+
+  it('挂起 stops both clocks: nothing runs out or escalates meanwhile; on resumption the time suspended is added to both, exactly', async () => {
+    const id = await newIncident(env, IN1, { category: 'sanitation' });
+    // Assigned to the worker's responder: the handler suspends, with a reason (required).
+    await env.db.pool.query(`UPDATE incidents SET status = 'in_progress', assignee_responder_id = $2, status_since = now() WHERE id = $1`, [id, worker.responderId]);
+    expect((await act(env, id, { action: 'suspend' }, worker.cookie)).json()).toMatchObject({ status: 422, code: 'NOTE_REQUIRED' });
+    const before = await props(id);
+    const suspended = await act(env, id, { action: 'suspend', note: '等待居民在家时上门' }, worker.cookie);
+    expect(suspended.statusCode, suspended.body).toBe(200);
+    expect(suspended.json().properties).toMatchObject({ status: 'in_progress', allowedActions: ['resume'] });
+    expect(suspended.json().properties.suspendedSince).not.toBeNull();
+
+    // Three days pass while suspended: longer than the step and the overall limits.
+    const days3 = 3 * 24 * 60 + 5;
+    await env.db.pool.query(`UPDATE incidents SET suspended_since = suspended_since - make_interval(mins => $2) WHERE id = $1`, [id, days3]);
+    const during = await props(id);
+    expect(during).toMatchObject({ stepOverdue: false, deadlineOverdue: false, overdue: false });
+    // The clocks stand still: each due time has moved on with the time suspended.
+    expect(minutes(during.dueAt, before.dueAt)).toBeCloseTo(days3, 0);
+    expect(minutes(during.stepDueAt, before.stepDueAt)).toBeCloseTo(days3, 0);
+    await escalateOverdue(env.db.app);
+    expect(await escalations(id)).toEqual([]);
+    // Listed and counted apart.
+    const listed = (await call(env, 'GET', '/api/incidents?suspended=true&limit=500', { cookie: commander.cookie })).json();
+    expect(listed.features.map((f: { id: string }) => f.id)).toContain(id);
+    expect((await call(env, 'GET', '/api/incidents?suspended=false&limit=500', { cookie: commander.cookie })).json().features.map((f: { id: string }) => f.id)).not.toContain(id);
+    const { rows: [n] } = await env.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM incidents i JOIN grids g ON g.id = i.grid_id WHERE i.suspended_since IS NOT NULL AND i.status <> 'closed' AND g.code LIKE $1 || '%'`, [COMMUNITY1]);
+    expect((await call(env, 'GET', '/api/incidents/stats', { cookie: commander.cookie })).json().suspended).toBe(n.n);
+
+    // Another grid worker may not resume it; the one who suspended it may.
+    const other = await session(env, 'grid_worker', GRID1, { at: IN1 });
+    expect((await act(env, id, { action: 'resume' }, other.cookie)).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    const { rows: [stored] } = await env.db.pool.query<{ due: Date; since: Date }>('SELECT due_at AS due, suspended_since AS since FROM incidents WHERE id = $1', [id]);
+    const resumed = await act(env, id, { action: 'resume' }, worker.cookie);
+    expect(resumed.statusCode, resumed.body).toBe(200);
+    const { rows: [after] } = await env.db.pool.query<{ due: Date; paused: number; total: number; at: Date }>(
+      `SELECT i.due_at AS due, extract(epoch FROM i.step_paused)::float8 AS paused, extract(epoch FROM i.suspended_total)::float8 AS total,
+              (SELECT t.at FROM incident_transitions t WHERE t.incident_id = i.id AND t.action = 'resume') AS at
+         FROM incidents i WHERE i.id = $1`, [id]);
+    // Exactly the time suspended (the resumption's statement time; the timeline row's clock is a moment later).
+    const suspendedMs = after.due.getTime() - stored.due.getTime();
+    expect(Math.abs(after.at.getTime() - stored.since.getTime() - suspendedMs)).toBeLessThan(1000);
+    expect(after.paused * 1000).toBeCloseTo(suspendedMs, -1);
+    expect(after.total * 1000).toBeCloseTo(suspendedMs, -1);
+    const p = await props(id);
+    expect(p).toMatchObject({ suspendedSince: null, stepOverdue: false, deadlineOverdue: false, allowedActions: ['resolve', 'reject', 'suspend'] });
+    expect(minutes(p.dueAt, before.dueAt)).toBeCloseTo(days3, 0);
+    // The next step starts with nothing paused.
+    expect((await act(env, id, { action: 'resolve' }, worker.cookie)).statusCode).toBe(200);
+    expect((await env.db.pool.query(`SELECT extract(epoch FROM step_paused)::int AS s FROM incidents WHERE id = $1`, [id])).rows[0].s).toBe(0);
+    const timeline = (await props(id)).timeline.map((t: { action: string; note: string | null }) => [t.action, t.note]);
+    expect(timeline.slice(-3)).toEqual([['suspend', '等待居民在家时上门'], ['resume', null], ['resolve', null]]);
+  });
 });

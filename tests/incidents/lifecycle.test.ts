@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, type IncidentAction, type IncidentStatus,
+  actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter, type IncidentAction, type IncidentStatus,
 } from '../../server/src/modules/incidents/lifecycle.js';
 import { act, call, COMMUNITY1, forceStatus, GRID1, IN1, newIncident, responder, session, setupEnv, type Env, type Session } from './support.js';
 
@@ -42,28 +42,52 @@ describe('every action from every status (command centre)', () => {
     const body: Record<string, unknown> = { action, note: '理由' };
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
-    if (LIFECYCLE[action].from.includes(from)) {
+    if (actionsFrom(from).includes(action)) {
+      const to = statusAfter(action, from);
       expect(res.statusCode, res.body).toBe(200);
       const p = res.json().properties;
-      expect(p.status).toBe(LIFECYCLE[action].to);
+      expect(p.status).toBe(to);
       expect(p.version).toBe(before.version + 1);
-      expect(p.allowedActions).toEqual(actionsFrom(LIFECYCLE[action].to));
+      // Suspended, resume is all there is.
+      expect(p.allowedActions).toEqual(actionsFrom(to, action === 'suspend'));
+      expect(p.suspendedSince !== null).toBe(action === 'suspend');
       const steps = action === 'dispatch' && from === 'reported' ? ['accept', 'dispatch'] : [action];
       expect(await timelineActions(id)).toEqual(['report', ...steps]);
       expect(p.timeline.slice(1).map((t: { action: string; fromStatus: string; toStatus: string; note: string | null; actor: { id: string } }) => [t.action, t.fromStatus, t.toStatus, t.actor.id])).toEqual(
         action === 'dispatch' && from === 'reported'
           ? [['accept', 'reported', 'accepted', commander.id], ['dispatch', 'accepted', 'dispatched', commander.id]]
-          : [[action, from, LIFECYCLE[action].to, commander.id]],
+          : [[action, from, to, commander.id]],
       );
       expect(p.timeline.at(-1).note).toBe('理由');
       const after = await incident(id);
-      expect(after.closed_at !== null).toBe(LIFECYCLE[action].to === 'closed');
+      expect(after.closed_at !== null).toBe(to === 'closed');
       if (action === 'dispatch') expect(after.assignee).toBe(body.responderId);
     } else {
       expect(res.statusCode).toBe(409);
-      expect(res.json()).toMatchObject({ code: 'INVALID_TRANSITION', currentStatus: from, allowed: actionsFrom(from) });
+      expect(res.json()).toMatchObject({ code: 'INVALID_TRANSITION', currentStatus: from, suspended: false, allowed: actionsFrom(from) });
       expect(await incident(id)).toEqual(before);
       expect(await timelineActions(id)).toEqual(['report']);
+    }
+  });
+
+  // 挂起: while suspended, every action but resume is refused and writes nothing.
+  const open = INCIDENT_STATUSES.filter((s) => s !== 'closed');
+  it.each(open.flatMap((s) => INCIDENT_ACTIONS.map((a) => [a, s] as [IncidentAction, IncidentStatus])))('%s from %s while suspended', async (action, from) => {
+    const id = await newIncident(env);
+    await forceStatus(env.db.pool, id, from);
+    expect((await act(env, id, { action: 'suspend', note: '等待报告人补充材料' }, commander.cookie)).statusCode).toBe(200);
+    const before = await incident(id);
+    const body: Record<string, unknown> = { action, note: '理由' };
+    if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
+    const res = await act(env, id, body, commander.cookie);
+    if (action === 'resume') {
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().properties).toMatchObject({ status: from, suspendedSince: null, allowedActions: actionsFrom(from) });
+    } else {
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'INVALID_TRANSITION', currentStatus: from, suspended: true, allowed: ['resume'] });
+      expect(await incident(id)).toEqual(before);
+      expect(await timelineActions(id)).toEqual(['report', 'suspend']);
     }
   });
 });
@@ -80,14 +104,17 @@ describe('who may act', () => {
     // Assigned to the worker's responder and to the housing department, so both handler kinds are "theirs".
     await forceStatus(env.db.pool, id, from, worker.responderId, 'housing');
     await env.db.pool.query(`UPDATE responders SET status = 'busy', position_at = now() WHERE id = $1`, [worker.responderId]);
+    // Resume needs a suspension: the assignee's (so the assignee, besides the command centre, may resume it).
+    if (action === 'resume') await env.db.pool.query(`UPDATE incidents SET suspended_since = now(), suspended_by = $2 WHERE id = $1`, [id, worker.id]);
     const body: Record<string, unknown> = { action, note: '理由' };
     if (action === 'dispatch') body.departmentCode = 'greening';
     const res = await act(env, id, body, cookieOf(who));
     const role = { commander: 'commander', assignee: 'grid_worker', otherWorker: 'grid_worker', department: 'department', otherDepartment: 'department', viewer: 'viewer', planner: 'planner' } as const;
-    const permitted = who !== 'viewer' && who !== 'planner' && mayAct(action, { role: role[who], isAssignee: who === 'assignee', isAssignedDepartment: who === 'department' });
+    const permitted = who !== 'viewer' && who !== 'planner'
+      && mayAct(action, { role: role[who], isAssignee: who === 'assignee', isAssignedDepartment: who === 'department', isSuspender: who === 'assignee' });
     if (permitted) {
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().properties.status).toBe(LIFECYCLE[action].to);
+      expect(res.json().properties.status).toBe(statusAfter(action, from));
     } else {
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('FORBIDDEN');
@@ -100,8 +127,13 @@ describe('who may act', () => {
     const id = await newIncident(env);
     await forceStatus(env.db.pool, id, 'in_progress', worker.responderId, null);
     const get = async (s: Session) => (await call(env, 'GET', `/api/incidents/${id}`, { cookie: s.cookie })).json().properties.allowedActions;
-    expect(await get(commander)).toEqual(['resolve', 'reject']);
-    expect(await get(worker)).toEqual(['resolve', 'reject']);
+    expect(await get(commander)).toEqual(['resolve', 'reject', 'suspend']);
+    expect(await get(worker)).toEqual(['resolve', 'reject', 'suspend']);
+    expect(await get(otherWorker)).toEqual([]);
+    // Suspended by the worker: the worker and the command centre may resume it, nothing else.
+    expect((await act(env, id, { action: 'suspend', note: '等待物业答复' }, worker.cookie)).statusCode).toBe(200);
+    expect(await get(worker)).toEqual(['resume']);
+    expect(await get(commander)).toEqual(['resume']);
     expect(await get(otherWorker)).toEqual([]);
     expect(await get(viewer)).toEqual([]);
     expect(allowedActions('in_progress', { role: 'viewer', isAssignee: false, isAssignedDepartment: false })).toEqual([]);
@@ -170,7 +202,10 @@ describe('random sequences of actions by random roles (property)', () => {
         await env.db.pool.query('UPDATE incidents SET assignee_responder_id = NULL WHERE assignee_responder_id = $1', [worker.responderId]);
         await env.db.pool.query(`UPDATE responders SET status = 'available', position_at = now() WHERE id = $1`, [worker.responderId]);
         const id = await newIncident(env);
-        const m = { status: 'reported' as IncidentStatus, assignee: null as 'worker' | null, department: null as string | null, workerStatus: 'available' };
+        const m = {
+          status: 'reported' as IncidentStatus, assignee: null as 'worker' | null, department: null as string | null, workerStatus: 'available',
+          suspendedBy: null as Actor | null,
+        };
         const expectedTimeline = ['report'];
         for (const s of steps) {
           const body: Record<string, unknown> = { action: s.action };
@@ -178,11 +213,13 @@ describe('random sequences of actions by random roles (property)', () => {
           if (s.reassign) body.reassign = true;
           if (s.action === 'dispatch') Object.assign(body, s.target === 'worker' ? { responderId: worker.responderId } : { departmentCode: 'housing' });
           const res = await act(env, id, body, cookie[s.actor]);
-          const ctx = { role: role[s.actor], isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing' };
-          const rule = LIFECYCLE[s.action];
+          const ctx = {
+            role: role[s.actor], isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing',
+            isSuspender: m.suspendedBy === s.actor,
+          };
           let expected: [number, string?];
           if (s.actor === 'viewer') expected = [403, 'FORBIDDEN'];
-          else if (!rule.from.includes(m.status)) expected = [409, 'INVALID_TRANSITION'];
+          else if (!actionsFrom(m.status, m.suspendedBy !== null).includes(s.action)) expected = [409, 'INVALID_TRANSITION'];
           else if (!mayAct(s.action, ctx)) expected = [403, 'FORBIDDEN'];
           else if (s.action === 'dispatch' && m.status === 'dispatched' && !s.reassign) expected = [409, 'ALREADY_ASSIGNED'];
           else if (noteRequired(s.action, m.status) && !s.withNote) expected = [422, 'NOTE_REQUIRED'];
@@ -204,12 +241,18 @@ describe('random sequences of actions by random roles (property)', () => {
             }
           }
           if ((s.action === 'resolve' || s.action === 'reject') && m.assignee === 'worker') m.workerStatus = 'available';
-          m.status = rule.to;
+          if (s.action === 'suspend') m.suspendedBy = s.actor;
+          if (s.action === 'resume') m.suspendedBy = null;
+          m.status = statusAfter(s.action, m.status);
           expectedTimeline.push(s.action);
           const p = res.json().properties;
           expect(INCIDENT_STATUSES).toContain(p.status);
           expect(p.status).toBe(m.status);
-          expect(p.allowedActions).toEqual(allowedActions(m.status, { ...ctx, isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing' }));
+          expect(p.suspendedSince !== null).toBe(m.suspendedBy !== null);
+          expect(p.allowedActions).toEqual(allowedActions(m.status, {
+            ...ctx, isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing',
+            isSuspender: m.suspendedBy === s.actor,
+          }, m.suspendedBy !== null));
         }
         expect((await incident(id)).status).toBe(m.status);
         expect(await timelineActions(id)).toEqual(expectedTimeline);

@@ -169,6 +169,10 @@ export interface Incidents {
   reporter_contact: string | null;
   status: Generated<string>;
   status_since: Generated<Timestamp>;
+  step_paused: Generated<unknown>;
+  suspended_by: string | null;
+  suspended_since: Timestamp | null;
+  suspended_total: Generated<unknown>;
   updated_at: Generated<Timestamp>;
   version: Generated<number>;
 }

@@ -1205,6 +1205,8 @@ export interface paths {
                     overdue?: boolean;
                     /** @description escalationLevel ≥ 1 */
                     escalated?: boolean;
+                    /** @description suspended (挂起) or not */
+                    suspended?: boolean;
                     /** @description reportedAt ≥ (ISO 8601) */
                     from?: string;
                     /** @description reportedAt < (ISO 8601) */
@@ -1282,6 +1284,8 @@ export interface paths {
                                     deadlineOverdue: boolean;
                                     /** @description stepOverdue or deadlineOverdue */
                                     overdue: boolean;
+                                    /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
+                                    suspendedSince: string | null;
                                     closedAt: string | null;
                                     version: number;
                                     photoCount: number;
@@ -1414,6 +1418,8 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
+                                suspendedSince: string | null;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1497,6 +1503,8 @@ export interface paths {
                             /** @description open incidents past their overall deadline */
                             deadlineOverdue: number;
                             urgentOpen: number;
+                            /** @description open incidents suspended (挂起) */
+                            suspended: number;
                             /** @description open incidents with escalationLevel ≥ 1 */
                             escalated: number;
                             byStatus: {
@@ -1589,6 +1597,8 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
+                                suspendedSince: string | null;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1666,7 +1676,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen";
+                        action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume";
                         note?: string;
                         photoIds?: string[];
                         /** Format: uuid */
@@ -1734,6 +1744,8 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
+                                suspendedSince: string | null;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1876,6 +1888,8 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
+                                suspendedSince: string | null;
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -2040,10 +2054,11 @@ export interface paths {
                                 openStatuses: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                 /** @description in lifecycle order */
                                 actions: {
-                                    action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen";
+                                    action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume";
                                     /** @description statuses the action may be taken from */
                                     from: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
-                                    to: "reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened";
+                                    /** @description the status after the step; null: it stays (suspend 挂起 and resume: only the clocks stop and restart; while suspended, resume is the only action) */
+                                    to: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened") | (never | null);
                                     /** @description 'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department */
                                     by: "command" | "handler";
                                     /** @description from these statuses the action needs a note (a subset of `from`) */

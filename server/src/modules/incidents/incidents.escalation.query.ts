@@ -42,7 +42,7 @@ export interface EscalatedRow {
  * 督办 on both clocks (issue 12), at most `limit` open incidents per call, each with one timeline row
  * saying why: its step limit elapsed since the step began or its last step escalation (the later),
  * below the district's level — once per elapsed limit; and/or its overall deadline passed — once,
- * whatever the level. One level up per call (to the district at most). Rows another transaction holds
+ * whatever the level; never while suspended (挂起), whose paused time the step clock skips. One level up per call (to the district at most). Rows another transaction holds
  * are skipped (the next round takes them).
  */
 export async function escalateBatchForSystem(trx: Db, limit: number): Promise<EscalatedRow[]> {
@@ -50,11 +50,12 @@ export async function escalateBatchForSystem(trx: Db, limit: number): Promise<Es
     WITH candidates AS (
       SELECT i.id, i.status_since,
              (i.escalation_level < ${MAX_ESCALATION_LEVEL} AND tl.limit_minutes IS NOT NULL
-              AND now() > greatest(i.status_since, coalesce(i.escalated_at, i.status_since)) + tl.limit_minutes * interval '1 minute') AS step,
+              AND now() > greatest(i.status_since + i.step_paused, coalesce(i.escalated_at, i.status_since)) + tl.limit_minutes * interval '1 minute') AS step,
              (i.deadline_escalated_at IS NULL AND i.due_at < now()) AS deadline
         FROM incidents i
         LEFT JOIN incident_time_limits tl ON tl.category = i.category AND tl.status = i.status
-       WHERE i.status <> 'closed'),
+       -- A suspended incident's clocks stand still (挂起): nothing runs out meanwhile.
+       WHERE i.status <> 'closed' AND i.suspended_since IS NULL),
     due AS (
       SELECT i.id, i.escalation_level AS from_level, c.step, c.deadline FROM candidates c JOIN incidents i ON i.id = c.id
        WHERE c.step OR c.deadline

@@ -41,6 +41,8 @@ export interface IncidentRow {
   due_at: Date | null;
   step_overdue: boolean;
   deadline_overdue: boolean;
+  suspended_since: Date | null;
+  suspended_by: string | null;
   closed_at: Date | null;
   version: number;
   photo_count: number | null;
@@ -49,12 +51,16 @@ export interface IncidentRow {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The actions this caller may take on an incident in this state now (lifecycle.ts). */
-export function actionsFor(row: { status: string; assignee_id: string | null; assignee_department: string | null }, c: Caller) {
+export function actionsFor(
+  row: { status: string; assignee_id: string | null; assignee_department: string | null; suspended_since: Date | null; suspended_by: string | null },
+  c: Caller,
+) {
   return allowedActions(row.status as IncidentStatus, {
     role: c.role,
     isAssignee: c.responderId !== null && row.assignee_id === c.responderId,
     isAssignedDepartment: c.departmentCode !== null && row.assignee_department === c.departmentCode,
-  });
+    isSuspender: row.suspended_by !== null && row.suspended_by === c.id,
+  }, row.suspended_since !== null);
 }
 
 /** The Feature of a row, as the caller sees it (no reporter contact: that is added by the detail only). */
@@ -91,6 +97,8 @@ export function toFeature(row: IncidentRow, c: Caller) {
       stepOverdue: row.step_overdue,
       deadlineOverdue: row.deadline_overdue,
       overdue: row.step_overdue || row.deadline_overdue,
+      // 挂起: since when (both clocks stand still meanwhile; only resume is possible).
+      suspendedSince: iso(row.suspended_since),
       closedAt: iso(row.closed_at),
       version: row.version,
       photoCount: row.photo_count ?? 0,

@@ -20,10 +20,13 @@ import { PRIORITIES } from './incidents.schemas.js';
 /**
  * The two clocks (issue 12). The step limit: the end of the current step (statusSince + the
  * category's limit for the status; it restarts with every step). The overall deadline (`due_at`,
- * set at report: migration 0014). Both null when closed (or, for the step, unlimited).
+ * set at report: migration 0014). Both null when closed (or, for the step, unlimited); both
+ * moved on by the time suspended.
  */
-const STEP_DUE_AT = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.status_since + tl.limit_minutes * interval '1 minute' END)`;
-const DEADLINE = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.due_at END)`;
+/** Time suspended (挂起) so far, while the incident is: both clocks stand still (migration 0015). */
+const SUSPENDED_FOR = sql<unknown>`coalesce(now() - i.suspended_since, interval '0')`;
+const STEP_DUE_AT = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.status_since + tl.limit_minutes * interval '1 minute' + i.step_paused + ${SUSPENDED_FOR} END)`;
+const DEADLINE = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.due_at + ${SUSPENDED_FOR} END)`;
 const STEP_OVERDUE = sql<boolean>`coalesce(${STEP_DUE_AT} < now(), false)`;
 const DEADLINE_OVERDUE = sql<boolean>`coalesce(${DEADLINE} < now(), false)`;
 /** Overdue on either clock. */
@@ -64,7 +67,7 @@ function selectFeature(q: ReturnType<typeof featureFrom>) {
     'i.reported_at', 'i.reported_by', eb.fn.coalesce('u.display_name', 'u.username').as('reported_by_name'),
     'i.assignee_responder_id as assignee_id', 'r.name as assignee_name', 'i.assignee_department', 'i.assigned_at',
     'i.escalation_level', STEP_DUE_AT.as('step_due_at'), DEADLINE.as('due_at'),
-    STEP_OVERDUE.as('step_overdue'), DEADLINE_OVERDUE.as('deadline_overdue'), 'i.closed_at', 'i.version',
+    STEP_OVERDUE.as('step_overdue'), DEADLINE_OVERDUE.as('deadline_overdue'), 'i.suspended_since', 'i.suspended_by', 'i.closed_at', 'i.version',
     eb.selectFrom('incident_photos as p').select((p) => p.fn.countAll<number>().as('n')).whereRef('p.incident_id', '=', 'i.id').as('photo_count'),
   ]);
 }
@@ -126,6 +129,7 @@ export interface ListOptions {
   gridCode?: string;
   overdue?: boolean;
   escalated?: boolean;
+  suspended?: boolean;
   from?: Date;
   to?: Date;
   q?: string;
@@ -147,6 +151,7 @@ export async function listIncidents(db: Db, c: Caller, o: ListOptions) {
   if (o.gridCode) q = q.where('g.code', 'like', sql<string>`${o.gridCode} || '%'`);
   if (o.overdue !== undefined) q = q.where(o.overdue ? OVERDUE : sql<SqlBool>`NOT ${OVERDUE}`);
   if (o.escalated !== undefined) q = q.where('i.escalation_level', o.escalated ? '>=' : '=', o.escalated ? 1 : 0);
+  if (o.suspended !== undefined) q = q.where('i.suspended_since', o.suspended ? 'is not' : 'is', null);
   if (o.from) q = q.where('i.reported_at', '>=', o.from);
   if (o.to) q = q.where('i.reported_at', '<', o.to);
   if (o.q) {
@@ -205,10 +210,11 @@ export async function incidentStats(db: Db, v: Viewer) {
       eb.fn.countAll<number>().filterWhere(DEADLINE_OVERDUE).as('deadline_overdue'),
       eb.fn.countAll<number>().filterWhere('i.priority', '=', 'urgent').as('urgent'),
       eb.fn.countAll<number>().filterWhere('i.escalation_level', '>=', 1).as('escalated'),
+      eb.fn.countAll<number>().filterWhere('i.suspended_since', 'is not', null).as('suspended'),
     ])
     .execute();
   const byStatus: Record<string, number> = Object.fromEntries(INCIDENT_STATUSES.map((s) => [s, 0]));
-  const totals = { open: 0, overdue: 0, stepOverdue: 0, deadlineOverdue: 0, urgentOpen: 0, escalated: 0 };
+  const totals = { open: 0, overdue: 0, stepOverdue: 0, deadlineOverdue: 0, urgentOpen: 0, escalated: 0, suspended: 0 };
   for (const r of rows) {
     byStatus[r.status] = r.n;
     // Overdue needs a due time, and closed incidents have none.
@@ -219,6 +225,7 @@ export async function incidentStats(db: Db, v: Viewer) {
     totals.open += r.n;
     totals.urgentOpen += r.urgent;
     totals.escalated += r.escalated;
+    totals.suspended += r.suspended;
   }
   return { ...totals, byStatus };
 }

@@ -90,6 +90,7 @@ export const IncidentProperties = Type.Object({
   stepOverdue: Type.Boolean(),
   deadlineOverdue: Type.Boolean(),
   overdue: Type.Boolean({ description: 'stepOverdue or deadlineOverdue' }),
+  suspendedSince: Nullable(Type.String({ description: '挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action' })),
   closedAt: Nullable(Type.String()),
   version: Type.Integer(),
   photoCount: Type.Integer(),
@@ -160,6 +161,7 @@ export const ListQuery = Type.Object({
   gridCode: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'grid code prefix' })),
   overdue: Type.Optional(Type.Boolean()),
   escalated: Type.Optional(Type.Boolean({ description: 'escalationLevel ≥ 1' })),
+  suspended: Type.Optional(Type.Boolean({ description: 'suspended (挂起) or not' })),
   from: Type.Optional(Type.String({ maxLength: 40, description: 'reportedAt ≥ (ISO 8601)' })),
   to: Type.Optional(Type.String({ maxLength: 40, description: 'reportedAt < (ISO 8601)' })),
   q: Type.Optional(Type.String({ maxLength: 200, description: 'literal text in description or address' })),
@@ -176,6 +178,7 @@ export const Stats = Type.Object({
   stepOverdue: Type.Integer({ description: 'open incidents past their step limit' }),
   deadlineOverdue: Type.Integer({ description: 'open incidents past their overall deadline' }),
   urgentOpen: Type.Integer(),
+  suspended: Type.Integer({ description: 'open incidents suspended (挂起)' }),
   escalated: Type.Integer({ description: 'open incidents with escalationLevel ≥ 1' }),
   byStatus: Type.Record(Type.String(), Type.Integer()),
 });

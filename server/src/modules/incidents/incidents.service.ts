@@ -107,7 +107,7 @@ export async function listIncidentsFor(db: Db, c: Caller, q: Static<typeof ListQ
   const to = isoTime('to', q.to);
   assertText({ q: q.q, category: q.category });
   return listIncidents(db, c, {
-    status, priority, category: q.category, gridCode: q.gridCode, overdue: q.overdue, escalated: q.escalated, from, to, q: q.q,
+    status, priority, category: q.category, gridCode: q.gridCode, overdue: q.overdue, escalated: q.escalated, suspended: q.suspended, from, to, q: q.q,
     assignedToMe: q.assignedToMe, department: q.department, sort: q.sort, limit: q.limit, offset: q.offset,
   });
 }

@@ -11,11 +11,11 @@ import type { DB } from '../../db/types.js';
 import { ApiError } from '../../plugins/errors.js';
 import type { LiveEventInput } from '../../live/events.js';
 import { responderStatus } from '../responders/responders.events.js';
-import { actionsFrom, LIFECYCLE, mayAct, noteRequired, type IncidentAction, type IncidentStatus } from './lifecycle.js';
+import { actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { actorName, type Caller } from './incidents.feature.js';
 import { incidentUpdated, type Assignee, type Changes } from './incidents.events.js';
 import {
-  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, updateIncidentStep,
+  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, setSuspension, updateIncidentStep,
   type LockedIncident, type ResponderChange, type TransitionRow,
 } from './incidents.writes.repository.js';
 import { departmentExists } from './incidents.repository.js';
@@ -35,14 +35,17 @@ export interface TransitionInput {
 function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): string | null {
   const { action } = input;
   const from = inc.status;
-  if (!LIFECYCLE[action].from.includes(from)) {
+  const suspended = inc.suspended_since !== null;
+  if (!actionsFrom(from, suspended).includes(action)) {
     // `status` is the HTTP status in a problem (RFC 9457), so the incident's status is `currentStatus`.
-    throw new ApiError(409, 'INVALID_TRANSITION', `"${action}" is not possible from "${from}"`, { currentStatus: from, allowed: actionsFrom(from) });
+    const why = suspended ? `"${action}" is not possible while the incident is suspended (挂起): resume it first` : `"${action}" is not possible from "${from}"`;
+    throw new ApiError(409, 'INVALID_TRANSITION', why, { currentStatus: from, suspended, allowed: actionsFrom(from, suspended) });
   }
   const who = {
     role: c.role,
     isAssignee: c.responderId !== null && inc.assignee_id === c.responderId,
     isAssignedDepartment: c.departmentCode !== null && inc.assignee_department === c.departmentCode,
+    isSuspender: inc.suspended_by !== null && inc.suspended_by === c.id,
   };
   if (!mayAct(action, who)) throw new ApiError(403, 'FORBIDDEN', `you may not "${action}" this incident`);
   if (action === 'dispatch' && from === 'dispatched' && !input.reassign) {
@@ -105,6 +108,21 @@ export async function applyTransition(
   }
 
   const before: Assignee = { responderId: inc.assignee_id, departmentCode: inc.assignee_department };
+  const subjectOf = (status: IncidentStatus, assignee: Assignee) => ({
+    id: inc.id, status, priority: inc.priority, category: inc.category, gridCode: inc.grid_code, districtId: inc.district_id,
+    lon: inc.lon, lat: inc.lat, assignee,
+  });
+  const step = { incidentId: inc.id, districtId: inc.district_id, actorId: c.id, actorName: actorName(c), escalationLevel: inc.escalation_level };
+
+  // 挂起 / 恢复: the clocks stop or restart; status, assignee and responders stay as they are.
+  if (action === 'suspend' || action === 'resume') {
+    const { version, since } = await setSuspension(trx, inc.id, action === 'suspend' ? { suspend: true, userId: c.id } : { suspend: false });
+    await insertTransition(trx, { ...step, action, from, to: from, note });
+    const iso = (d: Date | null) => (d ? d.toISOString() : null);
+    const changes: Changes = { suspendedSince: { from: iso(inc.suspended_since), to: iso(since) }, version: { from: inc.version, to: version } };
+    return [incidentUpdated(subjectOf(from, before), action, changes, before)];
+  }
+
   const dispatch = action === 'dispatch';
   const target = dispatch ? await dispatchTarget(trx, c, input, opts.offlineSeconds) : undefined;
   const after: Assignee = target?.assignee ?? before;
@@ -117,11 +135,10 @@ export async function applyTransition(
     for (const r of await freeResponder(trx, before.responderId!, inc.id)) responderEvents.push(statusEvent(r, inc, 'available', 'busy'));
   }
 
-  const to = rule.to;
+  const to = statusAfter(action, from);
   const version = await updateIncidentStep(trx, inc.id, to, target?.assignee);
 
   // The timeline: dispatching a reported incident records its acceptance first.
-  const step = { incidentId: inc.id, districtId: inc.district_id, actorId: c.id, actorName: actorName(c), escalationLevel: inc.escalation_level };
   const rows: TransitionRow[] = [];
   if (dispatch && from === 'reported') rows.push({ ...step, action: 'accept', from, to: 'accepted' });
   rows.push({
@@ -135,9 +152,5 @@ export async function applyTransition(
   const changes: Changes = { status: { from, to }, version: { from: inc.version, to: version } };
   if (after.responderId !== before.responderId) changes.assigneeResponderId = { from: before.responderId, to: after.responderId };
   if (after.departmentCode !== before.departmentCode) changes.assigneeDepartment = { from: before.departmentCode, to: after.departmentCode };
-  const subject = {
-    id: inc.id, status: to as IncidentStatus, priority: inc.priority, category: inc.category, gridCode: inc.grid_code, districtId: inc.district_id,
-    lon: inc.lon, lat: inc.lat, assignee: after,
-  };
-  return [incidentUpdated(subject, action, changes, before), ...responderEvents];
+  return [incidentUpdated(subjectOf(to, after), action, changes, before), ...responderEvents];
 }

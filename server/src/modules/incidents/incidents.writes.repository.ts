@@ -29,6 +29,9 @@ export interface LockedIncident {
   lon: number;
   lat: number;
   escalation_level: number;
+  /** 挂起: since when, and by whom (migration 0015); null when not suspended. */
+  suspended_since: Date | null;
+  suspended_by: string | null;
 }
 
 /** Locks an incident the viewer sees (FOR UPDATE); undefined when there is none. */
@@ -40,7 +43,7 @@ export async function lockIncident(trx: Db, v: Viewer, id: string): Promise<Lock
     .select((eb) => [
       'i.id', 'i.status', 'i.version', 'i.priority', 'i.category', 'c.photo_required', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
       'i.reported_by', 'i.district_id', 'g.code as grid_code', stX(eb.ref('i.location')).as('lon'), stY(eb.ref('i.location')).as('lat'),
-      'i.escalation_level',
+      'i.escalation_level', 'i.suspended_since', 'i.suspended_by',
     ])
     .where('i.id', '=', id)
     .where(incidentVisible(v, INCIDENT_REFS))
@@ -93,6 +96,8 @@ export async function updateIncidentStep(
     .set((eb) => ({
       status: to,
       status_since: sql`now()`,
+      // A new step starts with nothing paused (the step clock; 挂起: migration 0015).
+      step_paused: sql`interval '0'`,
       version: eb('version', '+', 1),
       ...(to === 'closed' ? { closed_at: sql`now()` } : to === 'reopened' ? { closed_at: null } : {}),
       ...(assign ? { assignee_responder_id: assign.responderId, assignee_department: assign.departmentCode, assigned_at: sql`now()` } : {}),
@@ -101,6 +106,28 @@ export async function updateIncidentStep(
     .returning('version')
     .executeTakeFirstOrThrow();
   return row.version;
+}
+
+/**
+ * 挂起 (`suspend`: both clocks stop, by `userId`) or its end (`resume`: the time suspended is added to
+ * the overall deadline, the current step's paused time and the incident's total). The status stays;
+ * returns the new version and the new suspended_since.
+ */
+export async function setSuspension(trx: Db, id: string, change: { suspend: true; userId: string } | { suspend: false }): Promise<{ version: number; since: Date | null }> {
+  const row = await trx
+    .updateTable('incidents')
+    .set((eb) => change.suspend
+      ? { suspended_since: sql`now()`, suspended_by: change.userId, version: eb('version', '+', 1) }
+      : {
+        due_at: sql`due_at + (now() - suspended_since)`,
+        step_paused: sql`step_paused + (now() - suspended_since)`,
+        suspended_total: sql`suspended_total + (now() - suspended_since)`,
+        suspended_since: null, suspended_by: null, version: eb('version', '+', 1),
+      })
+    .where('id', '=', id)
+    .returning(['version', 'suspended_since'])
+    .executeTakeFirstOrThrow();
+  return { version: row.version, since: row.suspended_since };
 }
 
 /** How many of `photoIds` are this incident's photos not yet attached to a step. */

@@ -16,7 +16,7 @@ export const OPEN_STATUSES: readonly IncidentStatus[] = INCIDENT_STATUSES.filter
 /** Statuses in which an incident occupies its assigned responder (dispatch claims it, resolve/reject free it). */
 export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['dispatched', 'in_progress'];
 
-export const INCIDENT_ACTIONS = ['accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen'] as const;
+export const INCIDENT_ACTIONS = ['accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen', 'suspend', 'resume'] as const;
 export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
 
 /**
@@ -28,7 +28,8 @@ export type Actor = 'command' | 'handler';
 
 export interface ActionRule {
   from: readonly IncidentStatus[];
-  to: IncidentStatus;
+  /** The status after the step; null: it stays (挂起 and its resumption stop and restart the clocks only). */
+  to: IncidentStatus | null;
   by: Actor;
   /** A note is required (the reason of a rejection, a reopening, or closing without handling). */
   noteRequired: boolean | ((from: IncidentStatus) => boolean);
@@ -50,7 +51,17 @@ export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
   // Closing without handling (a duplicate, a report that needs nothing) needs a note.
   close: { from: ['verified', 'reported', 'accepted', 'rejected', 'reopened'], to: 'closed', by: 'command', noteRequired: (from) => from !== 'verified', photos: false },
   reopen: { from: ['resolved', 'verified', 'closed'], to: 'reopened', by: 'command', noteRequired: true, photos: false },
+  // 挂起 (issue 12): an open incident waits for someone else (the reporter, a third party); both clocks
+  // stop, and nothing but `resume` is possible meanwhile. The reason is required.
+  suspend: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: true, photos: false },
+  // By the command centre, or by whoever suspended it (ActorContext.isSuspender).
+  resume: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: false, photos: false },
 };
+
+/** The status after `action` from `from` (挂起 and 恢复 keep it). */
+export function statusAfter(action: IncidentAction, from: IncidentStatus): IncidentStatus {
+  return LIFECYCLE[action].to ?? from;
+}
 
 /**
  * The step an incident in a status waits for, which names its step limit (受理时限, 派遣时限, 响应时限,
@@ -66,9 +77,12 @@ export function stepOf(status: IncidentStatus): IncidentAction | null {
   return STEP_OF_STATUS[status];
 }
 
-/** Actions whose `from` includes the status, in lifecycle order. */
-export function actionsFrom(status: IncidentStatus): IncidentAction[] {
-  return INCIDENT_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(status));
+/**
+ * Actions possible in a status, in lifecycle order: those whose `from` includes it — while the
+ * incident is suspended only `resume`, otherwise everything but `resume`.
+ */
+export function actionsFrom(status: IncidentStatus, suspended = false): IncidentAction[] {
+  return INCIDENT_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(status) && (a === 'resume') === suspended);
 }
 
 export function isCommand(role: Role): boolean {
@@ -81,17 +95,20 @@ export interface ActorContext {
   isAssignee: boolean;
   /** The user belongs to the incident's assigned department. */
   isAssignedDepartment: boolean;
+  /** The user suspended the incident (only they, besides the command centre, may resume it). */
+  isSuspender?: boolean;
 }
 
 export function mayAct(action: IncidentAction, who: ActorContext): boolean {
   if (isCommand(who.role)) return true;
   if (LIFECYCLE[action].by !== 'handler') return false;
+  if (action === 'resume' && !who.isSuspender) return false;
   return (who.role === 'grid_worker' && who.isAssignee) || (who.role === 'department' && who.isAssignedDepartment);
 }
 
-/** The actions this user may take on an incident in this status (what the UI offers). */
-export function allowedActions(status: IncidentStatus, who: ActorContext): IncidentAction[] {
-  return actionsFrom(status).filter((a) => mayAct(a, who));
+/** The actions this user may take on an incident in this status, suspended or not (what the UI offers). */
+export function allowedActions(status: IncidentStatus, who: ActorContext, suspended = false): IncidentAction[] {
+  return actionsFrom(status, suspended).filter((a) => mayAct(a, who));
 }
 
 export function noteRequired(action: IncidentAction, from: IncidentStatus): boolean {

@@ -352,6 +352,7 @@ const en: Messages = {
       loadFailed: 'Could not load: {message}',
     },
     drawer: {
+      suspended: 'Suspended since {at} (clocks stopped)',
       title: 'Incident',
       grid: 'Grid',
       community: 'Community',
@@ -387,6 +388,8 @@ const en: Messages = {
       close: 'Close',
       reopen: 'Reopen',
       escalate: 'Escalate',
+      suspend: 'Suspend',
+      resume: 'Resume',
       photo: 'Photo added',
     },
     dialog: {

@@ -10,7 +10,7 @@ const fieldEn: FieldMessages = {
   },
   action: {
     report: 'Reported', accept: 'Accepted', dispatch: 'Dispatched', start: 'Started', resolve: 'Resolved', reject: 'Rejected',
-    verify: 'Verified', close: 'Closed', reopen: 'Reopened', escalate: 'Escalated',
+    verify: 'Verified', close: 'Closed', reopen: 'Reopened', escalate: 'Escalated', suspend: 'Suspended', resume: 'Resumed',
   },
   live: { idle: 'Not connected', connecting: 'Connecting', open: 'Live', reconnecting: 'Reconnecting' },
   list: {
@@ -33,8 +33,10 @@ const fieldEn: FieldMessages = {
     start: 'Start',
     resolve: 'Resolve',
     reject: 'Reject',
-    compose: { resolve: 'Resolution report', reject: 'Reject (back to the command centre)' },
-    confirm: { resolve: 'Submit', reject: 'Reject' },
+    suspend: 'Suspend',
+    resume: 'Resume',
+    compose: { suspend: 'Suspend (waiting for someone else; the clocks stop)', resolve: 'Resolution report', reject: 'Reject (back to the command centre)' },
+    confirm: { suspend: 'Suspend', resolve: 'Submit', reject: 'Reject' },
     reason: 'Reason (required)',
     note: 'Note (optional)',
     cancel: 'Cancel',

@@ -8,7 +8,7 @@ const fieldZhCN = {
   },
   action: {
     report: '上报', accept: '受理', dispatch: '派遣', start: '开始处置', resolve: '处置反馈', reject: '退单',
-    verify: '核查', close: '结案', reopen: '重新打开', escalate: '督办升级',
+    verify: '核查', close: '结案', reopen: '重新打开', escalate: '督办升级', suspend: '挂起', resume: '恢复',
   },
   live: { idle: '未连接', connecting: '连接中', open: '实时', reconnecting: '重连中' },
   list: {
@@ -31,8 +31,10 @@ const fieldZhCN = {
     start: '开始处置',
     resolve: '处置完成',
     reject: '退单',
-    compose: { resolve: '处置反馈', reject: '退单（退回指挥中心）' },
-    confirm: { resolve: '提交反馈', reject: '确认退单' },
+    suspend: '挂起',
+    resume: '恢复处置',
+    compose: { suspend: '挂起（等待他人，时限暂停）', resolve: '处置反馈', reject: '退单（退回指挥中心）' },
+    confirm: { suspend: '确认挂起', resolve: '提交反馈', reject: '确认退单' },
     reason: '退单原因（必填）',
     note: '处置说明（可选）',
     cancel: '取消',

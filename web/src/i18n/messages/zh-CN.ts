@@ -351,6 +351,7 @@ const zhCN = {
       loadFailed: '加载失败：{message}',
     },
     drawer: {
+      suspended: '挂起中（{at} 起，时限暂停）',
       title: '事件详情',
       grid: '所在网格',
       community: '所属社区',
@@ -386,6 +387,8 @@ const zhCN = {
       close: '结案',
       reopen: '重新打开',
       escalate: '督办',
+      suspend: '挂起',
+      resume: '恢复',
       photo: '添加照片',
     },
     dialog: {

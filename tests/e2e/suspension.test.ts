@@ -1,0 +1,80 @@
+/**
+ * 挂起 in the browser (issue 12): a commander suspends an incident from its drawer with the reason;
+ * the clocks stand still — resume is the only action — and when it is resumed the overall deadline
+ * shown has moved by exactly the time it was suspended.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generate } from '@wangge/geo-data';
+import { addUser, signIn as apiSignIn } from '../support/auth.js';
+import { artifacts, e2eEnvironment, REQUIRED, signIn, UNAVAILABLE, watchedPage } from './harness.js';
+import zhCN from '../../web/src/i18n/messages/zh-CN.js';
+import { formatDateTime } from '../../web/src/i18n/format.js';
+
+describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 in Chromium', () => {
+  let district: string;
+  let point: { lon: number; lat: number };
+  const env = e2eEnvironment(async (database) => {
+    await generate(database.pool, { preset: 'tiny', seed: 1 });
+    district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
+    point = (await database.pool.query<{ lon: number; lat: number }>(
+      `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids ORDER BY code LIMIT 1) t`)).rows[0];
+  });
+
+  it('a suspension stops the clocks: only resume meanwhile, and the deadline moves by exactly the time suspended', async () => {
+    const commander = await addUser(env.database.pool, 'commander', district);
+    const cookie = await apiSignIn(env.app, commander.username, commander.password);
+    const text = `等待物业 ${Date.now()}`;
+    const reported = await env.app.inject({
+      method: 'POST', url: '/api/incidents', headers: { cookie },
+      payload: { category: 'public_facility', description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
+    });
+    expect(reported.statusCode, reported.body).toBe(201);
+    const id = reported.json().id as string;
+    const dueAt = async () => (await env.database.pool.query<{ due: Date }>('SELECT due_at AS due FROM incidents WHERE id = $1', [id])).rows[0].due;
+    const before = await dueAt();
+
+    const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(context);
+      await page.goto(`${env.base}/?e2e=1`);
+      await signIn(page, commander);
+      await page.click('[data-testid="tab-list"]');
+      await page.fill('[data-testid="filter-q"]', text);
+      await page.locator(`[data-testid="incident-row"][data-incident-id="${id}"] button`).click();
+      await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${id}"]`);
+      expect(await page.textContent('[data-testid="incident-clock-deadline"] dd')).toContain(formatDateTime(before));
+
+      // Suspended with the reason (the dialog asks for it).
+      await page.click('[data-testid="action-suspend"]');
+      await page.waitForSelector('[data-testid="action-dialog"]');
+      await page.fill('[data-testid="action-note"]', '等待物业提供维修记录');
+      await page.click('[data-testid="action-confirm"]');
+      await page.waitForSelector('[data-testid="incident-suspended"]');
+      const actions = () => page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+      await expect.poll(actions).toEqual(['resume']);
+      expect(await page.textContent('[data-testid="incident-suspended"]')).toContain('挂起中');
+      await page.screenshot({ path: path.join(artifacts, 'incident-suspended.png') });
+
+      // Two hours pass while suspended (written into the past), then it is resumed.
+      await env.database.pool.query(`UPDATE incidents SET suspended_since = suspended_since - interval '2 hours' WHERE id = $1`, [id]);
+      await page.click('[data-testid="action-resume"]');
+      await page.waitForSelector('[data-testid="incident-suspended"]', { state: 'detached' });
+      await expect.poll(actions).toEqual(['accept', 'close', 'suspend']);
+      const after = await dueAt();
+      const { rows: [step] } = await env.database.pool.query<{ since: Date; at: Date }>(
+        `SELECT (SELECT at FROM incident_transitions WHERE incident_id = $1 AND action = 'suspend') AS since,
+                (SELECT at FROM incident_transitions WHERE incident_id = $1 AND action = 'resume') AS at`, [id]);
+      // The deadline moved by the time suspended: two hours and the moments the test took, to the second.
+      const suspendedMs = step.at.getTime() - step.since.getTime() + 2 * 3_600_000;
+      expect(Math.abs(after.getTime() - before.getTime() - suspendedMs)).toBeLessThan(1_000);
+      await expect.poll(() => page.textContent('[data-testid="incident-clock-deadline"] dd')).toContain(formatDateTime(after));
+      expect(await page.textContent('[data-testid="incident-clock-deadline"] dt')).toBe(zhCN.clock.deadline);
+      const timeline = await page.locator('[data-testid="timeline-entry"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+      expect(timeline.slice(0, 2)).toEqual(['resume', 'suspend']);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
