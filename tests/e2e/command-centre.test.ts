@@ -204,7 +204,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       expect(await page.getAttribute('[data-testid="timeline-entry"]', 'data-action')).toBe(steps[0].action);
       // Exactly the allowed actions: a commander on a reported incident may accept, dispatch (the candidates), close and suspend.
       const actions = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
-      expect(actions.sort()).toEqual(['accept', 'close', 'suspend']);
+      expect(actions.sort()).toEqual(['accept', 'close', 'request_extension', 'suspend']);
       await page.waitForSelector('[data-testid="candidates"]');
 
       // Responders: the worker comes on duty near the incident (positions through the API).
@@ -313,7 +313,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
       }
       await expect.poll(() => page.textContent('[data-testid="incident-status"]'), { timeout: 20_000 }).toContain(zhCN.status.resolved);
       await expect.poll(() => page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))))
-        .toEqual(['verify', 'reopen', 'suspend']);
+        .toEqual(['verify', 'reopen', 'suspend', 'request_extension']);
       await page.click('[data-testid="action-verify"]');
       await page.waitForSelector('[data-testid="action-dialog"]');
       await page.setInputFiles('[data-testid="action-photos"]', { name: 'proof.png', mimeType: 'image/png', buffer: PNG });

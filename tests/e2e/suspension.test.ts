@@ -1,17 +1,30 @@
 /**
- * 挂起 in the browser (issue 12): a commander suspends an incident from its drawer with the reason;
- * the clocks stand still — resume is the only action — and when it is resumed the overall deadline
- * shown has moved by exactly the time it was suspended.
+ * 挂起 and 延期 in the browser (issue 12). A commander suspends an incident from its drawer with the
+ * reason; the clocks stand still — resume is the only action — and when it is resumed the overall
+ * deadline shown has moved by exactly the time it was suspended. A department's staff asks for more
+ * time on a phone; the commander grants fewer minutes than asked, and the deadline moves by exactly
+ * those.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
 import { addUser, signIn as apiSignIn } from '../support/auth.js';
-import { artifacts, e2eEnvironment, REQUIRED, signIn, UNAVAILABLE, watchedPage } from './harness.js';
+import type { Page } from 'playwright-core';
+import { artifacts, e2eEnvironment, REQUIRED, signIn, UNAVAILABLE, watchedPage, type Account } from './harness.js';
 import zhCN from '../../web/src/i18n/messages/zh-CN.js';
 import { formatDateTime } from '../../web/src/i18n/format.js';
 
-describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 in Chromium', () => {
+/** Signs the commander in on the command map and opens the incident's drawer from the list (found by its text). */
+async function openDrawer(page: Page, base: string, commander: Account, id: string, text: string): Promise<void> {
+  await page.goto(`${base}/?e2e=1`);
+  await signIn(page, commander);
+  await page.click('[data-testid="tab-list"]');
+  await page.fill('[data-testid="filter-q"]', text);
+  await page.locator(`[data-testid="incident-row"][data-incident-id="${id}"] button`).click();
+  await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${id}"]`);
+}
+
+describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 and 延期 in Chromium', () => {
   let district: string;
   let point: { lon: number; lat: number };
   const env = e2eEnvironment(async (database) => {
@@ -37,12 +50,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 in Chromium', () => {
     const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(context);
-      await page.goto(`${env.base}/?e2e=1`);
-      await signIn(page, commander);
-      await page.click('[data-testid="tab-list"]');
-      await page.fill('[data-testid="filter-q"]', text);
-      await page.locator(`[data-testid="incident-row"][data-incident-id="${id}"] button`).click();
-      await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${id}"]`);
+      await openDrawer(page, env.base, commander, id, text);
       expect(await page.textContent('[data-testid="incident-clock-deadline"] dd')).toContain(formatDateTime(before));
 
       // Suspended with the reason (the dialog asks for it).
@@ -60,7 +68,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 in Chromium', () => {
       await env.database.pool.query(`UPDATE incidents SET suspended_since = suspended_since - interval '2 hours' WHERE id = $1`, [id]);
       await page.click('[data-testid="action-resume"]');
       await page.waitForSelector('[data-testid="incident-suspended"]', { state: 'detached' });
-      await expect.poll(actions).toEqual(['accept', 'close', 'suspend']);
+      await expect.poll(actions).toEqual(['accept', 'close', 'suspend', 'request_extension']);
       const after = await dueAt();
       const { rows: [step] } = await env.database.pool.query<{ since: Date; at: Date }>(
         `SELECT (SELECT at FROM incident_transitions WHERE incident_id = $1 AND action = 'suspend') AS since,
@@ -75,6 +83,62 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 in Chromium', () => {
       expect(errors).toEqual([]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('延期: a department asks on a phone, the commander grants fewer minutes, the deadline moves by exactly those', async () => {
+    const commander = await addUser(env.database.pool, 'commander', district);
+    const staff = await addUser(env.database.pool, 'department', district, { department: 'housing' });
+    const cookie = await apiSignIn(env.app, commander.username, commander.password);
+    const text = `外墙渗水 ${Date.now()}`;
+    const reported = await env.app.inject({
+      method: 'POST', url: '/api/incidents', headers: { cookie },
+      payload: { category: 'safety_hazard', description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
+    });
+    const id = reported.json().id as string;
+    expect((await env.app.inject({ method: 'POST', url: `/api/incidents/${id}/dispatch`, headers: { cookie }, payload: { departmentCode: 'housing' } })).statusCode).toBe(200);
+    const dueAt = async () => (await env.database.pool.query<{ due: Date }>('SELECT due_at AS due FROM incidents WHERE id = $1', [id])).rows[0].due;
+    const before = await dueAt();
+
+    const phone = await env.browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(phone);
+      await page.goto(`${env.base}/department`);
+      await signIn(page, staff);
+      await page.click(`[data-testid="assignment"][data-id="${id}"]`);
+      await page.waitForSelector('[data-testid="incident-sheet"][data-status="dispatched"]');
+      await page.click('[data-testid="action-request_extension"]');
+      await page.fill('[data-testid="request_extension-minutes"]', '240');
+      await page.fill('[data-testid="request_extension-note"]', '需等待业主配合进场');
+      await page.click('[data-testid="request_extension-confirm"]');
+      await expect.poll(async () => (await env.database.pool.query('SELECT extension_pending_minutes AS m FROM incidents WHERE id = $1', [id])).rows[0].m).toBe(240);
+      await page.screenshot({ path: path.join(artifacts, 'extension-asked-phone.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+
+    const desk = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(desk);
+      await openDrawer(page, env.base, commander, id, text);
+      await page.waitForSelector('[data-testid="incident-extension-pending"]');
+      expect(await page.textContent('[data-testid="incident-extension-pending"]')).toContain('240');
+      await page.click('[data-testid="action-approve_extension"]');
+      await page.waitForSelector('[data-testid="action-dialog"]');
+      // The dialog offers the minutes asked for; the commander grants three hours.
+      expect(await page.inputValue('[data-testid="action-minutes"]')).toBe('240');
+      await page.fill('[data-testid="action-minutes"]', '180');
+      await page.click('[data-testid="action-confirm"]');
+      await page.waitForSelector('[data-testid="incident-extension-pending"]', { state: 'detached' });
+      const after = await dueAt();
+      expect(after.getTime() - before.getTime()).toBe(180 * 60_000);
+      await expect.poll(() => page.textContent('[data-testid="incident-clock-deadline"] dd')).toContain(formatDateTime(after));
+      expect(await page.textContent('[data-testid="incident-extended"]')).toContain('180');
+      await page.screenshot({ path: path.join(artifacts, 'extension-granted.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await desk.close();
     }
   });
 });

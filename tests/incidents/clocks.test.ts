@@ -223,12 +223,59 @@ describe('two clocks', () => {
     expect(after.paused * 1000).toBeCloseTo(suspendedMs, -1);
     expect(after.total * 1000).toBeCloseTo(suspendedMs, -1);
     const p = await props(id);
-    expect(p).toMatchObject({ suspendedSince: null, stepOverdue: false, deadlineOverdue: false, allowedActions: ['resolve', 'reject', 'suspend'] });
+    expect(p).toMatchObject({ suspendedSince: null, stepOverdue: false, deadlineOverdue: false, allowedActions: ['resolve', 'reject', 'suspend', 'request_extension'] });
     expect(minutes(p.dueAt, before.dueAt)).toBeCloseTo(days3, 0);
     // The next step starts with nothing paused.
     expect((await act(env, id, { action: 'resolve' }, worker.cookie)).statusCode).toBe(200);
     expect((await env.db.pool.query(`SELECT extract(epoch FROM step_paused)::int AS s FROM incidents WHERE id = $1`, [id])).rows[0].s).toBe(0);
     const timeline = (await props(id)).timeline.map((t: { action: string; note: string | null }) => [t.action, t.note]);
     expect(timeline.slice(-3)).toEqual([['suspend', '等待居民在家时上门'], ['resume', null], ['resolve', null]]);
+  });
+
+  it('延期: the handler asks (reason and minutes), the command centre grants — the deadline moves by exactly the minutes granted — or refuses', async () => {
+    const id = await newIncident(env, IN1, { category: 'dispute' });
+    await env.db.pool.query(`UPDATE incidents SET status = 'in_progress', assignee_responder_id = $2, status_since = now() WHERE id = $1`, [id, worker.responderId]);
+    const before = await props(id);
+    expect(before).toMatchObject({ extensionMinutes: 0, pendingExtension: null });
+    // Bad asks write nothing: no reason, no minutes, minutes out of range, minutes on another action.
+    expect((await act(env, id, { action: 'request_extension', minutes: 120 }, worker.cookie)).json()).toMatchObject({ status: 422, code: 'NOTE_REQUIRED' });
+    expect((await act(env, id, { action: 'request_extension', note: '需要协调物业' }, worker.cookie)).statusCode).toBe(400);
+    expect((await act(env, id, { action: 'request_extension', note: '需要协调物业', minutes: 0 }, worker.cookie)).statusCode).toBe(400);
+    expect((await act(env, id, { action: 'resolve', minutes: 5 }, worker.cookie)).statusCode).toBe(400);
+    // Nothing to answer yet.
+    expect((await act(env, id, { action: 'approve_extension', minutes: 60 }, commander.cookie)).json()).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', extensionPending: false });
+
+    const asked = await act(env, id, { action: 'request_extension', note: '需要协调物业', minutes: 120 }, worker.cookie);
+    expect(asked.statusCode, asked.body).toBe(200);
+    expect(asked.json().properties).toMatchObject({ status: 'in_progress', pendingExtension: { minutes: 120 }, dueAt: before.dueAt });
+    // One request at a time; the handler may not answer it.
+    expect((await act(env, id, { action: 'request_extension', note: '再要一些', minutes: 30 }, worker.cookie)).json()).toMatchObject({ status: 409, extensionPending: true });
+    expect((await act(env, id, { action: 'approve_extension', minutes: 120 }, worker.cookie)).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect((await props(id)).allowedActions).toEqual(expect.arrayContaining(['approve_extension', 'refuse_extension']));
+
+    // Granted, less than asked: exactly those minutes.
+    const granted = await act(env, id, { action: 'approve_extension', minutes: 90, note: '同意延期一个半小时' }, commander.cookie);
+    expect(granted.statusCode, granted.body).toBe(200);
+    const p = granted.json().properties;
+    expect(p).toMatchObject({ pendingExtension: null, extensionMinutes: 90 });
+    expect(minutes(p.dueAt, before.dueAt)).toBe(90);
+    expect(minutes(p.dueAt, p.reportedAt)).toBe((await overallLimit('dispute')) + 90);
+    // Asked again, refused (a reason required): the deadline stays.
+    await act(env, id, { action: 'request_extension', note: '材料未到', minutes: 60 }, worker.cookie);
+    expect((await act(env, id, { action: 'refuse_extension' }, commander.cookie)).json()).toMatchObject({ status: 422, code: 'NOTE_REQUIRED' });
+    const refused = await act(env, id, { action: 'refuse_extension', note: '已延期过一次' }, commander.cookie);
+    expect(refused.statusCode, refused.body).toBe(200);
+    expect(refused.json().properties).toMatchObject({ pendingExtension: null, extensionMinutes: 90, dueAt: p.dueAt });
+    // A reassignment later does not take the extension back.
+    await act(env, id, { action: 'reject', note: '需要其他部门' }, worker.cookie);
+    await call(env, 'POST', `/api/incidents/${id}/dispatch`, { cookie: commander.cookie, body: { departmentCode: 'housing' } });
+    expect((await props(id)).dueAt).toBe(p.dueAt);
+    const timeline = (await props(id)).timeline
+      .filter((t: { action: string }) => t.action.endsWith('_extension'))
+      .map((t: { action: string; minutes: number | null; note: string | null }) => [t.action, t.minutes, t.note]);
+    expect(timeline).toEqual([
+      ['request_extension', 120, '需要协调物业'], ['approve_extension', 90, '同意延期一个半小时'],
+      ['request_extension', 60, '材料未到'], ['refuse_extension', null, '已延期过一次'],
+    ]);
   });
 });

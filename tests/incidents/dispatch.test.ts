@@ -157,7 +157,7 @@ describe('POST /api/incidents/{id}/dispatch', () => {
     expect((await act(env, id, { action: 'start' }, greening.cookie)).statusCode).toBe(403);
     const started = await act(env, id, { action: 'start' }, housing.cookie);
     expect(started.statusCode).toBe(200);
-    expect(started.json().properties.allowedActions).toEqual(['resolve', 'reject', 'suspend']);
+    expect(started.json().properties.allowedActions).toEqual(['resolve', 'reject', 'suspend', 'request_extension']);
   });
 
   it('refuses a target that is neither or both, an unknown department, and dispatchers without incident.dispatch', async () => {

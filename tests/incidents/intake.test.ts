@@ -291,7 +291,7 @@ describe('Idempotency-Key', () => {
     expect(await count(`SELECT count(*)::int AS n FROM incident_transitions WHERE incident_id = $1 AND action = 'accept'`, [id])).toBe(1);
     // Without the key the same request is a second, illegal step.
     const again = await act(env, id, { action: 'accept' });
-    expect(again.json()).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', currentStatus: 'accepted', allowed: ['dispatch', 'close', 'suspend'] });
+    expect(again.json()).toMatchObject({ status: 409, code: 'INVALID_TRANSITION', currentStatus: 'accepted', allowed: ['dispatch', 'close', 'suspend', 'request_extension'] });
     // The key belongs to that request: another incident's accept under it is a reuse.
     const other = await newIncident(env);
     expect((await act(env, other, { action: 'accept' }, undefined, 'accept-1')).json().code).toBe('IDEMPOTENCY_KEY_REUSED');

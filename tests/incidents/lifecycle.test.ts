@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter, type IncidentAction, type IncidentStatus,
+  ACTIONS_WITH_MINUTES, actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter,
+  type IncidentAction, type IncidentStatus,
 } from '../../server/src/modules/incidents/lifecycle.js';
 import { act, call, COMMUNITY1, forceStatus, GRID1, IN1, newIncident, responder, session, setupEnv, type Env, type Session } from './support.js';
 
@@ -39,7 +40,7 @@ describe('every action from every status (command centre)', () => {
     const id = await newIncident(env);
     await forceStatus(env.db.pool, id, from);
     const before = await incident(id);
-    const body: Record<string, unknown> = { action, note: '理由' };
+    const body: Record<string, unknown> = { action, note: '理由', ...(ACTIONS_WITH_MINUTES.includes(action) ? { minutes: 60 } : {}) };
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (actionsFrom(from).includes(action)) {
@@ -49,7 +50,7 @@ describe('every action from every status (command centre)', () => {
       expect(p.status).toBe(to);
       expect(p.version).toBe(before.version + 1);
       // Suspended, resume is all there is.
-      expect(p.allowedActions).toEqual(actionsFrom(to, action === 'suspend'));
+      expect(p.allowedActions).toEqual(actionsFrom(to, { suspended: action === 'suspend', extensionPending: action === 'request_extension' }));
       expect(p.suspendedSince !== null).toBe(action === 'suspend');
       const steps = action === 'dispatch' && from === 'reported' ? ['accept', 'dispatch'] : [action];
       expect(await timelineActions(id)).toEqual(['report', ...steps]);
@@ -64,7 +65,7 @@ describe('every action from every status (command centre)', () => {
       if (action === 'dispatch') expect(after.assignee).toBe(body.responderId);
     } else {
       expect(res.statusCode).toBe(409);
-      expect(res.json()).toMatchObject({ code: 'INVALID_TRANSITION', currentStatus: from, suspended: false, allowed: actionsFrom(from) });
+      expect(res.json()).toMatchObject({ code: 'INVALID_TRANSITION', currentStatus: from, suspended: false, extensionPending: false, allowed: actionsFrom(from) });
       expect(await incident(id)).toEqual(before);
       expect(await timelineActions(id)).toEqual(['report']);
     }
@@ -77,7 +78,7 @@ describe('every action from every status (command centre)', () => {
     await forceStatus(env.db.pool, id, from);
     expect((await act(env, id, { action: 'suspend', note: '等待报告人补充材料' }, commander.cookie)).statusCode).toBe(200);
     const before = await incident(id);
-    const body: Record<string, unknown> = { action, note: '理由' };
+    const body: Record<string, unknown> = { action, note: '理由', ...(ACTIONS_WITH_MINUTES.includes(action) ? { minutes: 60 } : {}) };
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (action === 'resume') {
@@ -106,7 +107,11 @@ describe('who may act', () => {
     await env.db.pool.query(`UPDATE responders SET status = 'busy', position_at = now() WHERE id = $1`, [worker.responderId]);
     // Resume needs a suspension: the assignee's (so the assignee, besides the command centre, may resume it).
     if (action === 'resume') await env.db.pool.query(`UPDATE incidents SET suspended_since = now(), suspended_by = $2 WHERE id = $1`, [id, worker.id]);
-    const body: Record<string, unknown> = { action, note: '理由' };
+    // An extension is answered only while one is pending.
+    if (action === 'approve_extension' || action === 'refuse_extension') {
+      await env.db.pool.query(`UPDATE incidents SET extension_pending_minutes = 30, extension_pending_by = $2, extension_pending_at = now() WHERE id = $1`, [id, worker.id]);
+    }
+    const body: Record<string, unknown> = { action, note: '理由', ...(ACTIONS_WITH_MINUTES.includes(action) ? { minutes: 60 } : {}) };
     if (action === 'dispatch') body.departmentCode = 'greening';
     const res = await act(env, id, body, cookieOf(who));
     const role = { commander: 'commander', assignee: 'grid_worker', otherWorker: 'grid_worker', department: 'department', otherDepartment: 'department', viewer: 'viewer', planner: 'planner' } as const;
@@ -127,8 +132,8 @@ describe('who may act', () => {
     const id = await newIncident(env);
     await forceStatus(env.db.pool, id, 'in_progress', worker.responderId, null);
     const get = async (s: Session) => (await call(env, 'GET', `/api/incidents/${id}`, { cookie: s.cookie })).json().properties.allowedActions;
-    expect(await get(commander)).toEqual(['resolve', 'reject', 'suspend']);
-    expect(await get(worker)).toEqual(['resolve', 'reject', 'suspend']);
+    expect(await get(commander)).toEqual(['resolve', 'reject', 'suspend', 'request_extension']);
+    expect(await get(worker)).toEqual(['resolve', 'reject', 'suspend', 'request_extension']);
     expect(await get(otherWorker)).toEqual([]);
     // Suspended by the worker: the worker and the command centre may resume it, nothing else.
     expect((await act(env, id, { action: 'suspend', note: '等待物业答复' }, worker.cookie)).statusCode).toBe(200);
@@ -204,11 +209,11 @@ describe('random sequences of actions by random roles (property)', () => {
         const id = await newIncident(env);
         const m = {
           status: 'reported' as IncidentStatus, assignee: null as 'worker' | null, department: null as string | null, workerStatus: 'available',
-          suspendedBy: null as Actor | null,
+          suspendedBy: null as Actor | null, extensionPending: false,
         };
         const expectedTimeline = ['report'];
         for (const s of steps) {
-          const body: Record<string, unknown> = { action: s.action };
+          const body: Record<string, unknown> = { action: s.action, ...(ACTIONS_WITH_MINUTES.includes(s.action) ? { minutes: 45 } : {}) };
           if (s.withNote) body.note = '说明';
           if (s.reassign) body.reassign = true;
           if (s.action === 'dispatch') Object.assign(body, s.target === 'worker' ? { responderId: worker.responderId } : { departmentCode: 'housing' });
@@ -219,7 +224,7 @@ describe('random sequences of actions by random roles (property)', () => {
           };
           let expected: [number, string?];
           if (s.actor === 'viewer') expected = [403, 'FORBIDDEN'];
-          else if (!actionsFrom(m.status, m.suspendedBy !== null).includes(s.action)) expected = [409, 'INVALID_TRANSITION'];
+          else if (!actionsFrom(m.status, { suspended: m.suspendedBy !== null, extensionPending: m.extensionPending }).includes(s.action)) expected = [409, 'INVALID_TRANSITION'];
           else if (!mayAct(s.action, ctx)) expected = [403, 'FORBIDDEN'];
           else if (s.action === 'dispatch' && m.status === 'dispatched' && !s.reassign) expected = [409, 'ALREADY_ASSIGNED'];
           else if (noteRequired(s.action, m.status) && !s.withNote) expected = [422, 'NOTE_REQUIRED'];
@@ -243,16 +248,19 @@ describe('random sequences of actions by random roles (property)', () => {
           if ((s.action === 'resolve' || s.action === 'reject') && m.assignee === 'worker') m.workerStatus = 'available';
           if (s.action === 'suspend') m.suspendedBy = s.actor;
           if (s.action === 'resume') m.suspendedBy = null;
+          if (s.action === 'request_extension') m.extensionPending = true;
+          if (s.action === 'approve_extension' || s.action === 'refuse_extension') m.extensionPending = false;
           m.status = statusAfter(s.action, m.status);
           expectedTimeline.push(s.action);
           const p = res.json().properties;
           expect(INCIDENT_STATUSES).toContain(p.status);
           expect(p.status).toBe(m.status);
           expect(p.suspendedSince !== null).toBe(m.suspendedBy !== null);
+          expect(p.pendingExtension !== null).toBe(m.extensionPending);
           expect(p.allowedActions).toEqual(allowedActions(m.status, {
             ...ctx, isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing',
             isSuspender: m.suspendedBy === s.actor,
-          }, m.suspendedBy !== null));
+          }, { suspended: m.suspendedBy !== null, extensionPending: m.extensionPending }));
         }
         expect((await incident(id)).status).toBe(m.status);
         expect(await timelineActions(id)).toEqual(expectedTimeline);

@@ -158,6 +158,10 @@ export interface Incidents {
   due_at: Timestamp | null;
   escalated_at: Timestamp | null;
   escalation_level: Generated<number>;
+  extension_minutes: Generated<number>;
+  extension_pending_at: Timestamp | null;
+  extension_pending_by: string | null;
+  extension_pending_minutes: number | null;
   grid_id: string | null;
   id: Generated<string>;
   location: Geometry;
@@ -194,6 +198,7 @@ export interface IncidentTransitions {
   from_status: string | null;
   id: Generated<number>;
   incident_id: string;
+  minutes: number | null;
   note: string | null;
   responder_id: string | null;
   to_status: string;

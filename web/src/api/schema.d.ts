@@ -1284,6 +1284,13 @@ export interface paths {
                                     deadlineOverdue: boolean;
                                     /** @description stepOverdue or deadlineOverdue */
                                     overdue: boolean;
+                                    /** @description 延期: minutes granted so far (included in dueAt) */
+                                    extensionMinutes: number;
+                                    /** @description 延期 asked for and not yet answered */
+                                    pendingExtension: {
+                                        minutes: number;
+                                        at: string;
+                                    } | null;
                                     /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                     suspendedSince: string | null;
                                     closedAt: string | null;
@@ -1314,6 +1321,8 @@ export interface paths {
                                         } | null;
                                         departmentCode: string | null;
                                         escalationLevel: number | null;
+                                        /** @description 延期: the minutes asked for or granted */
+                                        minutes: number | null;
                                         at: string;
                                         photoIds: string[];
                                     }[];
@@ -1418,6 +1427,13 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 延期: minutes granted so far (included in dueAt) */
+                                extensionMinutes: number;
+                                /** @description 延期 asked for and not yet answered */
+                                pendingExtension: {
+                                    minutes: number;
+                                    at: string;
+                                } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
                                 closedAt: string | null;
@@ -1448,6 +1464,8 @@ export interface paths {
                                     } | null;
                                     departmentCode: string | null;
                                     escalationLevel: number | null;
+                                    /** @description 延期: the minutes asked for or granted */
+                                    minutes: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -1597,6 +1615,13 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 延期: minutes granted so far (included in dueAt) */
+                                extensionMinutes: number;
+                                /** @description 延期 asked for and not yet answered */
+                                pendingExtension: {
+                                    minutes: number;
+                                    at: string;
+                                } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
                                 closedAt: string | null;
@@ -1627,6 +1652,8 @@ export interface paths {
                                     } | null;
                                     departmentCode: string | null;
                                     escalationLevel: number | null;
+                                    /** @description 延期: the minutes asked for or granted */
+                                    minutes: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -1676,7 +1703,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume";
+                        action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension";
                         note?: string;
                         photoIds?: string[];
                         /** Format: uuid */
@@ -1684,6 +1711,8 @@ export interface paths {
                         departmentCode?: string;
                         /** @description true to replace the current assignee (改派); required, with a note, when the incident is dispatched already */
                         reassign?: boolean;
+                        /** @description 延期: the minutes asked for (request_extension) or granted (approve_extension); required by those two, refused by the others */
+                        minutes?: number;
                         expectedVersion?: number;
                     };
                 };
@@ -1744,6 +1773,13 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 延期: minutes granted so far (included in dueAt) */
+                                extensionMinutes: number;
+                                /** @description 延期 asked for and not yet answered */
+                                pendingExtension: {
+                                    minutes: number;
+                                    at: string;
+                                } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
                                 closedAt: string | null;
@@ -1774,6 +1810,8 @@ export interface paths {
                                     } | null;
                                     departmentCode: string | null;
                                     escalationLevel: number | null;
+                                    /** @description 延期: the minutes asked for or granted */
+                                    minutes: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -1888,6 +1926,13 @@ export interface paths {
                                 deadlineOverdue: boolean;
                                 /** @description stepOverdue or deadlineOverdue */
                                 overdue: boolean;
+                                /** @description 延期: minutes granted so far (included in dueAt) */
+                                extensionMinutes: number;
+                                /** @description 延期 asked for and not yet answered */
+                                pendingExtension: {
+                                    minutes: number;
+                                    at: string;
+                                } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
                                 closedAt: string | null;
@@ -1918,6 +1963,8 @@ export interface paths {
                                     } | null;
                                     departmentCode: string | null;
                                     escalationLevel: number | null;
+                                    /** @description 延期: the minutes asked for or granted */
+                                    minutes: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -2054,7 +2101,7 @@ export interface paths {
                                 openStatuses: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                 /** @description in lifecycle order */
                                 actions: {
-                                    action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume";
+                                    action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension";
                                     /** @description statuses the action may be taken from */
                                     from: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                     /** @description the status after the step; null: it stays (suspend 挂起 and resume: only the clocks stop and restart; while suspended, resume is the only action) */
@@ -2065,6 +2112,8 @@ export interface paths {
                                     noteRequiredFrom: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                     /** @description photos may be attached as proof */
                                     photos: boolean;
+                                    /** @description the step takes `minutes` (延期: asked for, or granted) */
+                                    minutes: boolean;
                                 }[];
                                 actors: {
                                     /** @description roles of the command centre ('command'); they may also act for a handler */

@@ -83,6 +83,11 @@ export const useMetaStore = defineStore('meta', () => {
     return rules.value.get(action)?.photos ?? false;
   }
 
+  /** Whether `action` takes minutes (延期: asked for, or granted). */
+  function takesMinutes(action: string): boolean {
+    return rules.value.get(action)?.minutes ?? false;
+  }
+
   function isOpen(status: string): boolean {
     return !(closedStatuses.value as readonly string[]).includes(status);
   }
@@ -94,6 +99,6 @@ export const useMetaStore = defineStore('meta', () => {
 
   return {
     meta, problem, statuses, closedStatuses, handlerActions, handlerStatuses, priorities, categories, categoryByCode, departments, photos,
-    ensureLoaded, noteRequired, takesPhotos, photoRequired, isOpen, isCommandRole,
+    ensureLoaded, noteRequired, takesPhotos, takesMinutes, photoRequired, isOpen, isCommandRole,
   };
 });

@@ -43,6 +43,9 @@ export interface IncidentRow {
   deadline_overdue: boolean;
   suspended_since: Date | null;
   suspended_by: string | null;
+  extension_minutes: number;
+  extension_pending_minutes: number | null;
+  extension_pending_at: Date | null;
   closed_at: Date | null;
   version: number;
   photo_count: number | null;
@@ -52,7 +55,10 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The actions this caller may take on an incident in this state now (lifecycle.ts). */
 export function actionsFor(
-  row: { status: string; assignee_id: string | null; assignee_department: string | null; suspended_since: Date | null; suspended_by: string | null },
+  row: {
+    status: string; assignee_id: string | null; assignee_department: string | null; suspended_since: Date | null; suspended_by: string | null;
+    extension_pending_minutes: number | null;
+  },
   c: Caller,
 ) {
   return allowedActions(row.status as IncidentStatus, {
@@ -60,7 +66,7 @@ export function actionsFor(
     isAssignee: c.responderId !== null && row.assignee_id === c.responderId,
     isAssignedDepartment: c.departmentCode !== null && row.assignee_department === c.departmentCode,
     isSuspender: row.suspended_by !== null && row.suspended_by === c.id,
-  }, row.suspended_since !== null);
+  }, { suspended: row.suspended_since !== null, extensionPending: row.extension_pending_minutes !== null });
 }
 
 /** The Feature of a row, as the caller sees it (no reporter contact: that is added by the detail only). */
@@ -99,6 +105,10 @@ export function toFeature(row: IncidentRow, c: Caller) {
       overdue: row.step_overdue || row.deadline_overdue,
       // 挂起: since when (both clocks stand still meanwhile; only resume is possible).
       suspendedSince: iso(row.suspended_since),
+      // 延期: granted so far (in dueAt), and the request waiting for an answer.
+      extensionMinutes: row.extension_minutes,
+      pendingExtension: row.extension_pending_minutes !== null && row.extension_pending_at
+        ? { minutes: row.extension_pending_minutes, at: row.extension_pending_at.toISOString() } : null,
       closedAt: iso(row.closed_at),
       version: row.version,
       photoCount: row.photo_count ?? 0,

@@ -67,7 +67,8 @@ function selectFeature(q: ReturnType<typeof featureFrom>) {
     'i.reported_at', 'i.reported_by', eb.fn.coalesce('u.display_name', 'u.username').as('reported_by_name'),
     'i.assignee_responder_id as assignee_id', 'r.name as assignee_name', 'i.assignee_department', 'i.assigned_at',
     'i.escalation_level', STEP_DUE_AT.as('step_due_at'), DEADLINE.as('due_at'),
-    STEP_OVERDUE.as('step_overdue'), DEADLINE_OVERDUE.as('deadline_overdue'), 'i.suspended_since', 'i.suspended_by', 'i.closed_at', 'i.version',
+    STEP_OVERDUE.as('step_overdue'), DEADLINE_OVERDUE.as('deadline_overdue'), 'i.suspended_since', 'i.suspended_by',
+    'i.extension_minutes', 'i.extension_pending_minutes', 'i.extension_pending_at', 'i.closed_at', 'i.version',
     eb.selectFrom('incident_photos as p').select((p) => p.fn.countAll<number>().as('n')).whereRef('p.incident_id', '=', 'i.id').as('photo_count'),
   ]);
 }

@@ -15,7 +15,7 @@ const stepRows = compiledOnce((db: Db, [incidentId]: [string]) =>
     .leftJoin('responders as r', 'r.id', 't.responder_id')
     .select([
       't.id', 't.action', 't.from_status', 't.to_status', 't.actor_id', 't.actor_name', 't.note', 't.responder_id',
-      'r.name as responder_name', 't.department_code', 't.escalation_level', 't.at',
+      'r.name as responder_name', 't.department_code', 't.escalation_level', 't.minutes', 't.at',
     ])
     .where('t.incident_id', '=', incidentId)
     .orderBy('t.id'));
@@ -53,6 +53,7 @@ export async function timelineAndPhotos(db: Db, incidentId: string) {
     responder: t.responder_id ? { id: t.responder_id, name: t.responder_name ?? '' } : null,
     departmentCode: t.department_code,
     escalationLevel: t.escalation_level,
+    minutes: t.minutes,
     at: t.at.toISOString(),
     photoIds: photoRows.filter((p) => p.transition_id === t.id).map((p) => p.id),
   }));

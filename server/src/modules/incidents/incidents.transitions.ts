@@ -11,11 +11,11 @@ import type { DB } from '../../db/types.js';
 import { ApiError } from '../../plugins/errors.js';
 import type { LiveEventInput } from '../../live/events.js';
 import { responderStatus } from '../responders/responders.events.js';
-import { actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, type IncidentAction, type IncidentStatus } from './lifecycle.js';
+import { ACTIONS_WITH_MINUTES, actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { actorName, type Caller } from './incidents.feature.js';
 import { incidentUpdated, type Assignee, type Changes } from './incidents.events.js';
 import {
-  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, setSuspension, updateIncidentStep,
+  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, setExtension, setSuspension, updateIncidentStep,
   type LockedIncident, type ResponderChange, type TransitionRow,
 } from './incidents.writes.repository.js';
 import { departmentExists } from './incidents.repository.js';
@@ -28,6 +28,8 @@ export interface TransitionInput {
   departmentCode?: string;
   /** A dispatch over the current assignee (a reassignment, 改派) says so; without it 409 ALREADY_ASSIGNED. */
   reassign?: boolean;
+  /** 延期: the minutes asked for (request_extension) or granted (approve_extension). */
+  minutes?: number;
   expectedVersion?: number;
 }
 
@@ -36,10 +38,14 @@ function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): stri
   const { action } = input;
   const from = inc.status;
   const suspended = inc.suspended_since !== null;
-  if (!actionsFrom(from, suspended).includes(action)) {
+  const extensionPending = inc.extension_pending_minutes !== null;
+  const state = { suspended, extensionPending };
+  if (!actionsFrom(from, state).includes(action)) {
     // `status` is the HTTP status in a problem (RFC 9457), so the incident's status is `currentStatus`.
-    const why = suspended ? `"${action}" is not possible while the incident is suspended (挂起): resume it first` : `"${action}" is not possible from "${from}"`;
-    throw new ApiError(409, 'INVALID_TRANSITION', why, { currentStatus: from, suspended, allowed: actionsFrom(from, suspended) });
+    const why = suspended ? `"${action}" is not possible while the incident is suspended (挂起): resume it first`
+      : action.endsWith('_extension') ? `"${action}" is not possible ${extensionPending ? 'while an extension request is pending' : 'without a pending extension request'}`
+        : `"${action}" is not possible from "${from}"`;
+    throw new ApiError(409, 'INVALID_TRANSITION', why, { currentStatus: from, suspended, extensionPending, allowed: actionsFrom(from, state) });
   }
   const who = {
     role: c.role,
@@ -54,6 +60,10 @@ function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): stri
   }
   const note = input.note?.trim() || null;
   if (noteRequired(action, from) && !note) throw new ApiError(422, 'NOTE_REQUIRED', `"${action}" from "${from}" needs a note (the reason)`);
+  if (ACTIONS_WITH_MINUTES.includes(action) !== (input.minutes !== undefined)) {
+    throw new ApiError(400, 'VALIDATION_FAILED', ACTIONS_WITH_MINUTES.includes(action)
+      ? `"${action}" needs minutes (asked for, or granted)` : `"${action}" takes no minutes`);
+  }
   if (input.expectedVersion !== undefined && input.expectedVersion !== inc.version) {
     throw new ApiError(409, 'VERSION_CONFLICT', `the incident is at version ${inc.version}, not ${input.expectedVersion}; reload it`, { version: inc.version });
   }
@@ -120,6 +130,19 @@ export async function applyTransition(
     await insertTransition(trx, { ...step, action, from, to: from, note });
     const iso = (d: Date | null) => (d ? d.toISOString() : null);
     const changes: Changes = { suspendedSince: { from: iso(inc.suspended_since), to: iso(since) }, version: { from: inc.version, to: version } };
+    return [incidentUpdated(subjectOf(from, before), action, changes, before)];
+  }
+
+  // 延期: asked for, granted (the overall deadline moves by exactly the minutes granted) or refused.
+  if (action === 'request_extension' || action === 'approve_extension' || action === 'refuse_extension') {
+    const change = action === 'request_extension' ? { request: input.minutes!, userId: c.id }
+      : action === 'approve_extension' ? { grant: input.minutes! } : { refuse: true as const };
+    const version = await setExtension(trx, inc.id, change);
+    await insertTransition(trx, { ...step, action, from, to: from, note, minutes: input.minutes ?? null });
+    const changes: Changes = {
+      pendingExtensionMinutes: { from: inc.extension_pending_minutes, to: action === 'request_extension' ? input.minutes! : null },
+      version: { from: inc.version, to: version },
+    };
     return [incidentUpdated(subjectOf(from, before), action, changes, before)];
   }
 

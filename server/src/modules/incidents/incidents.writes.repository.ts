@@ -32,6 +32,8 @@ export interface LockedIncident {
   /** 挂起: since when, and by whom (migration 0015); null when not suspended. */
   suspended_since: Date | null;
   suspended_by: string | null;
+  /** 延期 asked for and not yet answered: the minutes (migration 0016); null when none is pending. */
+  extension_pending_minutes: number | null;
 }
 
 /** Locks an incident the viewer sees (FOR UPDATE); undefined when there is none. */
@@ -43,7 +45,7 @@ export async function lockIncident(trx: Db, v: Viewer, id: string): Promise<Lock
     .select((eb) => [
       'i.id', 'i.status', 'i.version', 'i.priority', 'i.category', 'c.photo_required', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
       'i.reported_by', 'i.district_id', 'g.code as grid_code', stX(eb.ref('i.location')).as('lon'), stY(eb.ref('i.location')).as('lat'),
-      'i.escalation_level', 'i.suspended_since', 'i.suspended_by',
+      'i.escalation_level', 'i.suspended_since', 'i.suspended_by', 'i.extension_pending_minutes',
     ])
     .where('i.id', '=', id)
     .where(incidentVisible(v, INCIDENT_REFS))
@@ -65,6 +67,8 @@ export interface TransitionRow {
   responderId?: string | null;
   departmentCode?: string | null;
   escalationLevel?: number | null;
+  /** 延期: the minutes asked for or granted. */
+  minutes?: number | null;
 }
 
 /** Appends a step to the timeline; returns its id. */
@@ -74,7 +78,7 @@ export async function insertTransition(trx: Db, t: TransitionRow): Promise<numbe
     .values({
       incident_id: t.incidentId, district_id: t.districtId, action: t.action, from_status: t.from, to_status: t.to,
       actor_id: t.actorId, actor_name: t.actorName, note: t.note ?? null, responder_id: t.responderId ?? null,
-      department_code: t.departmentCode ?? null, escalation_level: t.escalationLevel ?? null,
+      department_code: t.departmentCode ?? null, escalation_level: t.escalationLevel ?? null, minutes: t.minutes ?? null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -128,6 +132,33 @@ export async function setSuspension(trx: Db, id: string, change: { suspend: true
     .returning(['version', 'suspended_since'])
     .executeTakeFirstOrThrow();
   return { version: row.version, since: row.suspended_since };
+}
+
+/**
+ * 延期: a request pending (its minutes, by `userId`), granted (the minutes added to the overall
+ * deadline and to the incident's extension total) or refused; an answer ends the request. The
+ * status stays; returns the new version.
+ */
+export async function setExtension(
+  trx: Db,
+  id: string,
+  change: { request: number; userId: string } | { grant: number } | { refuse: true },
+): Promise<number> {
+  const pendingCleared = { extension_pending_minutes: null, extension_pending_by: null, extension_pending_at: null };
+  const row = await trx
+    .updateTable('incidents')
+    .set((eb) => ({
+      ...('request' in change
+        ? { extension_pending_minutes: change.request, extension_pending_by: change.userId, extension_pending_at: sql`now()` }
+        : 'grant' in change
+          ? { ...pendingCleared, due_at: sql`due_at + make_interval(mins => ${change.grant})`, extension_minutes: eb('extension_minutes', '+', change.grant) }
+          : pendingCleared),
+      version: eb('version', '+', 1),
+    }))
+    .where('id', '=', id)
+    .returning('version')
+    .executeTakeFirstOrThrow();
+  return row.version;
 }
 
 /** How many of `photoIds` are this incident's photos not yet attached to a step. */

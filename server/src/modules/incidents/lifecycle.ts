@@ -16,7 +16,10 @@ export const OPEN_STATUSES: readonly IncidentStatus[] = INCIDENT_STATUSES.filter
 /** Statuses in which an incident occupies its assigned responder (dispatch claims it, resolve/reject free it). */
 export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['dispatched', 'in_progress'];
 
-export const INCIDENT_ACTIONS = ['accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen', 'suspend', 'resume'] as const;
+export const INCIDENT_ACTIONS = [
+  'accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen', 'suspend', 'resume',
+  'request_extension', 'approve_extension', 'refuse_extension',
+] as const;
 export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
 
 /**
@@ -56,7 +59,24 @@ export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
   suspend: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: true, photos: false },
   // By the command centre, or by whoever suspended it (ActorContext.isSuspender).
   resume: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: false, photos: false },
+  // 延期 (issue 12): the handler asks for more time (the reason and the minutes; at most one request
+  // pending); the command centre grants it, with the minutes granted (added to the overall deadline),
+  // or refuses it, with the reason.
+  request_extension: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: true, photos: false },
+  approve_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: false, photos: false },
+  refuse_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: true, photos: false },
 };
+
+/** What besides its status decides which actions an incident takes. */
+export interface IncidentState {
+  /** 挂起: only `resume` meanwhile. */
+  suspended?: boolean;
+  /** 延期 asked for and not yet answered: it can be granted or refused, not asked for again. */
+  extensionPending?: boolean;
+}
+
+/** Actions that take `minutes` (the extension asked for, or granted). */
+export const ACTIONS_WITH_MINUTES: readonly IncidentAction[] = ['request_extension', 'approve_extension'];
 
 /** The status after `action` from `from` (挂起 and 恢复 keep it). */
 export function statusAfter(action: IncidentAction, from: IncidentStatus): IncidentStatus {
@@ -79,10 +99,18 @@ export function stepOf(status: IncidentStatus): IncidentAction | null {
 
 /**
  * Actions possible in a status, in lifecycle order: those whose `from` includes it — while the
- * incident is suspended only `resume`, otherwise everything but `resume`.
+ * incident is suspended only `resume`, otherwise everything but `resume`; an extension is answered
+ * only while one is pending, and asked for only while none is.
  */
-export function actionsFrom(status: IncidentStatus, suspended = false): IncidentAction[] {
-  return INCIDENT_ACTIONS.filter((a) => LIFECYCLE[a].from.includes(status) && (a === 'resume') === suspended);
+export function actionsFrom(status: IncidentStatus, state: IncidentState = {}): IncidentAction[] {
+  return INCIDENT_ACTIONS.filter((a) => {
+    if (!LIFECYCLE[a].from.includes(status)) return false;
+    if (state.suspended) return a === 'resume';
+    if (a === 'resume') return false;
+    if (a === 'approve_extension' || a === 'refuse_extension') return !!state.extensionPending;
+    if (a === 'request_extension') return !state.extensionPending;
+    return true;
+  });
 }
 
 export function isCommand(role: Role): boolean {
@@ -106,9 +134,9 @@ export function mayAct(action: IncidentAction, who: ActorContext): boolean {
   return (who.role === 'grid_worker' && who.isAssignee) || (who.role === 'department' && who.isAssignedDepartment);
 }
 
-/** The actions this user may take on an incident in this status, suspended or not (what the UI offers). */
-export function allowedActions(status: IncidentStatus, who: ActorContext, suspended = false): IncidentAction[] {
-  return actionsFrom(status, suspended).filter((a) => mayAct(a, who));
+/** The actions this user may take on an incident in this status and state (what the UI offers). */
+export function allowedActions(status: IncidentStatus, who: ActorContext, state: IncidentState = {}): IncidentAction[] {
+  return actionsFrom(status, state).filter((a) => mayAct(a, who));
 }
 
 export function noteRequired(action: IncidentAction, from: IncidentStatus): boolean {

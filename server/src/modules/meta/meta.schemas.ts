@@ -16,6 +16,7 @@ export const ActionRule = Type.Object({
   }),
   noteRequiredFrom: Type.Array(Status, { description: 'from these statuses the action needs a note (a subset of `from`)' }),
   photos: Type.Boolean({ description: 'photos may be attached as proof' }),
+  minutes: Type.Boolean({ description: 'the step takes `minutes` (延期: asked for, or granted)' }),
 });
 
 export const Meta = Type.Object({

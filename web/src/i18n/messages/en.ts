@@ -352,6 +352,8 @@ const en: Messages = {
       loadFailed: 'Could not load: {message}',
     },
     drawer: {
+      extensionPending: 'Extension of {n} min asked for',
+      extended: 'Extended by {n} min',
       suspended: 'Suspended since {at} (clocks stopped)',
       title: 'Incident',
       grid: 'Grid',
@@ -378,6 +380,9 @@ const en: Messages = {
       version: 'Version {n}',
     },
     actions: {
+      request_extension: 'Ask for more time',
+      approve_extension: 'Grant extension',
+      refuse_extension: 'Refuse extension',
       report: 'Report',
       accept: 'Accept',
       dispatch: 'Dispatch',
@@ -393,6 +398,9 @@ const en: Messages = {
       photo: 'Photo added',
     },
     dialog: {
+      minutesAsked: 'Minutes asked for',
+      minutesGranted: 'Minutes granted',
+      needMinutes: 'Enter minutes between 1 and 43200',
       title: '{action}',
       note: 'Note',
       noteRequired: 'Note (required)',

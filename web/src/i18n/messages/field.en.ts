@@ -10,7 +10,7 @@ const fieldEn: FieldMessages = {
   },
   action: {
     report: 'Reported', accept: 'Accepted', dispatch: 'Dispatched', start: 'Started', resolve: 'Resolved', reject: 'Rejected',
-    verify: 'Verified', close: 'Closed', reopen: 'Reopened', escalate: 'Escalated', suspend: 'Suspended', resume: 'Resumed',
+    verify: 'Verified', close: 'Closed', reopen: 'Reopened', escalate: 'Escalated', suspend: 'Suspended', resume: 'Resumed', request_extension: 'Extension asked', approve_extension: 'Extension granted', refuse_extension: 'Extension refused',
   },
   live: { idle: 'Not connected', connecting: 'Connecting', open: 'Live', reconnecting: 'Reconnecting' },
   list: {
@@ -33,15 +33,17 @@ const fieldEn: FieldMessages = {
     start: 'Start',
     resolve: 'Resolve',
     reject: 'Reject',
+    requestExtension: 'Ask for more time',
+    minutes: 'Minutes needed',
     suspend: 'Suspend',
     resume: 'Resume',
-    compose: { suspend: 'Suspend (waiting for someone else; the clocks stop)', resolve: 'Resolution report', reject: 'Reject (back to the command centre)' },
-    confirm: { suspend: 'Suspend', resolve: 'Submit', reject: 'Reject' },
+    compose: { request_extension: 'Ask for more time (why, and how long)', suspend: 'Suspend (waiting for someone else; the clocks stop)', resolve: 'Resolution report', reject: 'Reject (back to the command centre)' },
+    confirm: { request_extension: 'Ask', suspend: 'Suspend', resolve: 'Submit', reject: 'Reject' },
     reason: 'Reason (required)',
     note: 'Note (optional)',
     cancel: 'Cancel',
     working: 'Sending…',
-    done: { start: 'Started', resolve: 'Resolved; waiting for verification', reject: 'Rejected; back with the command centre' },
+    done: { suspend: 'Suspended; the clocks stopped', resume: 'Resumed', request_extension: 'Extension asked for; waiting for the command centre', start: 'Started', resolve: 'Resolved; waiting for verification', reject: 'Rejected; back with the command centre' },
   },
   photos: {
     label: 'Photos ({n}/{max})',
@@ -145,6 +147,7 @@ const fieldEn: FieldMessages = {
     none: 'Nothing dispatched to your department',
   },
   errors: {
+    MINUTES_REQUIRED: 'Enter the minutes needed (1–43200)',
     NOTE_REQUIRED: 'Please give a reason',
     VERSION_CONFLICT: 'Someone else updated this incident; showing its current state',
     INVALID_TRANSITION: 'The incident has moved on; this action is no longer possible',

@@ -8,7 +8,7 @@ const fieldZhCN = {
   },
   action: {
     report: '上报', accept: '受理', dispatch: '派遣', start: '开始处置', resolve: '处置反馈', reject: '退单',
-    verify: '核查', close: '结案', reopen: '重新打开', escalate: '督办升级', suspend: '挂起', resume: '恢复',
+    verify: '核查', close: '结案', reopen: '重新打开', escalate: '督办升级', suspend: '挂起', resume: '恢复', request_extension: '申请延期', approve_extension: '批准延期', refuse_extension: '驳回延期',
   },
   live: { idle: '未连接', connecting: '连接中', open: '实时', reconnecting: '重连中' },
   list: {
@@ -31,15 +31,17 @@ const fieldZhCN = {
     start: '开始处置',
     resolve: '处置完成',
     reject: '退单',
+    requestExtension: '申请延期',
+    minutes: '需要延长（分钟）',
     suspend: '挂起',
     resume: '恢复处置',
-    compose: { suspend: '挂起（等待他人，时限暂停）', resolve: '处置反馈', reject: '退单（退回指挥中心）' },
-    confirm: { suspend: '确认挂起', resolve: '提交反馈', reject: '确认退单' },
+    compose: { request_extension: '申请延期（说明原因与需要的时间）', suspend: '挂起（等待他人，时限暂停）', resolve: '处置反馈', reject: '退单（退回指挥中心）' },
+    confirm: { request_extension: '提交延期申请', suspend: '确认挂起', resolve: '提交反馈', reject: '确认退单' },
     reason: '退单原因（必填）',
     note: '处置说明（可选）',
     cancel: '取消',
     working: '提交中…',
-    done: { start: '已开始处置', resolve: '已提交处置反馈，等待核查', reject: '已退单，事件退回指挥中心' },
+    done: { suspend: '已挂起，时限暂停', resume: '已恢复处置', request_extension: '已提交延期申请，等待指挥中心批复', start: '已开始处置', resolve: '已提交处置反馈，等待核查', reject: '已退单，事件退回指挥中心' },
   },
   photos: {
     label: '照片（{n}/{max}）',
@@ -143,6 +145,7 @@ const fieldZhCN = {
     none: '暂无派遣给本部门的事件',
   },
   errors: {
+    MINUTES_REQUIRED: '请填写需要延长的分钟数（1–43200）',
     NOTE_REQUIRED: '请填写原因',
     VERSION_CONFLICT: '事件已被他人更新，已刷新为最新状态',
     INVALID_TRANSITION: '事件状态已变化，当前不能执行此操作',

@@ -351,6 +351,8 @@ const zhCN = {
       loadFailed: '加载失败：{message}',
     },
     drawer: {
+      extensionPending: '延期申请 {n} 分钟，待批',
+      extended: '已延期 {n} 分钟',
       suspended: '挂起中（{at} 起，时限暂停）',
       title: '事件详情',
       grid: '所在网格',
@@ -377,6 +379,9 @@ const zhCN = {
       version: '版本 {n}',
     },
     actions: {
+      request_extension: '申请延期',
+      approve_extension: '批准延期',
+      refuse_extension: '驳回延期',
       report: '上报',
       accept: '受理',
       dispatch: '派遣',
@@ -392,6 +397,9 @@ const zhCN = {
       photo: '添加照片',
     },
     dialog: {
+      minutesAsked: '申请延长（分钟）',
+      minutesGranted: '批准延长（分钟）',
+      needMinutes: '请填写 1–43200 之间的分钟数',
       title: '{action}',
       note: '备注',
       noteRequired: '备注（必填）',
