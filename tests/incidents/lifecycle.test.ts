@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ACTIONS_WITH_MINUTES, actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter,
+  actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter, takesMinutes,
   type IncidentAction, type IncidentStatus,
 } from '../../server/src/modules/incidents/lifecycle.js';
 import { act, call, COMMUNITY1, forceStatus, GRID1, IN1, newIncident, responder, session, setupEnv, type Env, type Session } from './support.js';
@@ -40,7 +40,7 @@ describe('every action from every status (command centre)', () => {
     const id = await newIncident(env);
     await forceStatus(env.db.pool, id, from);
     const before = await incident(id);
-    const body: Record<string, unknown> = { action, note: '理由', ...(ACTIONS_WITH_MINUTES.includes(action) ? { minutes: 60 } : {}) };
+    const body: Record<string, unknown> = { action, note: '理由', ...(takesMinutes(action) ? { minutes: 60 } : {}) };
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (actionsFrom(from).includes(action)) {
@@ -78,7 +78,7 @@ describe('every action from every status (command centre)', () => {
     await forceStatus(env.db.pool, id, from);
     expect((await act(env, id, { action: 'suspend', note: '等待报告人补充材料' }, commander.cookie)).statusCode).toBe(200);
     const before = await incident(id);
-    const body: Record<string, unknown> = { action, note: '理由', ...(ACTIONS_WITH_MINUTES.includes(action) ? { minutes: 60 } : {}) };
+    const body: Record<string, unknown> = { action, note: '理由', ...(takesMinutes(action) ? { minutes: 60 } : {}) };
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (action === 'resume') {
@@ -111,7 +111,7 @@ describe('who may act', () => {
     if (action === 'approve_extension' || action === 'refuse_extension') {
       await env.db.pool.query(`UPDATE incidents SET extension_pending_minutes = 30, extension_pending_by = $2, extension_pending_at = now() WHERE id = $1`, [id, worker.id]);
     }
-    const body: Record<string, unknown> = { action, note: '理由', ...(ACTIONS_WITH_MINUTES.includes(action) ? { minutes: 60 } : {}) };
+    const body: Record<string, unknown> = { action, note: '理由', ...(takesMinutes(action) ? { minutes: 60 } : {}) };
     if (action === 'dispatch') body.departmentCode = 'greening';
     const res = await act(env, id, body, cookieOf(who));
     const role = { commander: 'commander', assignee: 'grid_worker', otherWorker: 'grid_worker', department: 'department', otherDepartment: 'department', viewer: 'viewer', planner: 'planner' } as const;
@@ -213,7 +213,7 @@ describe('random sequences of actions by random roles (property)', () => {
         };
         const expectedTimeline = ['report'];
         for (const s of steps) {
-          const body: Record<string, unknown> = { action: s.action, ...(ACTIONS_WITH_MINUTES.includes(s.action) ? { minutes: 45 } : {}) };
+          const body: Record<string, unknown> = { action: s.action, ...(takesMinutes(s.action) ? { minutes: 45 } : {}) };
           if (s.withNote) body.note = '说明';
           if (s.reassign) body.reassign = true;
           if (s.action === 'dispatch') Object.assign(body, s.target === 'worker' ? { responderId: worker.responderId } : { departmentCode: 'housing' });

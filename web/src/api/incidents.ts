@@ -44,6 +44,12 @@ export type TransitionRequest = ApiBody<'/api/incidents/{id}/transitions'>;
 /** Whom to dispatch to; over a current assignee (改派) with `reassign` and the reason as `note`. */
 export type DispatchTarget = ({ responderId: string } | { departmentCode: string }) & { note?: string; reassign?: boolean };
 
+/** 延期: the minutes typed for an extension asked for or granted (1 … 43,200, the API's range), or null when not such a number. */
+export function extensionMinutes(text: string): number | null {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 && n <= 43_200 ? n : null;
+}
+
 export type IncidentSort = NonNullable<ApiQuery<'/api/incidents'>['sort']>;
 export const INCIDENT_SORTS: readonly IncidentSort[] = ['-reportedAt', 'reportedAt', '-priority', 'dueAt', 'stepDueAt'];
 

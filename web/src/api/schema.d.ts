@@ -2104,7 +2104,7 @@ export interface paths {
                                     action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension";
                                     /** @description statuses the action may be taken from */
                                     from: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
-                                    /** @description the status after the step; null: it stays (suspend 挂起 and resume: only the clocks stop and restart; while suspended, resume is the only action) */
+                                    /** @description the status after the step; null: it stays (suspend 挂起, resume and the extension steps 延期 act on the clocks only) */
                                     to: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened") | (never | null);
                                     /** @description 'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department */
                                     by: "command" | "handler";

@@ -3,6 +3,14 @@ import type { ApiProblem } from '@/api/http';
 import { useMetaStore } from '@/stores/meta';
 import { ageParts, areaParts, distanceParts, formatDateTime } from './format';
 
+/** One of an incident's two clocks as shown: its name, its time, whether it has passed. */
+export interface ClockRow {
+  key: 'step' | 'deadline';
+  label: string;
+  at: string;
+  overdue: boolean;
+}
+
 /** Display helpers bound to the current UI language. */
 export function useDisplay() {
   const { t, te, locale } = useI18n();
@@ -50,9 +58,8 @@ export function useDisplay() {
      * waits for (受理时限, 派遣时限 …), then its overall deadline (总时限); each with its time and
      * whether it has passed. None for a closed incident.
      */
-    clocks(p: { step?: string | null; stepDueAt?: string | null; dueAt?: string | null; stepOverdue?: boolean; deadlineOverdue?: boolean }):
-      { key: 'step' | 'deadline'; label: string; at: string; overdue: boolean }[] {
-      const rows: { key: 'step' | 'deadline'; label: string; at: string; overdue: boolean }[] = [];
+    clocks(p: { step?: string | null; stepDueAt?: string | null; dueAt?: string | null; stepOverdue?: boolean; deadlineOverdue?: boolean }): ClockRow[] {
+      const rows: ClockRow[] = [];
       if (p.stepDueAt) {
         const label = p.step && te(`clock.step.${p.step}`) ? t(`clock.step.${p.step}`) : t('clock.stepGeneric');
         rows.push({ key: 'step', label, at: formatDateTime(p.stepDueAt), overdue: !!p.stepOverdue });

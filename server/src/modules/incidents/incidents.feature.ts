@@ -4,7 +4,7 @@
  */
 import type { Viewer } from '../../auth/scope.js';
 import type { SessionUser } from '../../auth/sessions.js';
-import { allowedActions, stepOf, type IncidentStatus } from './lifecycle.js';
+import { allowedActions, STEP_OF_STATUS, type ActorContext, type IncidentState, type IncidentStatus } from './lifecycle.js';
 
 /** Who is asking: the scope rule's viewer, plus the role (lifecycle) and the name (timeline). */
 export type Caller = Viewer & Pick<SessionUser, 'role' | 'username' | 'displayName'>;
@@ -51,22 +51,35 @@ export interface IncidentRow {
   photo_count: number | null;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The actions this caller may take on an incident in this state now (lifecycle.ts). */
-export function actionsFor(
-  row: {
-    status: string; assignee_id: string | null; assignee_department: string | null; suspended_since: Date | null; suspended_by: string | null;
-    extension_pending_minutes: number | null;
-  },
-  c: Caller,
-) {
-  return allowedActions(row.status as IncidentStatus, {
+/** The columns of an incident (the Feature's row, or the row a step locks) that decide what may be done with it. */
+export interface ActingRow {
+  assignee_id: string | null;
+  assignee_department: string | null;
+  suspended_since: Date | null;
+  suspended_by: string | null;
+  extension_pending_minutes: number | null;
+}
+
+/** Who the caller is to this incident (lifecycle.ts mayAct). */
+export function actorContext(row: ActingRow, c: Caller): ActorContext {
+  return {
     role: c.role,
     isAssignee: c.responderId !== null && row.assignee_id === c.responderId,
     isAssignedDepartment: c.departmentCode !== null && row.assignee_department === c.departmentCode,
     isSuspender: row.suspended_by !== null && row.suspended_by === c.id,
-  }, { suspended: row.suspended_since !== null, extensionPending: row.extension_pending_minutes !== null });
+  };
+}
+
+/** What besides its status decides which actions the incident takes (lifecycle.ts actionsFrom). */
+export function incidentState(row: ActingRow): Required<IncidentState> {
+  return { suspended: row.suspended_since !== null, extensionPending: row.extension_pending_minutes !== null };
+}
+
+/** The actions this caller may take on an incident in this state now (lifecycle.ts). */
+export function actionsFor(row: ActingRow & { status: string }, c: Caller) {
+  return allowedActions(row.status as IncidentStatus, actorContext(row, c), incidentState(row));
 }
 
 /** The Feature of a row, as the caller sees it (no reporter contact: that is added by the detail only). */
@@ -97,7 +110,7 @@ export function toFeature(row: IncidentRow, c: Caller) {
       escalationLevel: row.escalation_level,
       // The two clocks (issue 12): the current step's limit, named by the step it waits for, and
       // the overall deadline; overdue on either.
-      step: stepOf(row.status as IncidentStatus),
+      step: STEP_OF_STATUS[row.status as IncidentStatus],
       stepDueAt: iso(row.step_due_at),
       dueAt: iso(row.due_at),
       stepOverdue: row.step_overdue,

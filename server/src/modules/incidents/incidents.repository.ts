@@ -20,10 +20,9 @@ import { PRIORITIES } from './incidents.schemas.js';
 /**
  * The two clocks (issue 12). The step limit: the end of the current step (statusSince + the
  * category's limit for the status; it restarts with every step). The overall deadline (`due_at`,
- * set at report: migration 0014). Both null when closed (or, for the step, unlimited); both
- * moved on by the time suspended.
+ * set at report: migration 0014). Both null when closed (or, for the step, unlimited); both move
+ * on with the time suspended (`SUSPENDED_FOR`, while 挂起: migration 0015), so they stand still.
  */
-/** Time suspended (挂起) so far, while the incident is: both clocks stand still (migration 0015). */
 const SUSPENDED_FOR = sql<unknown>`coalesce(now() - i.suspended_since, interval '0')`;
 const STEP_DUE_AT = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.status_since + tl.limit_minutes * interval '1 minute' + i.step_paused + ${SUSPENDED_FOR} END)`;
 const DEADLINE = sql<Date | null>`(CASE WHEN i.status <> 'closed' THEN i.due_at + ${SUSPENDED_FOR} END)`;

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { Nullable, Uuid } from '../../lib/schemas.js';
 import type { ValidationHints } from '../../plugins/errors.js';
-import { INCIDENT_ACTIONS, INCIDENT_STATUSES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
+import { INCIDENT_ACTIONS, INCIDENT_STATUSES, MAX_EXTENSION_MINUTES, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 
 /** How this module answers bad input (the contract's codes): a malformed id is an unknown incident (route config `validation`). */
 export const INCIDENT_VALIDATION: ValidationHints = { code: 'VALIDATION_FAILED', paramsNotFound: true };
@@ -141,7 +141,7 @@ export const TransitionBody = Type.Object(
     responderId: Type.Optional(Uuid),
     departmentCode: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
     reassign: Type.Optional(Reassign),
-    minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 43_200, description: '延期: the minutes asked for (request_extension) or granted (approve_extension); required by those two, refused by the others' })),
+    minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EXTENSION_MINUTES, description: '延期: the minutes asked for (request_extension) or granted (approve_extension); required by those two, refused by the others' })),
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false },

@@ -260,7 +260,7 @@ const MAX_BATCHES = 20;
 export interface EscalationRound {
   /** False when another process held the lock and this round did nothing. */
   ran: boolean;
-  escalated: { id: string; level: number; step: boolean; deadline: boolean }[];
+  escalated: { id: string; level: number }[];
 }
 
 const escalationEvent = (r: EscalatedRow) =>
@@ -285,7 +285,7 @@ export async function escalateOverdueForSystem(deps: WriteDeps): Promise<Escalat
     const { body: round } = await runWrite(deps, async (trx) => {
       if (!(await tryEscalationLock(trx))) return { status: 200, body: undefined, events: [] };
       const rows = await escalateBatchForSystem(trx, ESCALATION_BATCH);
-      return { status: 200, body: rows.map((r) => ({ id: r.id, level: r.level, step: r.step, deadline: r.deadline })), events: rows.map(escalationEvent) };
+      return { status: 200, body: rows.map((r) => ({ id: r.id, level: r.level })), events: rows.map(escalationEvent) };
     });
     if (round === undefined) return { ran: batch > 0, escalated };
     escalated.push(...round);

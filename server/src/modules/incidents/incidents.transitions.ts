@@ -11,8 +11,8 @@ import type { DB } from '../../db/types.js';
 import { ApiError } from '../../plugins/errors.js';
 import type { LiveEventInput } from '../../live/events.js';
 import { responderStatus } from '../responders/responders.events.js';
-import { ACTIONS_WITH_MINUTES, actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, type IncidentAction, type IncidentStatus } from './lifecycle.js';
-import { actorName, type Caller } from './incidents.feature.js';
+import { actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, takesMinutes, type IncidentAction, type IncidentStatus } from './lifecycle.js';
+import { actorContext, actorName, incidentState, iso, type Caller } from './incidents.feature.js';
 import { incidentUpdated, type Assignee, type Changes } from './incidents.events.js';
 import {
   attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, setExtension, setSuspension, updateIncidentStep,
@@ -37,9 +37,8 @@ export interface TransitionInput {
 function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): string | null {
   const { action } = input;
   const from = inc.status;
-  const suspended = inc.suspended_since !== null;
-  const extensionPending = inc.extension_pending_minutes !== null;
-  const state = { suspended, extensionPending };
+  const state = incidentState(inc);
+  const { suspended, extensionPending } = state;
   if (!actionsFrom(from, state).includes(action)) {
     // `status` is the HTTP status in a problem (RFC 9457), so the incident's status is `currentStatus`.
     const why = suspended ? `"${action}" is not possible while the incident is suspended (挂起): resume it first`
@@ -47,21 +46,15 @@ function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): stri
         : `"${action}" is not possible from "${from}"`;
     throw new ApiError(409, 'INVALID_TRANSITION', why, { currentStatus: from, suspended, extensionPending, allowed: actionsFrom(from, state) });
   }
-  const who = {
-    role: c.role,
-    isAssignee: c.responderId !== null && inc.assignee_id === c.responderId,
-    isAssignedDepartment: c.departmentCode !== null && inc.assignee_department === c.departmentCode,
-    isSuspender: inc.suspended_by !== null && inc.suspended_by === c.id,
-  };
-  if (!mayAct(action, who)) throw new ApiError(403, 'FORBIDDEN', `you may not "${action}" this incident`);
+  if (!mayAct(action, actorContext(inc, c))) throw new ApiError(403, 'FORBIDDEN', `you may not "${action}" this incident`);
   if (action === 'dispatch' && from === 'dispatched' && !input.reassign) {
     const assignee = { responderId: inc.assignee_id, departmentCode: inc.assignee_department };
     throw new ApiError(409, 'ALREADY_ASSIGNED', 'the incident is dispatched already; to reassign it (改派) send reassign: true with a note (the reason)', { assignee });
   }
   const note = input.note?.trim() || null;
   if (noteRequired(action, from) && !note) throw new ApiError(422, 'NOTE_REQUIRED', `"${action}" from "${from}" needs a note (the reason)`);
-  if (ACTIONS_WITH_MINUTES.includes(action) !== (input.minutes !== undefined)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', ACTIONS_WITH_MINUTES.includes(action)
+  if (takesMinutes(action) !== (input.minutes !== undefined)) {
+    throw new ApiError(400, 'VALIDATION_FAILED', takesMinutes(action)
       ? `"${action}" needs minutes (asked for, or granted)` : `"${action}" takes no minutes`);
   }
   if (input.expectedVersion !== undefined && input.expectedVersion !== inc.version) {
@@ -128,7 +121,6 @@ export async function applyTransition(
   if (action === 'suspend' || action === 'resume') {
     const { version, since } = await setSuspension(trx, inc.id, action === 'suspend' ? { suspend: true, userId: c.id } : { suspend: false });
     await insertTransition(trx, { ...step, action, from, to: from, note });
-    const iso = (d: Date | null) => (d ? d.toISOString() : null);
     const changes: Changes = { suspendedSince: { from: iso(inc.suspended_since), to: iso(since) }, version: { from: inc.version, to: version } };
     return [incidentUpdated(subjectOf(from, before), action, changes, before)];
   }

@@ -31,13 +31,15 @@ export type Actor = 'command' | 'handler';
 
 export interface ActionRule {
   from: readonly IncidentStatus[];
-  /** The status after the step; null: it stays (挂起 and its resumption stop and restart the clocks only). */
+  /** The status after the step; null: it stays (挂起/恢复 and 延期 act on the clocks only). */
   to: IncidentStatus | null;
   by: Actor;
   /** A note is required (the reason of a rejection, a reopening, or closing without handling). */
   noteRequired: boolean | ((from: IncidentStatus) => boolean);
   /** Photos may be attached as proof. */
   photos: boolean;
+  /** The step takes `minutes`, required (延期: asked for, or granted; 1 … MAX_EXTENSION_MINUTES). */
+  minutes?: true;
 }
 
 export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
@@ -62,8 +64,8 @@ export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
   // 延期 (issue 12): the handler asks for more time (the reason and the minutes; at most one request
   // pending); the command centre grants it, with the minutes granted (added to the overall deadline),
   // or refuses it, with the reason.
-  request_extension: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: true, photos: false },
-  approve_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: false, photos: false },
+  request_extension: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: true, photos: false, minutes: true },
+  approve_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: false, photos: false, minutes: true },
   refuse_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: true, photos: false },
 };
 
@@ -75,8 +77,13 @@ export interface IncidentState {
   extensionPending?: boolean;
 }
 
-/** Actions that take `minutes` (the extension asked for, or granted). */
-export const ACTIONS_WITH_MINUTES: readonly IncidentAction[] = ['request_extension', 'approve_extension'];
+/** The most minutes one extension may ask for or grant (30 days). */
+export const MAX_EXTENSION_MINUTES = 43_200;
+
+/** Whether `action` takes (and requires) `minutes`. */
+export function takesMinutes(action: IncidentAction): boolean {
+  return LIFECYCLE[action].minutes === true;
+}
 
 /** The status after `action` from `from` (挂起 and 恢复 keep it). */
 export function statusAfter(action: IncidentAction, from: IncidentStatus): IncidentStatus {
@@ -92,10 +99,6 @@ export const STEP_OF_STATUS: Record<IncidentStatus, IncidentAction | null> = {
   reported: 'accept', accepted: 'dispatch', dispatched: 'start', in_progress: 'resolve', resolved: 'verify',
   verified: 'close', closed: null, rejected: 'dispatch', reopened: 'accept',
 };
-
-export function stepOf(status: IncidentStatus): IncidentAction | null {
-  return STEP_OF_STATUS[status];
-}
 
 /**
  * Actions possible in a status, in lifecycle order: those whose `from` includes it — while the

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig } from '../../config.js';
 import { ROLES } from '../../auth/permissions.js';
 import {
-  ACTIONS_WITH_MINUTES, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, OPEN_STATUSES, isCommand, mayAct, noteRequired,
+  INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, OPEN_STATUSES, isCommand, mayAct, noteRequired, takesMinutes,
 } from '../incidents/lifecycle.js';
 import { MAX_PENDING_PHOTOS, MAX_PHOTOS_PER_INCIDENT, PHOTO_TYPES, PRIORITIES } from '../incidents/incidents.schemas.js';
 import { listCategories, listDepartments } from '../incidents/incidents.repository.js';
@@ -27,7 +27,7 @@ export function lifecycleTable(): Meta['lifecycle'] {
         by: rule.by,
         noteRequiredFrom: rule.from.filter((from) => noteRequired(action, from)),
         photos: rule.photos,
-        minutes: ACTIONS_WITH_MINUTES.includes(action),
+        minutes: takesMinutes(action),
       };
     }),
     actors: {

@@ -10,7 +10,7 @@ const PhotoType = Type.Unsafe<(typeof PHOTO_TYPES)[number]>(Type.Union(PHOTO_TYP
 export const ActionRule = Type.Object({
   action: Action,
   from: Type.Array(Status, { description: 'statuses the action may be taken from' }),
-  to: Type.Union([Status, Type.Null()], { description: 'the status after the step; null: it stays (suspend 挂起 and resume: only the clocks stop and restart; while suspended, resume is the only action)' }),
+  to: Type.Union([Status, Type.Null()], { description: 'the status after the step; null: it stays (suspend 挂起, resume and the extension steps 延期 act on the clocks only)' }),
   by: Type.Union([Type.Literal('command'), Type.Literal('handler')], {
     description: "'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department",
   }),
