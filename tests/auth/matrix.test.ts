@@ -151,6 +151,15 @@ const photoUpload = (incidentId: string): InjectOptions => ({
 const transition = (incidentId: string, action: string): InjectOptions => ({
   method: 'POST', url: `/api/incidents/${incidentId}/transitions`, payload: { action },
 });
+const rate = (incidentId: string): InjectOptions => ({
+  method: 'POST', url: `/api/incidents/${incidentId}/transitions`, payload: { action: 'rate', score: 4 },
+});
+/** A new closed incident (written as the owner) waiting for its rating. */
+async function closedIncident(lon: number, lat: number): Promise<string> {
+  const id = await freshIncident(lon, lat);
+  await database.pool.query(`UPDATE incidents SET status = 'closed', closed_at = now() WHERE id = $1`, [id]);
+  return id;
+}
 const dispatch = (incidentId: string, responderId: string): InjectOptions => ({
   method: 'POST', url: `/api/incidents/${incidentId}/dispatch`, payload: { responderId },
 });
@@ -182,7 +191,8 @@ let assignedIncident = '';
 const ASSIGNED_DEPARTMENT = 'urban_management';
 async function assignedOutside(who: Principal): Promise<string> {
   await database.pool.query(
-    `UPDATE incidents SET status = 'dispatched', status_since = now(),
+    `UPDATE incidents SET status = 'dispatched', status_since = now(), suspended_since = NULL, suspended_by = NULL,
+            extension_pending_minutes = NULL, extension_pending_by = NULL, extension_pending_at = NULL,
             assignee_responder_id = (SELECT id FROM responders WHERE user_id = $2), assignee_department = $3 WHERE id = $1`,
     [assignedIncident, who === 'grid_worker' ? accounts.grid_worker.id : null, who === 'department' ? ASSIGNED_DEPARTMENT : null],
   );
@@ -362,6 +372,16 @@ const CASES: Record<string, Record<string, Case>> = {
     'accept, out of scope': { request: async () => transition(await freshIncident(121.5053, 31.2347), 'accept') },
     // A handler's action; the command centre may take it on the handler's behalf.
     'start, assigned to me outside my area': { request: async (who) => transition(await assignedOutside(who), 'start') },
+    // 评价 of a closed incident: the command centre of its area, or the grid worker whose area holds its grid.
+    'rate, in scope': { request: async () => rate(await closedIncident(121.4856, 31.2353)) },
+    'rate, out of scope': { request: async () => rate(await closedIncident(121.5053, 31.2347)) },
+    // 延期 and 挂起 by the handler (or the command centre for it), each from a fresh state.
+    'request_extension, assigned to me outside my area': {
+      request: async (who) => ({ ...transition(await assignedOutside(who), 'request_extension'), payload: { action: 'request_extension', note: '等待材料', minutes: 60 } }),
+    },
+    'suspend, assigned to me outside my area': {
+      request: async (who) => ({ ...transition(await assignedOutside(who), 'suspend'), payload: { action: 'suspend', note: '等待业主' } }),
+    },
   },
   'POST /api/incidents/:id/dispatch': {
     'in scope': { request: async () => dispatch(await freshIncident(121.4856, 31.2353), await freshResponder(121.4857, 31.2354, `${COMMUNITY}001`)) },
@@ -513,6 +533,10 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'accept, in scope': '                          401  200   200    200  403  403   403  403',
     'accept, out of scope': '                      401  200   404    404  403  404   404  403',
     'start, assigned to me outside my area': '     401  200   404    404  403  200   200  403',
+    'rate, in scope': '                            401  200   200    200  403  200   403  403',
+    'rate, out of scope': '                        401  200   404    404  403  404   404  403',
+    'request_extension, assigned to me outside my area': '401 200 404  404  403  200   200  403',
+    'suspend, assigned to me outside my area': '   401  200   404    404  403  200   200  403',
   },
   'POST /api/incidents/:id/dispatch': {
     'in scope': '                                  401  200   200    200  403  403   403  403',

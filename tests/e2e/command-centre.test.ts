@@ -355,7 +355,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command centre (commander) i
         .toEqual([{ note: '与已派遣事件重复' }]);
       await page.waitForSelector('[data-testid="no-actions"], [data-testid="incident-actions"]');
       const after = await page.locator('[data-testid="incident-actions"] [data-action]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
-      expect(after).toEqual(['reopen']);
+      // Closed: it may be reopened, and (评价, the last step) rated by the command centre.
+      expect(after).toEqual(['reopen', 'rate']);
 
       // The style as the session changed it — layers added, filters and paint set without MapLibre's
       // own check in a production build (web/src/map/styleOptions.ts) — holds to the style spec.

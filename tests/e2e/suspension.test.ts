@@ -1,9 +1,10 @@
 /**
- * 挂起 and 延期 in the browser (issue 12). A commander suspends an incident from its drawer with the
+ * 挂起, 延期 and 评价 in the browser (issue 12). A commander suspends an incident from its drawer with the
  * reason; the clocks stand still — resume is the only action — and when it is resumed the overall
  * deadline shown has moved by exactly the time it was suspended. A department's staff asks for more
  * time on a phone; the commander grants fewer minutes than asked, and the deadline moves by exactly
- * those.
+ * those. The grid worker of the incident's grid rates it on a phone once it is closed; the
+ * commander sees the rating in the drawer.
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,12 +25,14 @@ async function openDrawer(page: Page, base: string, commander: Account, id: stri
   await page.waitForSelector(`[data-testid="incident-details"][data-incident-id="${id}"]`);
 }
 
-describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 and 延期 in Chromium', () => {
+describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起, 延期 and 评价 in Chromium', () => {
   let district: string;
+  let grid: string;
   let point: { lon: number; lat: number };
   const env = e2eEnvironment(async (database) => {
     await generate(database.pool, { preset: 'tiny', seed: 1 });
     district = (await database.pool.query<{ code: string }>(`SELECT code FROM areas WHERE level = 'district' ORDER BY code LIMIT 1`)).rows[0].code;
+    grid = (await database.pool.query<{ code: string }>('SELECT code FROM grids ORDER BY code LIMIT 1')).rows[0].code;
     point = (await database.pool.query<{ lon: number; lat: number }>(
       `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids ORDER BY code LIMIT 1) t`)).rows[0];
   });
@@ -112,6 +115,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 and 延期 in Chromiu
       await page.fill('[data-testid="request_extension-note"]', '需等待业主配合进场');
       await page.click('[data-testid="request_extension-confirm"]');
       await expect.poll(async () => (await env.database.pool.query('SELECT extension_pending_minutes AS m FROM incidents WHERE id = $1', [id])).rows[0].m).toBe(240);
+      // The sheet says what is pending.
+      await expect.poll(() => page.textContent('[data-testid="sheet-extension-pending"]')).toContain('240');
       await page.screenshot({ path: path.join(artifacts, 'extension-asked-phone.png') });
       expect(errors).toEqual([]);
     } finally {
@@ -136,6 +141,72 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起 and 延期 in Chromiu
       await expect.poll(() => page.textContent('[data-testid="incident-clock-deadline"] dd')).toContain(formatDateTime(after));
       expect(await page.textContent('[data-testid="incident-extended"]')).toContain('180');
       await page.screenshot({ path: path.join(artifacts, 'extension-granted.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await desk.close();
+    }
+  });
+
+  it('评价: the grid worker of the grid rates a closed incident on a phone; the commander sees the rating', async () => {
+    const commander = await addUser(env.database.pool, 'commander', district);
+    const worker = await addUser(env.database.pool, 'grid_worker', grid);
+    const cookie = await apiSignIn(env.app, commander.username, commander.password);
+    const text = `楼道堆物 ${Date.now()}`;
+    const reported = await env.app.inject({
+      method: 'POST', url: '/api/incidents', headers: { cookie },
+      payload: { category: 'sanitation', description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
+    });
+    expect(reported.statusCode, reported.body).toBe(201);
+    const id = reported.json().id as string;
+    // Handled by the housing department and closed (the command centre records the steps).
+    for (const payload of [{ action: 'dispatch', departmentCode: 'housing' }, { action: 'start' }, { action: 'resolve' }, { action: 'verify' }, { action: 'close' }]) {
+      const res = await env.app.inject({ method: 'POST', url: `/api/incidents/${id}/transitions`, headers: { cookie }, payload });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+
+    const phone = await env.browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(phone);
+      await page.goto(`${env.base}/field`);
+      await signIn(page, worker);
+      // Listed under 待评价 with the other closed incidents of the grid waiting for a rating.
+      await page.click(`[data-testid="to-rate-list"] [data-testid="assignment"][data-id="${id}"]`);
+      await page.waitForSelector('[data-testid="incident-sheet"][data-status="closed"]');
+      await page.click('[data-testid="action-rate"]');
+      // No score yet: the sheet asks for one and sends nothing.
+      await page.click('[data-testid="rate-confirm"]');
+      await page.waitForSelector('[data-testid="sheet-error"]');
+      await page.click('[data-testid="rate-score-4"]');
+      await page.fill('[data-testid="rate-note"]', '处理及时，楼道已清理干净');
+      await page.screenshot({ path: path.join(artifacts, 'rating-phone.png') });
+      await page.click('[data-testid="rate-confirm"]');
+      await page.waitForSelector('[data-testid="sheet-notice"]');
+      const { rows } = await env.database.pool.query('SELECT score, comment, department_code FROM incident_ratings WHERE incident_id = $1', [id]);
+      expect(rows).toEqual([{ score: 4, comment: '处理及时，楼道已清理干净', department_code: 'housing' }]);
+      // Rated: no second rating offered, and it leaves the list.
+      expect(await page.locator('[data-testid="action-rate"]').count()).toBe(0);
+      await page.click('[data-testid="sheet-close"]');
+      await page.waitForSelector(`[data-testid="to-rate-list"] [data-id="${id}"]`, { state: 'detached' });
+      expect(errors).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+
+    const desk = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
+    try {
+      const { page, errors } = await watchedPage(desk);
+      await page.goto(`${env.base}/?e2e=1`);
+      await signIn(page, commander);
+      await page.click('[data-testid="tab-list"]');
+      // The list's status filter left as it is: closed incidents are found by their text.
+      await page.fill('[data-testid="filter-q"]', text);
+      await page.locator(`[data-testid="incident-row"][data-incident-id="${id}"] button`).click();
+      await page.waitForSelector(`[data-testid="incident-rating"][data-score="4"]`);
+      expect(await page.textContent('[data-testid="incident-ratings"]')).toContain('处理及时，楼道已清理干净');
+      expect(await page.textContent('[data-testid="incident-rated"]')).toContain('4');
+      // The commander may not rate this closure again.
+      expect(await page.locator('[data-testid="action-rate"]').count()).toBe(0);
+      await page.screenshot({ path: path.join(artifacts, 'rating-drawer.png') });
       expect(errors).toEqual([]);
     } finally {
       await desk.close();

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter, takesMinutes,
+  actionsFrom, allowedActions, INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, mayAct, noteRequired, statusAfter, takesMinutes, takesScore,
   type IncidentAction, type IncidentStatus,
 } from '../../server/src/modules/incidents/lifecycle.js';
-import { act, call, COMMUNITY1, forceStatus, GRID1, IN1, newIncident, responder, session, setupEnv, type Env, type Session } from './support.js';
+import { act, call, COMMUNITY1, forceStatus, GRID1, GRID2, IN1, IN2, newIncident, responder, session, setupEnv, type Env, type Session } from './support.js';
 
 let env: Env;
 let commander: Session;
@@ -29,6 +29,11 @@ afterAll(async () => {
   await env?.close();
 });
 
+/** A body the action takes, with '理由' as its note (评价: as its comment, with a score). */
+const bodyOf = (action: IncidentAction): Record<string, unknown> => ({
+  action, ...(takesScore(action) ? { score: 4, comment: '理由' } : { note: '理由' }), ...(takesMinutes(action) ? { minutes: 60 } : {}),
+});
+
 const timelineActions = async (id: string) =>
   (await env.db.pool.query<{ action: string }>('SELECT action FROM incident_transitions WHERE incident_id = $1 ORDER BY id', [id])).rows.map((r) => r.action);
 const incident = async (id: string) =>
@@ -40,7 +45,7 @@ describe('every action from every status (command centre)', () => {
     const id = await newIncident(env);
     await forceStatus(env.db.pool, id, from);
     const before = await incident(id);
-    const body: Record<string, unknown> = { action, note: '理由', ...(takesMinutes(action) ? { minutes: 60 } : {}) };
+    const body = bodyOf(action);
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (actionsFrom(from).includes(action)) {
@@ -50,7 +55,8 @@ describe('every action from every status (command centre)', () => {
       expect(p.status).toBe(to);
       expect(p.version).toBe(before.version + 1);
       // Suspended, resume is all there is.
-      expect(p.allowedActions).toEqual(actionsFrom(to, { suspended: action === 'suspend', extensionPending: action === 'request_extension' }));
+      expect(p.allowedActions).toEqual(actionsFrom(to, { suspended: action === 'suspend', extensionPending: action === 'request_extension', rated: action === 'rate' }));
+      expect(p.ratings.map((r: { score: number; comment: string }) => [r.score, r.comment])).toEqual(action === 'rate' ? [[4, '理由']] : []);
       expect(p.suspendedSince !== null).toBe(action === 'suspend');
       const steps = action === 'dispatch' && from === 'reported' ? ['accept', 'dispatch'] : [action];
       expect(await timelineActions(id)).toEqual(['report', ...steps]);
@@ -61,7 +67,7 @@ describe('every action from every status (command centre)', () => {
       );
       expect(p.timeline.at(-1).note).toBe('理由');
       const after = await incident(id);
-      expect(after.closed_at !== null).toBe(to === 'closed');
+      if (LIFECYCLE[action].to !== null) expect(after.closed_at !== null).toBe(to === 'closed');
       if (action === 'dispatch') expect(after.assignee).toBe(body.responderId);
     } else {
       expect(res.statusCode).toBe(409);
@@ -78,7 +84,7 @@ describe('every action from every status (command centre)', () => {
     await forceStatus(env.db.pool, id, from);
     expect((await act(env, id, { action: 'suspend', note: '等待报告人补充材料' }, commander.cookie)).statusCode).toBe(200);
     const before = await incident(id);
-    const body: Record<string, unknown> = { action, note: '理由', ...(takesMinutes(action) ? { minutes: 60 } : {}) };
+    const body = bodyOf(action);
     if (action === 'dispatch') Object.assign(body, { responderId: await responder(env.db.pool, GRID1, IN1), reassign: from === 'dispatched' });
     const res = await act(env, id, body, commander.cookie);
     if (action === 'resume') {
@@ -111,17 +117,21 @@ describe('who may act', () => {
     if (action === 'approve_extension' || action === 'refuse_extension') {
       await env.db.pool.query(`UPDATE incidents SET extension_pending_minutes = 30, extension_pending_by = $2, extension_pending_at = now() WHERE id = $1`, [id, worker.id]);
     }
-    const body: Record<string, unknown> = { action, note: '理由', ...(takesMinutes(action) ? { minutes: 60 } : {}) };
+    const body = bodyOf(action);
     if (action === 'dispatch') body.departmentCode = 'greening';
     const res = await act(env, id, body, cookieOf(who));
     const role = { commander: 'commander', assignee: 'grid_worker', otherWorker: 'grid_worker', department: 'department', otherDepartment: 'department', viewer: 'viewer', planner: 'planner' } as const;
     const permitted = who !== 'viewer' && who !== 'planner'
-      && mayAct(action, { role: role[who], isAssignee: who === 'assignee', isAssignedDepartment: who === 'department', isSuspender: who === 'assignee' });
+      && mayAct(action, {
+        role: role[who], isAssignee: who === 'assignee', isAssignedDepartment: who === 'department', isSuspender: who === 'assignee',
+        // Both grid workers work the incident's grid (评价).
+        isGridWorkerOfGrid: who === 'assignee' || who === 'otherWorker',
+      });
     if (permitted) {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().properties.status).toBe(statusAfter(action, from));
     } else {
-      expect(res.statusCode).toBe(403);
+      expect(res.statusCode, `${action} by ${who}`).toBe(403);
       expect(res.json().code).toBe('FORBIDDEN');
       expect((await incident(id)).status).toBe(from);
       expect(await timelineActions(id)).toEqual(['report']);
@@ -209,22 +219,26 @@ describe('random sequences of actions by random roles (property)', () => {
         const id = await newIncident(env);
         const m = {
           status: 'reported' as IncidentStatus, assignee: null as 'worker' | null, department: null as string | null, workerStatus: 'available',
-          suspendedBy: null as Actor | null, extensionPending: false,
+          suspendedBy: null as Actor | null, extensionPending: false, rated: false,
         };
         const expectedTimeline = ['report'];
         for (const s of steps) {
-          const body: Record<string, unknown> = { action: s.action, ...(takesMinutes(s.action) ? { minutes: 45 } : {}) };
-          if (s.withNote) body.note = '说明';
+          const body: Record<string, unknown> = { action: s.action, ...(takesMinutes(s.action) ? { minutes: 45 } : {}), ...(takesScore(s.action) ? { score: 3 } : {}) };
+          if (s.withNote) body[takesScore(s.action) ? 'comment' : 'note'] = '说明';
           if (s.reassign) body.reassign = true;
           if (s.action === 'dispatch') Object.assign(body, s.target === 'worker' ? { responderId: worker.responderId } : { departmentCode: 'housing' });
           const res = await act(env, id, body, cookie[s.actor]);
           const ctx = {
             role: role[s.actor], isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing',
             isSuspender: m.suspendedBy === s.actor,
+            // Both grid workers work the incident's grid.
+            isGridWorkerOfGrid: s.actor === 'worker' || s.actor === 'otherWorker',
           };
+          const state = { suspended: m.suspendedBy !== null, extensionPending: m.extensionPending, rated: m.rated };
           let expected: [number, string?];
           if (s.actor === 'viewer') expected = [403, 'FORBIDDEN'];
-          else if (!actionsFrom(m.status, { suspended: m.suspendedBy !== null, extensionPending: m.extensionPending }).includes(s.action)) expected = [409, 'INVALID_TRANSITION'];
+          else if (s.action === 'rate' && m.status === 'closed' && m.rated) expected = [409, 'ALREADY_RATED'];
+          else if (!actionsFrom(m.status, state).includes(s.action)) expected = [409, 'INVALID_TRANSITION'];
           else if (!mayAct(s.action, ctx)) expected = [403, 'FORBIDDEN'];
           else if (s.action === 'dispatch' && m.status === 'dispatched' && !s.reassign) expected = [409, 'ALREADY_ASSIGNED'];
           else if (noteRequired(s.action, m.status) && !s.withNote) expected = [422, 'NOTE_REQUIRED'];
@@ -250,6 +264,8 @@ describe('random sequences of actions by random roles (property)', () => {
           if (s.action === 'resume') m.suspendedBy = null;
           if (s.action === 'request_extension') m.extensionPending = true;
           if (s.action === 'approve_extension' || s.action === 'refuse_extension') m.extensionPending = false;
+          if (s.action === 'rate') m.rated = true;
+          if (LIFECYCLE[s.action].to !== null) m.rated = false;
           m.status = statusAfter(s.action, m.status);
           expectedTimeline.push(s.action);
           const p = res.json().properties;
@@ -260,7 +276,7 @@ describe('random sequences of actions by random roles (property)', () => {
           expect(p.allowedActions).toEqual(allowedActions(m.status, {
             ...ctx, isAssignee: s.actor === 'worker' && m.assignee === 'worker', isAssignedDepartment: s.actor === 'dept' && m.department === 'housing',
             isSuspender: m.suspendedBy === s.actor,
-          }, { suspended: m.suspendedBy !== null, extensionPending: m.extensionPending }));
+          }, { suspended: m.suspendedBy !== null, extensionPending: m.extensionPending, rated: m.rated }));
         }
         expect((await incident(id)).status).toBe(m.status);
         expect(await timelineActions(id)).toEqual(expectedTimeline);

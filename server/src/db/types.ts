@@ -89,6 +89,13 @@ export interface DataSources {
   rejected_count: Generated<number>;
 }
 
+export interface DepartmentKpiWeights {
+  figure: string;
+  updated_at: Generated<Timestamp>;
+  updated_by: string | null;
+  weight: number;
+}
+
 export interface Departments {
   code: string;
   name_en: string;
@@ -144,6 +151,21 @@ export interface IncidentPhotos {
   uploaded_by: string | null;
 }
 
+export interface IncidentRatings {
+  closure_id: number | null;
+  comment: string | null;
+  department_code: string | null;
+  district_id: string | null;
+  id: Generated<number>;
+  incident_id: string;
+  rated_at: Generated<Timestamp>;
+  rated_by: string | null;
+  rated_by_name: string | null;
+  responder_id: string | null;
+  score: number;
+  transition_id: number;
+}
+
 export interface Incidents {
   address: string | null;
   assigned_at: Timestamp | null;
@@ -151,6 +173,7 @@ export interface Incidents {
   assignee_responder_id: string | null;
   category: string;
   closed_at: Timestamp | null;
+  closure_rated: Generated<boolean>;
   created_at: Generated<Timestamp>;
   deadline_escalated_at: Timestamp | null;
   description: string;
@@ -338,11 +361,13 @@ export interface DB {
   audit_log: AuditLog;
   buildings: Buildings;
   data_sources: DataSources;
+  department_kpi_weights: DepartmentKpiWeights;
   departments: Departments;
   grids: Grids;
   idempotency_keys: IdempotencyKeys;
   incident_categories: IncidentCategories;
   incident_photos: IncidentPhotos;
+  incident_ratings: IncidentRatings;
   incident_time_limits: IncidentTimeLimits;
   incident_transitions: IncidentTransitions;
   incidents: Incidents;

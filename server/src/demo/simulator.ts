@@ -278,7 +278,7 @@ function incidentWorker(
   async function attempt(r: OpenIncident, caller: Caller, input: TransitionInput): Promise<string | null> {
     const route = input.action === 'dispatch' ? `POST /api/incidents/${r.id}/dispatch` : `POST /api/incidents/${r.id}/transitions`;
     try {
-      await transitionIncident(incDeps, caller, r.id, { ...input, expectedVersion: r.version }, { key: undefined, route, body: input });
+      await transitionIncident(incDeps, caller, r.id, { ...input, expectedVersion: r.version }, { key: undefined, route, body: input }, { user: caller });
       return null;
     } catch (err) {
       if (err instanceof ApiError && err.status < 500) return err.code;

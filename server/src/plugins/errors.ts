@@ -51,6 +51,7 @@ export type ProblemCode =
   | 'INVALID_TRANSITION'
   | 'NOTE_REQUIRED'
   | 'ALREADY_ASSIGNED'
+  | 'ALREADY_RATED'
   | 'VERSION_CONFLICT'
   | 'RESPONDER_UNAVAILABLE'
   | 'TOO_MANY_PHOTOS'
@@ -86,6 +87,7 @@ const TITLES: Record<ProblemCode, string> = {
   INVALID_TRANSITION: 'Invalid transition',
   NOTE_REQUIRED: 'Note required',
   ALREADY_ASSIGNED: 'Already assigned',
+  ALREADY_RATED: 'Already rated',
   VERSION_CONFLICT: 'Version conflict',
   RESPONDER_UNAVAILABLE: 'Responder unavailable',
   TOO_MANY_PHOTOS: 'Too many photos',

@@ -61,6 +61,8 @@ export interface IncidentListQuery {
   gridCode?: string;
   overdue?: boolean;
   escalated?: boolean;
+  /** 评价: closed incidents whose closure is rated (true) or waits for its rating (false). */
+  rated?: boolean;
   /** ISO instants bounding reportedAt. */
   from?: string;
   to?: string;
@@ -84,6 +86,7 @@ export function listQuery(q: IncidentListQuery): ApiQuery<'/api/incidents'> {
     gridCode: q.gridCode || undefined,
     overdue: q.overdue ? true : undefined,
     escalated: q.escalated ? true : undefined,
+    rated: q.rated,
     from: q.from || undefined,
     to: q.to || undefined,
     q: text ? text : undefined,

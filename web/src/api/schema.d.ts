@@ -1207,6 +1207,8 @@ export interface paths {
                     escalated?: boolean;
                     /** @description suspended (挂起) or not */
                     suspended?: boolean;
+                    /** @description closed incidents whose current closure is rated (评价: true) or waits for its rating (false) */
+                    rated?: boolean;
                     /** @description reportedAt ≥ (ISO 8601) */
                     from?: string;
                     /** @description reportedAt < (ISO 8601) */
@@ -1293,6 +1295,16 @@ export interface paths {
                                     } | null;
                                     /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                     suspendedSince: string | null;
+                                    /** @description 评价: the ratings of the incident's closures, oldest first (one per closure) */
+                                    ratings: {
+                                        score: number;
+                                        comment: string | null;
+                                        by: {
+                                            id: string;
+                                            name: string;
+                                        } | null;
+                                        at: string;
+                                    }[];
                                     closedAt: string | null;
                                     version: number;
                                     photoCount: number;
@@ -1323,6 +1335,8 @@ export interface paths {
                                         escalationLevel: number | null;
                                         /** @description 延期: the minutes asked for or granted */
                                         minutes: number | null;
+                                        /** @description 评价: the score given (1–5); the note is its comment */
+                                        score: number | null;
                                         at: string;
                                         photoIds: string[];
                                     }[];
@@ -1436,6 +1450,16 @@ export interface paths {
                                 } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
+                                /** @description 评价: the ratings of the incident's closures, oldest first (one per closure) */
+                                ratings: {
+                                    score: number;
+                                    comment: string | null;
+                                    by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                    at: string;
+                                }[];
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1466,6 +1490,8 @@ export interface paths {
                                     escalationLevel: number | null;
                                     /** @description 延期: the minutes asked for or granted */
                                     minutes: number | null;
+                                    /** @description 评价: the score given (1–5); the note is its comment */
+                                    score: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -1624,6 +1650,16 @@ export interface paths {
                                 } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
+                                /** @description 评价: the ratings of the incident's closures, oldest first (one per closure) */
+                                ratings: {
+                                    score: number;
+                                    comment: string | null;
+                                    by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                    at: string;
+                                }[];
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1654,6 +1690,8 @@ export interface paths {
                                     escalationLevel: number | null;
                                     /** @description 延期: the minutes asked for or granted */
                                     minutes: number | null;
+                                    /** @description 评价: the score given (1–5); the note is its comment */
+                                    score: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -1703,7 +1741,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension";
+                        action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension" | "rate";
                         note?: string;
                         photoIds?: string[];
                         /** Format: uuid */
@@ -1713,6 +1751,10 @@ export interface paths {
                         reassign?: boolean;
                         /** @description 延期: the minutes asked for (request_extension) or granted (approve_extension); required by those two, refused by the others */
                         minutes?: number;
+                        /** @description 评价: the score, 1 (poor) … 5 (excellent); required by rate, refused by the others */
+                        score?: number;
+                        /** @description 评价: an optional comment with the score (rate only) */
+                        comment?: string;
                         expectedVersion?: number;
                     };
                 };
@@ -1782,6 +1824,16 @@ export interface paths {
                                 } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
+                                /** @description 评价: the ratings of the incident's closures, oldest first (one per closure) */
+                                ratings: {
+                                    score: number;
+                                    comment: string | null;
+                                    by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                    at: string;
+                                }[];
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1812,6 +1864,8 @@ export interface paths {
                                     escalationLevel: number | null;
                                     /** @description 延期: the minutes asked for or granted */
                                     minutes: number | null;
+                                    /** @description 评价: the score given (1–5); the note is its comment */
+                                    score: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -1935,6 +1989,16 @@ export interface paths {
                                 } | null;
                                 /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
                                 suspendedSince: string | null;
+                                /** @description 评价: the ratings of the incident's closures, oldest first (one per closure) */
+                                ratings: {
+                                    score: number;
+                                    comment: string | null;
+                                    by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                    at: string;
+                                }[];
                                 closedAt: string | null;
                                 version: number;
                                 photoCount: number;
@@ -1965,6 +2029,8 @@ export interface paths {
                                     escalationLevel: number | null;
                                     /** @description 延期: the minutes asked for or granted */
                                     minutes: number | null;
+                                    /** @description 评价: the score given (1–5); the note is its comment */
+                                    score: number | null;
                                     at: string;
                                     photoIds: string[];
                                 }[];
@@ -2101,25 +2167,29 @@ export interface paths {
                                 openStatuses: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                 /** @description in lifecycle order */
                                 actions: {
-                                    action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension";
+                                    action: "accept" | "dispatch" | "start" | "resolve" | "reject" | "verify" | "close" | "reopen" | "suspend" | "resume" | "request_extension" | "approve_extension" | "refuse_extension" | "rate";
                                     /** @description statuses the action may be taken from */
                                     from: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                     /** @description the status after the step; null: it stays (suspend 挂起, resume and the extension steps 延期 act on the clocks only) */
                                     to: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened") | (never | null);
-                                    /** @description 'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department */
-                                    by: "command" | "handler";
+                                    /** @description 'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department; 'community' (评价): also the grid worker of the incident's grid */
+                                    by: "command" | "handler" | "community";
                                     /** @description from these statuses the action needs a note (a subset of `from`) */
                                     noteRequiredFrom: ("reported" | "accepted" | "dispatched" | "in_progress" | "resolved" | "verified" | "closed" | "rejected" | "reopened")[];
                                     /** @description photos may be attached as proof */
                                     photos: boolean;
                                     /** @description the step takes `minutes` (延期: asked for, or granted) */
                                     minutes: boolean;
+                                    /** @description the step takes a `score` 1–5 and an optional `comment` (评价) */
+                                    score: boolean;
                                 }[];
                                 actors: {
                                     /** @description roles of the command centre ('command'); they may also act for a handler */
                                     command: ("admin" | "commander" | "planner" | "grid_worker" | "department" | "viewer")[];
                                     /** @description roles that handle an incident assigned to them ('handler') */
                                     handler: ("admin" | "commander" | "planner" | "grid_worker" | "department" | "viewer")[];
+                                    /** @description roles that rate a closed incident of their own grid besides the command centre ('community') */
+                                    community: ("admin" | "commander" | "planner" | "grid_worker" | "department" | "viewer")[];
                                 };
                             };
                             /** @description lowest first */

@@ -59,6 +59,9 @@ export const useMetaStore = defineStore('meta', () => {
   /** Actions a handler (assigned grid worker or department) takes, in lifecycle order. */
   const handlerActions = computed<readonly IncidentAction[]>(() =>
     (meta.value?.lifecycle.actions ?? []).filter((r) => r.by === 'handler').map((r) => r.action));
+  /** Actions the community (the grid worker of the incident's grid) takes besides the command centre: 评价. */
+  const communityActions = computed<readonly IncidentAction[]>(() =>
+    (meta.value?.lifecycle.actions ?? []).filter((r) => r.by === 'community').map((r) => r.action));
   /** Statuses in which the handler has work to do: those its actions start from. */
   const handlerStatuses = computed<readonly IncidentStatus[]>(() =>
     [...new Set((meta.value?.lifecycle.actions ?? []).filter((r) => r.by === 'handler').flatMap((r) => r.from))]);
@@ -88,6 +91,11 @@ export const useMetaStore = defineStore('meta', () => {
     return rules.value.get(action)?.minutes ?? false;
   }
 
+  /** Whether `action` takes a score 1–5 and an optional comment (评价). */
+  function takesScore(action: string): boolean {
+    return rules.value.get(action)?.score ?? false;
+  }
+
   function isOpen(status: string): boolean {
     return !(closedStatuses.value as readonly string[]).includes(status);
   }
@@ -98,7 +106,7 @@ export const useMetaStore = defineStore('meta', () => {
   }
 
   return {
-    meta, problem, statuses, closedStatuses, handlerActions, handlerStatuses, priorities, categories, categoryByCode, departments, photos,
-    ensureLoaded, noteRequired, takesPhotos, takesMinutes, photoRequired, isOpen, isCommandRole,
+    meta, problem, statuses, closedStatuses, handlerActions, communityActions, handlerStatuses, priorities, categories, categoryByCode, departments, photos,
+    ensureLoaded, noteRequired, takesPhotos, takesMinutes, takesScore, photoRequired, isOpen, isCommandRole,
   };
 });

@@ -1,5 +1,6 @@
 /** All SQL of the append-only audit log: appending a row, counting a repeated contact read, and the filtered, paged list. */
 import { sql } from 'kysely';
+import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/transaction.js';
 import type { SessionUser } from '../../auth/sessions.js';
 import { seesEverything, type AreaCode } from '../../auth/scope.js';
@@ -13,6 +14,9 @@ export interface AuditContext {
   ip?: string;
   requestId?: string;
 }
+
+/** The audit context of a request: who is signed in, from which address, which request. */
+export const auditOf = (request: FastifyRequest): AuditContext => ({ user: request.user, ip: request.ip, requestId: request.id });
 
 /** What was done to which entity, with its state before and after where that matters. */
 export interface AuditEntry {

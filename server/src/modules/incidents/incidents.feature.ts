@@ -2,7 +2,7 @@
  * The incident as the API answers it: a GeoJSON Feature built from one row of the feature query
  * (incidents.repository.ts), with the actions the caller may take now (lifecycle.ts).
  */
-import type { Viewer } from '../../auth/scope.js';
+import { inScope, seesEverything, type Viewer } from '../../auth/scope.js';
 import type { SessionUser } from '../../auth/sessions.js';
 import { allowedActions, STEP_OF_STATUS, type ActorContext, type IncidentState, type IncidentStatus } from './lifecycle.js';
 
@@ -46,6 +46,8 @@ export interface IncidentRow {
   extension_minutes: number;
   extension_pending_minutes: number | null;
   extension_pending_at: Date | null;
+  closure_rated: boolean;
+  ratings: { score: number; comment: string | null; by_id: string | null; by_name: string | null; at: string }[];
   closed_at: Date | null;
   version: number;
   photo_count: number | null;
@@ -55,11 +57,13 @@ export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The columns of an incident (the Feature's row, or the row a step locks) that decide what may be done with it. */
 export interface ActingRow {
+  grid_code: string | null;
   assignee_id: string | null;
   assignee_department: string | null;
   suspended_since: Date | null;
   suspended_by: string | null;
   extension_pending_minutes: number | null;
+  closure_rated: boolean;
 }
 
 /** Who the caller is to this incident (lifecycle.ts mayAct). */
@@ -69,12 +73,14 @@ export function actorContext(row: ActingRow, c: Caller): ActorContext {
     isAssignee: c.responderId !== null && row.assignee_id === c.responderId,
     isAssignedDepartment: c.departmentCode !== null && row.assignee_department === c.departmentCode,
     isSuspender: row.suspended_by !== null && row.suspended_by === c.id,
+    // The grid worker whose area holds the incident's grid (a worker's area is its grid).
+    isGridWorkerOfGrid: c.role === 'grid_worker' && row.grid_code !== null && !seesEverything(c.areaCode) && inScope(c.areaCode, row.grid_code),
   };
 }
 
 /** What besides its status decides which actions the incident takes (lifecycle.ts actionsFrom). */
 export function incidentState(row: ActingRow): Required<IncidentState> {
-  return { suspended: row.suspended_since !== null, extensionPending: row.extension_pending_minutes !== null };
+  return { suspended: row.suspended_since !== null, extensionPending: row.extension_pending_minutes !== null, rated: row.closure_rated };
 }
 
 /** The actions this caller may take on an incident in this state now (lifecycle.ts). */
@@ -122,6 +128,10 @@ export function toFeature(row: IncidentRow, c: Caller) {
       extensionMinutes: row.extension_minutes,
       pendingExtension: row.extension_pending_minutes !== null && row.extension_pending_at
         ? { minutes: row.extension_pending_minutes, at: row.extension_pending_at.toISOString() } : null,
+      // 评价: every rating, oldest first (one per closure).
+      ratings: row.ratings.map((r) => ({
+        score: r.score, comment: r.comment, by: r.by_id ? { id: r.by_id, name: r.by_name ?? '' } : null, at: new Date(r.at).toISOString(),
+      })),
       closedAt: iso(row.closed_at),
       version: row.version,
       photoCount: row.photo_count ?? 0,

@@ -67,7 +67,13 @@ function selectFeature(q: ReturnType<typeof featureFrom>) {
     'i.assignee_responder_id as assignee_id', 'r.name as assignee_name', 'i.assignee_department', 'i.assigned_at',
     'i.escalation_level', STEP_DUE_AT.as('step_due_at'), DEADLINE.as('due_at'),
     STEP_OVERDUE.as('step_overdue'), DEADLINE_OVERDUE.as('deadline_overdue'), 'i.suspended_since', 'i.suspended_by',
-    'i.extension_minutes', 'i.extension_pending_minutes', 'i.extension_pending_at', 'i.closed_at', 'i.version',
+    'i.extension_minutes', 'i.extension_pending_minutes', 'i.extension_pending_at', 'i.closure_rated',
+    jsonArrayFrom(
+      eb.selectFrom('incident_ratings as ra')
+        .select(['ra.score', 'ra.comment', 'ra.rated_by as by_id', 'ra.rated_by_name as by_name', 'ra.rated_at as at'])
+        .whereRef('ra.incident_id', '=', 'i.id').orderBy('ra.id'),
+    ).as('ratings'),
+    'i.closed_at', 'i.version',
     eb.selectFrom('incident_photos as p').select((p) => p.fn.countAll<number>().as('n')).whereRef('p.incident_id', '=', 'i.id').as('photo_count'),
   ]);
 }
@@ -130,6 +136,8 @@ export interface ListOptions {
   overdue?: boolean;
   escalated?: boolean;
   suspended?: boolean;
+  /** 评价: closed incidents whose current closure is rated, or not yet. */
+  rated?: boolean;
   from?: Date;
   to?: Date;
   q?: string;
@@ -152,6 +160,7 @@ export async function listIncidents(db: Db, c: Caller, o: ListOptions) {
   if (o.overdue !== undefined) q = q.where(o.overdue ? OVERDUE : sql<SqlBool>`NOT ${OVERDUE}`);
   if (o.escalated !== undefined) q = q.where('i.escalation_level', o.escalated ? '>=' : '=', o.escalated ? 1 : 0);
   if (o.suspended !== undefined) q = q.where('i.suspended_since', o.suspended ? 'is not' : 'is', null);
+  if (o.rated !== undefined) q = q.where('i.status', '=', 'closed').where('i.closure_rated', '=', o.rated);
   if (o.from) q = q.where('i.reported_at', '>=', o.from);
   if (o.to) q = q.where('i.reported_at', '<', o.to);
   if (o.q) {

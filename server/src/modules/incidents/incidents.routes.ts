@@ -13,6 +13,7 @@ import type { Answer } from '../../write/write.js';
 import photosRoutes from './photos.routes.js';
 import { incidentStats, listCategories, listDepartments } from './incidents.repository.js';
 import { changeCategory } from './categories.service.js';
+import { auditOf } from '../audit/audit.repository.js';
 import { incidentDetailFor, listIncidentsFor, reportIncident, transitionIncident, type IncidentsDeps } from './incidents.service.js';
 import {
   Category, CategoryChange, CreateIncidentBody, Department, DispatchBody, IdempotencyHeaders, INCIDENT_VALIDATION, IncidentCollection, IncidentFeature, ListQuery,
@@ -116,7 +117,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
         response: { 200: IncidentFeature },
       },
     },
-    async (request) => incidentDetailFor(app.db, request.user!, request.params.id, { user: request.user, ip: request.ip, requestId: request.id }),
+    async (request) => incidentDetailFor(app.db, request.user!, request.params.id, auditOf(request)),
   );
 
   app.post(
@@ -135,7 +136,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
     async (request, reply) => {
       const { id } = request.params;
       const route = `POST /api/incidents/${id}/transitions`;
-      return send(reply, await transitionIncident(deps, request.user!, id, request.body, { key: idempotencyKey(request), route, body: request.body }));
+      return send(reply, await transitionIncident(deps, request.user!, id, request.body, { key: idempotencyKey(request), route, body: request.body }, auditOf(request)));
     },
   );
 
@@ -156,7 +157,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
       const { id } = request.params;
       const b = request.body;
       const route = `POST /api/incidents/${id}/dispatch`;
-      return send(reply, await transitionIncident(deps, request.user!, id, { action: 'dispatch', ...b }, { key: idempotencyKey(request), route, body: b }));
+      return send(reply, await transitionIncident(deps, request.user!, id, { action: 'dispatch', ...b }, { key: idempotencyKey(request), route, body: b }, auditOf(request)));
     },
   );
 

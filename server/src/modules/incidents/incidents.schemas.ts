@@ -44,6 +44,7 @@ export const TimelineEntry = Type.Object({
   departmentCode: Nullable(Type.String()),
   escalationLevel: Nullable(Type.Integer()),
   minutes: Nullable(Type.Integer({ description: '延期: the minutes asked for or granted' })),
+  score: Nullable(Type.Integer({ description: '评价: the score given (1–5); the note is its comment' })),
   at: Type.String(),
   photoIds: Type.Array(Type.String()),
 });
@@ -94,6 +95,12 @@ export const IncidentProperties = Type.Object({
   extensionMinutes: Type.Integer({ description: '延期: minutes granted so far (included in dueAt)' }),
   pendingExtension: Nullable(Type.Object({ minutes: Type.Integer(), at: Type.String() }, { description: '延期 asked for and not yet answered' })),
   suspendedSince: Nullable(Type.String({ description: '挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action' })),
+  ratings: Type.Array(Type.Object({
+    score: Type.Integer({ minimum: 1, maximum: 5 }),
+    comment: Nullable(Type.String()),
+    by: Nullable(Ref),
+    at: Type.String(),
+  }), { description: '评价: the ratings of the incident\'s closures, oldest first (one per closure)' }),
   closedAt: Nullable(Type.String()),
   version: Type.Integer(),
   photoCount: Type.Integer(),
@@ -142,6 +149,9 @@ export const TransitionBody = Type.Object(
     departmentCode: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$' })),
     reassign: Type.Optional(Reassign),
     minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EXTENSION_MINUTES, description: '延期: the minutes asked for (request_extension) or granted (approve_extension); required by those two, refused by the others' })),
+    // Bounds checked by the step (422 INVALID_PARAMETER outside 1–5), not here (400).
+    score: Type.Optional(Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647, description: '评价: the score, 1 (poor) … 5 (excellent); required by rate, refused by the others' })),
+    comment: Type.Optional(Type.String({ maxLength: 2000, description: '评价: an optional comment with the score (rate only)' })),
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false },
@@ -166,6 +176,7 @@ export const ListQuery = Type.Object({
   overdue: Type.Optional(Type.Boolean()),
   escalated: Type.Optional(Type.Boolean({ description: 'escalationLevel ≥ 1' })),
   suspended: Type.Optional(Type.Boolean({ description: 'suspended (挂起) or not' })),
+  rated: Type.Optional(Type.Boolean({ description: 'closed incidents whose current closure is rated (评价: true) or waits for its rating (false)' })),
   from: Type.Optional(Type.String({ maxLength: 40, description: 'reportedAt ≥ (ISO 8601)' })),
   to: Type.Optional(Type.String({ maxLength: 40, description: 'reportedAt < (ISO 8601)' })),
   q: Type.Optional(Type.String({ maxLength: 200, description: 'literal text in description or address' })),

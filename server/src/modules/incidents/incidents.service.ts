@@ -107,7 +107,7 @@ export async function listIncidentsFor(db: Db, c: Caller, q: Static<typeof ListQ
   const to = isoTime('to', q.to);
   assertText({ q: q.q, category: q.category });
   return listIncidents(db, c, {
-    status, priority, category: q.category, gridCode: q.gridCode, overdue: q.overdue, escalated: q.escalated, suspended: q.suspended, from, to, q: q.q,
+    status, priority, category: q.category, gridCode: q.gridCode, overdue: q.overdue, escalated: q.escalated, suspended: q.suspended, rated: q.rated, from, to, q: q.q,
     assignedToMe: q.assignedToMe, department: q.department, sort: q.sort, limit: q.limit, offset: q.offset,
   });
 }
@@ -158,10 +158,11 @@ export async function transitionIncident(
   id: string,
   input: TransitionInput,
   request: WriteRequest,
+  audit: AuditContext,
 ): Promise<Answer<IncidentFeatureValue>> {
-  assertText({ note: input.note });
+  assertText({ note: input.note, comment: input.comment });
   return runWrite(deps, async (trx) => {
-    const events = await applyTransition(trx, c, id, input, { offlineSeconds: deps.command.offlineSeconds });
+    const events = await applyTransition(trx, c, id, input, { offlineSeconds: deps.command.offlineSeconds, audit });
     return { status: 200, body: await detailAfterWrite(trx, c, id), events };
   }, { userId: c.id, ...request });
 }

@@ -13,9 +13,10 @@ const stepRows = compiledOnce((db: Db, [incidentId]: [string]) =>
   db
     .selectFrom('incident_transitions as t')
     .leftJoin('responders as r', 'r.id', 't.responder_id')
+    .leftJoin('incident_ratings as ra', 'ra.transition_id', 't.id')
     .select([
       't.id', 't.action', 't.from_status', 't.to_status', 't.actor_id', 't.actor_name', 't.note', 't.responder_id',
-      'r.name as responder_name', 't.department_code', 't.escalation_level', 't.minutes', 't.at',
+      'r.name as responder_name', 't.department_code', 't.escalation_level', 't.minutes', 'ra.score', 't.at',
     ])
     .where('t.incident_id', '=', incidentId)
     .orderBy('t.id'));
@@ -54,6 +55,7 @@ export async function timelineAndPhotos(db: Db, incidentId: string) {
     departmentCode: t.department_code,
     escalationLevel: t.escalation_level,
     minutes: t.minutes,
+    score: t.score,
     at: t.at.toISOString(),
     photoIds: photoRows.filter((p) => p.transition_id === t.id).map((p) => p.id),
   }));

@@ -11,14 +11,15 @@ import type { DB } from '../../db/types.js';
 import { ApiError } from '../../plugins/errors.js';
 import type { LiveEventInput } from '../../live/events.js';
 import { responderStatus } from '../responders/responders.events.js';
-import { actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, takesMinutes, type IncidentAction, type IncidentStatus } from './lifecycle.js';
+import { actionsFrom, LIFECYCLE, mayAct, noteRequired, statusAfter, takesMinutes, takesScore, type IncidentAction, type IncidentStatus } from './lifecycle.js';
 import { actorContext, actorName, incidentState, iso, type Caller } from './incidents.feature.js';
 import { incidentUpdated, type Assignee, type Changes } from './incidents.events.js';
 import {
-  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertTransition, lockIncident, setExtension, setSuspension, updateIncidentStep,
+  attachPhotos, claimResponder, countDetachedPhotos, freeResponder, insertRating, insertTransition, lockIncident, setExtension, setSuspension, updateIncidentStep,
   type LockedIncident, type ResponderChange, type TransitionRow,
 } from './incidents.writes.repository.js';
 import { departmentExists } from './incidents.repository.js';
+import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
 
 export interface TransitionInput {
   action: IncidentAction;
@@ -30,8 +31,14 @@ export interface TransitionInput {
   reassign?: boolean;
   /** 延期: the minutes asked for (request_extension) or granted (approve_extension). */
   minutes?: number;
+  /** 评价: the score (1–5) and an optional comment. */
+  score?: number;
+  comment?: string;
   expectedVersion?: number;
 }
+
+const alreadyRated = () =>
+  new ApiError(409, 'ALREADY_RATED', 'this closure of the incident is rated already; it can be rated again after it is reopened and closed again');
 
 /** Checks the step against the lifecycle, the actor, the note and the version (in that order). */
 function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): string | null {
@@ -39,6 +46,7 @@ function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): stri
   const from = inc.status;
   const state = incidentState(inc);
   const { suspended, extensionPending } = state;
+  if (action === 'rate' && from === 'closed' && state.rated) throw alreadyRated();
   if (!actionsFrom(from, state).includes(action)) {
     // `status` is the HTTP status in a problem (RFC 9457), so the incident's status is `currentStatus`.
     const why = suspended ? `"${action}" is not possible while the incident is suspended (挂起): resume it first`
@@ -56,6 +64,13 @@ function checkStep(inc: LockedIncident, c: Caller, input: TransitionInput): stri
   if (takesMinutes(action) !== (input.minutes !== undefined)) {
     throw new ApiError(400, 'VALIDATION_FAILED', takesMinutes(action)
       ? `"${action}" needs minutes (asked for, or granted)` : `"${action}" takes no minutes`);
+  }
+  if (takesScore(action) !== (input.score !== undefined) || (input.comment !== undefined && !takesScore(action)) || (takesScore(action) && input.note !== undefined)) {
+    throw new ApiError(400, 'VALIDATION_FAILED', takesScore(action)
+      ? `"${action}" needs a score (1–5) and takes an optional comment, not a note` : `"${action}" takes no score or comment`);
+  }
+  if (input.score !== undefined && !(input.score >= 1 && input.score <= 5)) {
+    throw new ApiError(422, 'INVALID_PARAMETER', `score must be 1 to 5, not ${input.score}`, { parameter: 'score' });
   }
   if (input.expectedVersion !== undefined && input.expectedVersion !== inc.version) {
     throw new ApiError(409, 'VERSION_CONFLICT', `the incident is at version ${inc.version}, not ${input.expectedVersion}; reload it`, { version: inc.version });
@@ -89,7 +104,7 @@ export async function applyTransition(
   c: Caller,
   incidentId: string,
   input: TransitionInput,
-  opts: { offlineSeconds: number },
+  opts: { offlineSeconds: number; audit: AuditContext },
 ): Promise<LiveEventInput[]> {
   const inc = await lockIncident(trx, c, incidentId);
   if (!inc) throw new ApiError(404, 'NOT_FOUND', `no incident "${incidentId}"`);
@@ -116,12 +131,20 @@ export async function applyTransition(
     lon: inc.lon, lat: inc.lat, assignee,
   });
   const step = { incidentId: inc.id, districtId: inc.district_id, actorId: c.id, actorName: actorName(c), escalationLevel: inc.escalation_level };
+  // The steps that move the deadlines or score the handling (挂起, 延期, 评价) are in the audit log
+  // too, with what they changed, besides the timeline.
+  const audited = (changes: Changes) => appendAudit(trx, opts.audit, {
+    action: `incident.${action}`, entity: 'incident', entityId: inc.id,
+    before: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.from])),
+    after: { ...Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to])), ...(note ? { note } : {}) },
+  });
 
   // 挂起 / 恢复: the clocks stop or restart; status, assignee and responders stay as they are.
   if (action === 'suspend' || action === 'resume') {
     const { version, since } = await setSuspension(trx, inc.id, action === 'suspend' ? { suspend: true, userId: c.id } : { suspend: false });
     await insertTransition(trx, { ...step, action, from, to: from, note });
     const changes: Changes = { suspendedSince: { from: iso(inc.suspended_since), to: iso(since) }, version: { from: inc.version, to: version } };
+    await audited(changes);
     return [incidentUpdated(subjectOf(from, before), action, changes, before)];
   }
 
@@ -133,8 +156,24 @@ export async function applyTransition(
     await insertTransition(trx, { ...step, action, from, to: from, note, minutes: input.minutes ?? null });
     const changes: Changes = {
       pendingExtensionMinutes: { from: inc.extension_pending_minutes, to: action === 'request_extension' ? input.minutes! : null },
+      ...(action === 'approve_extension' ? { grantedMinutes: { from: null, to: input.minutes! } } : {}),
       version: { from: inc.version, to: version },
     };
+    await audited(changes);
+    return [incidentUpdated(subjectOf(from, before), action, changes, before)];
+  }
+
+  // 评价: the rating of the current closure, on the timeline (the comment as its note) and in the ratings.
+  if (action === 'rate') {
+    const comment = input.comment?.trim() || null;
+    const transitionId = await insertTransition(trx, { ...step, action, from, to: from, note: comment });
+    const version = await insertRating(trx, {
+      incidentId: inc.id, districtId: inc.district_id, transitionId, score: input.score!, comment,
+      departmentCode: inc.assignee_department, responderId: inc.assignee_id, userId: c.id, userName: actorName(c),
+    });
+    if (version === undefined) throw alreadyRated();
+    const changes: Changes = { rating: { from: null, to: input.score! }, version: { from: inc.version, to: version } };
+    await audited({ ...changes, ...(comment ? { comment: { from: null, to: comment } } : {}) });
     return [incidentUpdated(subjectOf(from, before), action, changes, before)];
   }
 

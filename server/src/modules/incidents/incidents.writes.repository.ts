@@ -34,6 +34,8 @@ export interface LockedIncident {
   suspended_by: string | null;
   /** 延期 asked for and not yet answered: the minutes (migration 0016); null when none is pending. */
   extension_pending_minutes: number | null;
+  /** 评价: the current closure is rated (migration 0017). */
+  closure_rated: boolean;
 }
 
 /** Locks an incident the viewer sees (FOR UPDATE); undefined when there is none. */
@@ -46,6 +48,7 @@ export async function lockIncident(trx: Db, v: Viewer, id: string): Promise<Lock
       'i.id', 'i.status', 'i.version', 'i.priority', 'i.category', 'c.photo_required', 'i.assignee_responder_id as assignee_id', 'i.assignee_department',
       'i.reported_by', 'i.district_id', 'g.code as grid_code', stX(eb.ref('i.location')).as('lon'), stY(eb.ref('i.location')).as('lat'),
       'i.escalation_level', 'i.suspended_since', 'i.suspended_by', 'i.extension_pending_minutes',
+      'i.closure_rated',
     ])
     .where('i.id', '=', id)
     .where(incidentVisible(v, INCIDENT_REFS))
@@ -102,6 +105,8 @@ export async function updateIncidentStep(
       status_since: sql`now()`,
       // A new step starts with nothing paused (the step clock; 挂起: migration 0015).
       step_paused: sql`interval '0'`,
+      // A new status is a new closure or none: not rated (评价: migration 0017).
+      closure_rated: false,
       version: eb('version', '+', 1),
       ...(to === 'closed' ? { closed_at: sql`now()` } : to === 'reopened' ? { closed_at: null } : {}),
       ...(assign ? { assignee_responder_id: assign.responderId, assignee_department: assign.departmentCode, assigned_at: sql`now()` } : {}),
@@ -158,6 +163,43 @@ export async function setExtension(
     .where('id', '=', id)
     .returning('version')
     .executeTakeFirstOrThrow();
+  return row.version;
+}
+
+/**
+ * 评价: rates the incident's current closure (its latest `close` step) — the rating row, naming the
+ * step's timeline row and who handled what was closed — and marks the closure rated. Returns the
+ * new version, or undefined when the closure has its rating (migration 0017: held by the database
+ * even if the caller's check was wrong).
+ */
+export async function insertRating(
+  trx: Db,
+  r: {
+    incidentId: string; districtId: string | null; transitionId: number; score: number; comment: string | null;
+    departmentCode: string | null; responderId: string | null; userId: string; userName: string;
+  },
+): Promise<number | undefined> {
+  const rated = await trx
+    .insertInto('incident_ratings')
+    .values((eb) => ({
+      incident_id: r.incidentId,
+      district_id: r.districtId,
+      closure_id: eb.selectFrom('incident_transitions as t').select((t) => t.fn.max('t.id').as('id'))
+        .where('t.incident_id', '=', r.incidentId).where('t.action', '=', 'close').$asScalar(),
+      transition_id: r.transitionId,
+      score: r.score,
+      comment: r.comment,
+      department_code: r.departmentCode,
+      responder_id: r.responderId,
+      rated_by: r.userId,
+      rated_by_name: r.userName,
+    }))
+    .onConflict((oc) => oc.constraint('incident_ratings_once_per_closure').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!rated) return undefined;
+  const row = await trx.updateTable('incidents').set((eb) => ({ closure_rated: true, version: eb('version', '+', 1) }))
+    .where('id', '=', r.incidentId).returning('version').executeTakeFirstOrThrow();
   return row.version;
 }
 

@@ -18,16 +18,17 @@ export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['dispatched', 'in_pro
 
 export const INCIDENT_ACTIONS = [
   'accept', 'dispatch', 'start', 'resolve', 'reject', 'verify', 'close', 'reopen', 'suspend', 'resume',
-  'request_extension', 'approve_extension', 'refuse_extension',
+  'request_extension', 'approve_extension', 'refuse_extension', 'rate',
 ] as const;
 export type IncidentAction = (typeof INCIDENT_ACTIONS)[number];
 
 /**
  * Who may take an action: 'command' = admin and commander (the command centre, which may also
  * record a step on a handler's behalf); 'handler' = additionally the assigned responder's account
- * (grid worker) or a user of the assigned department.
+ * (grid worker) or a user of the assigned department; 'community' = the command centre (a commander's
+ * area holds the incident's grid: the step's scope rule) or the grid worker of the incident's grid.
  */
-export type Actor = 'command' | 'handler';
+export type Actor = 'command' | 'handler' | 'community';
 
 export interface ActionRule {
   from: readonly IncidentStatus[];
@@ -40,6 +41,8 @@ export interface ActionRule {
   photos: boolean;
   /** The step takes `minutes`, required (延期: asked for, or granted; 1 … MAX_EXTENSION_MINUTES). */
   minutes?: true;
+  /** The step takes a `score` (1 … 5), required, and an optional `comment` instead of a note (评价). */
+  score?: true;
 }
 
 export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
@@ -67,6 +70,9 @@ export const LIFECYCLE: Record<IncidentAction, ActionRule> = {
   request_extension: { from: OPEN_STATUSES, to: null, by: 'handler', noteRequired: true, photos: false, minutes: true },
   approve_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: false, photos: false, minutes: true },
   refuse_extension: { from: OPEN_STATUSES, to: null, by: 'command', noteRequired: true, photos: false },
+  // 评价 (issue 12), the last step: the community rates the handling of a closed incident, once per
+  // closure (reopened and closed again, it can be rated again).
+  rate: { from: ['closed'], to: null, by: 'community', noteRequired: false, photos: false, score: true },
 };
 
 /** What besides its status decides which actions an incident takes. */
@@ -75,10 +81,17 @@ export interface IncidentState {
   suspended?: boolean;
   /** 延期 asked for and not yet answered: it can be granted or refused, not asked for again. */
   extensionPending?: boolean;
+  /** 评价: the current closure is rated already (rated again only after a reopening and a new closure). */
+  rated?: boolean;
 }
 
 /** The most minutes one extension may ask for or grant (30 days). */
 export const MAX_EXTENSION_MINUTES = 43_200;
+
+/** Whether `action` takes (and requires) a `score` and takes a `comment`. */
+export function takesScore(action: IncidentAction): boolean {
+  return LIFECYCLE[action].score === true;
+}
 
 /** Whether `action` takes (and requires) `minutes`. */
 export function takesMinutes(action: IncidentAction): boolean {
@@ -103,7 +116,7 @@ export const STEP_OF_STATUS: Record<IncidentStatus, IncidentAction | null> = {
 /**
  * Actions possible in a status, in lifecycle order: those whose `from` includes it — while the
  * incident is suspended only `resume`, otherwise everything but `resume`; an extension is answered
- * only while one is pending, and asked for only while none is.
+ * only while one is pending, and asked for only while none is; a closure is rated once.
  */
 export function actionsFrom(status: IncidentStatus, state: IncidentState = {}): IncidentAction[] {
   return INCIDENT_ACTIONS.filter((a) => {
@@ -112,6 +125,7 @@ export function actionsFrom(status: IncidentStatus, state: IncidentState = {}): 
     if (a === 'resume') return false;
     if (a === 'approve_extension' || a === 'refuse_extension') return !!state.extensionPending;
     if (a === 'request_extension') return !state.extensionPending;
+    if (a === 'rate') return !state.rated;
     return true;
   });
 }
@@ -128,11 +142,15 @@ export interface ActorContext {
   isAssignedDepartment: boolean;
   /** The user suspended the incident (only they, besides the command centre, may resume it). */
   isSuspender?: boolean;
+  /** The user is the grid worker of the incident's grid: its area holds the grid (评价). */
+  isGridWorkerOfGrid?: boolean;
 }
 
 export function mayAct(action: IncidentAction, who: ActorContext): boolean {
   if (isCommand(who.role)) return true;
-  if (LIFECYCLE[action].by !== 'handler') return false;
+  const { by } = LIFECYCLE[action];
+  if (by === 'community') return who.role === 'grid_worker' && !!who.isGridWorkerOfGrid;
+  if (by !== 'handler') return false;
   if (action === 'resume' && !who.isSuspender) return false;
   return (who.role === 'grid_worker' && who.isAssignee) || (who.role === 'department' && who.isAssignedDepartment);
 }

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig } from '../../config.js';
 import { ROLES } from '../../auth/permissions.js';
 import {
-  INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, OPEN_STATUSES, isCommand, mayAct, noteRequired, takesMinutes,
+  INCIDENT_ACTIONS, INCIDENT_STATUSES, LIFECYCLE, OPEN_STATUSES, isCommand, mayAct, noteRequired, takesMinutes, takesScore,
 } from '../incidents/lifecycle.js';
 import { MAX_PENDING_PHOTOS, MAX_PHOTOS_PER_INCIDENT, PHOTO_TYPES, PRIORITIES } from '../incidents/incidents.schemas.js';
 import { listCategories, listDepartments } from '../incidents/incidents.repository.js';
@@ -28,12 +28,14 @@ export function lifecycleTable(): Meta['lifecycle'] {
         noteRequiredFrom: rule.from.filter((from) => noteRequired(action, from)),
         photos: rule.photos,
         minutes: takesMinutes(action),
+        score: takesScore(action),
       };
     }),
     actors: {
       command: ROLES.filter(isCommand),
       // Roles that may take a handler's action on an incident assigned to them.
-      handler: ROLES.filter((role) => !isCommand(role) && INCIDENT_ACTIONS.some((a) => mayAct(a, { role, ...assigned }))),
+      handler: ROLES.filter((role) => !isCommand(role) && INCIDENT_ACTIONS.some((a) => LIFECYCLE[a].by === 'handler' && mayAct(a, { role, ...assigned }))),
+      community: ROLES.filter((role) => !isCommand(role) && INCIDENT_ACTIONS.some((a) => mayAct(a, { role, isAssignee: false, isAssignedDepartment: false, isGridWorkerOfGrid: true }))),
     },
   };
 }

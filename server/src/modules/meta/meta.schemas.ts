@@ -11,12 +11,13 @@ export const ActionRule = Type.Object({
   action: Action,
   from: Type.Array(Status, { description: 'statuses the action may be taken from' }),
   to: Type.Union([Status, Type.Null()], { description: 'the status after the step; null: it stays (suspend 挂起, resume and the extension steps 延期 act on the clocks only)' }),
-  by: Type.Union([Type.Literal('command'), Type.Literal('handler')], {
-    description: "'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department",
+  by: Type.Union([Type.Literal('command'), Type.Literal('handler'), Type.Literal('community')], {
+    description: "'command': the command centre only; 'handler': also the assigned grid worker or a user of the assigned department; 'community' (评价): also the grid worker of the incident's grid",
   }),
   noteRequiredFrom: Type.Array(Status, { description: 'from these statuses the action needs a note (a subset of `from`)' }),
   photos: Type.Boolean({ description: 'photos may be attached as proof' }),
   minutes: Type.Boolean({ description: 'the step takes `minutes` (延期: asked for, or granted)' }),
+  score: Type.Boolean({ description: 'the step takes a `score` 1–5 and an optional `comment` (评价)' }),
 });
 
 export const Meta = Type.Object({
@@ -27,6 +28,7 @@ export const Meta = Type.Object({
     actors: Type.Object({
       command: Type.Array(RoleT, { description: "roles of the command centre ('command'); they may also act for a handler" }),
       handler: Type.Array(RoleT, { description: "roles that handle an incident assigned to them ('handler')" }),
+      community: Type.Array(RoleT, { description: "roles that rate a closed incident of their own grid besides the command centre ('community')" }),
     }),
   }),
   priorities: Type.Array(PriorityT, { description: 'lowest first' }),
