@@ -40,5 +40,5 @@ INSERT INTO department_kpi_weights (figure, weight) VALUES
 
 -- The API's role rates (no change or removal of a rating) and reads and sets the weights.
 GRANT SELECT, INSERT ON incident_ratings TO wangge_app;
-GRANT SELECT, UPDATE ON department_kpi_weights TO wangge_app;
+GRANT SELECT, INSERT, UPDATE ON department_kpi_weights TO wangge_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO wangge_app;

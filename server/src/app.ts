@@ -31,6 +31,7 @@ import incidentsRoutes from './modules/incidents/incidents.routes.js';
 import metaRoutes from './modules/meta/meta.routes.js';
 import respondersRoutes from './modules/responders/responders.routes.js';
 import liveRoutes from './modules/live/live.routes.js';
+import kpisRoutes from './modules/kpis/kpis.routes.js';
 
 export interface AppOptions {
   config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy' | 'publicUrl' | 'login' | 'logFormat'>>;
@@ -128,6 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metaRoutes, { command });
   await app.register(respondersRoutes, { command });
   await app.register(liveRoutes);
+  await app.register(kpisRoutes);
   await app.register(timers, { loginWindowSeconds: login.windowSeconds });
   await app.register(web, { root: opts.config.webDist });
   return app;

@@ -312,6 +312,19 @@ const CASES: Record<string, Record<string, Case>> = {
     'roads, second community': tileCase('roads', TILE_OUT),
   },
   'GET /api/incident-categories': { none: { request: get('/api/incident-categories'), check: (res) => expect(res.json().categories).toHaveLength(8) } },
+  // 考评: the department scores over the caller's area; the weights (the installation's) by an admin of '*'.
+  'GET /api/kpis/departments': {
+    none: { request: get('/api/kpis/departments'), check: (res) => expect(res.json().rows.length).toBeGreaterThan(0) },
+    'area out of scope': { request: get(`/api/kpis/departments?area=${OTHER_COMMUNITY}`) },
+  },
+  'GET /api/kpis/departments/:code/incidents': {
+    none: { request: get('/api/kpis/departments/housing/incidents?figure=received'), check: (res) => expect(res.json().type).toBe('FeatureCollection') },
+  },
+  'GET /api/kpis/department-weights': { none: { request: get('/api/kpis/department-weights'), check: (res) => expect(res.json().weights.onTime).toBeGreaterThan(0) } },
+  'PUT /api/kpis/department-weights': {
+    // The defaults each time: the matrix leaves the weights as it found them.
+    defaults: { request: () => ({ method: 'PUT', url: '/api/kpis/department-weights', payload: { weights: { startedOnTime: 20, onTime: 30, notRejected: 15, notReopened: 15, rating: 20 } } }) },
+  },
   'PATCH /api/incident-categories/:code': {
     // The same value each time (off): the matrix leaves the categories as it found them.
     known: { request: () => ({ method: 'PATCH', url: '/api/incident-categories/dispute', payload: { photoRequired: false } }) },
@@ -496,6 +509,13 @@ const EXPECTED: Record<string, Record<string, string>> = {
   //                                                 anon admin admin_c cmdr plan  gw   dept view
   'GET /api/incident-categories': { none: '        401  200   200    200  200  200   200  200' },
   // An admin of one community (admin_c) may not change the installation's categories.
+  'GET /api/kpis/departments': {
+    none: '                                        401  200   200    200  403  403   403  200',
+    'area out of scope': '                     401  200   404    404  403  403   403  404',
+  },
+  'GET /api/kpis/departments/:code/incidents': { none: '401 200 200  200  403  403   403  200' },
+  'GET /api/kpis/department-weights': { none: '      401  200   200    200  403  403   403  200' },
+  'PUT /api/kpis/department-weights': { defaults: '401 200  403    403  403  403   403  403' },
   'PATCH /api/incident-categories/:code': {
     known: '                                 401  200   403    403  403  403   403  403',
     unknown: '                               401  404   403    403  403  403   403  403',

@@ -14,12 +14,15 @@
  * | incident.handle       |   ✓   |     ✓     |         |      ✓      |     ✓      |        |
  * | incident.dispatch     |   ✓   |     ✓     |         |             |            |        |
  * | responder.self        |   ✓   |     ✓     |         |      ✓      |            |        |
+ * | kpi.read              |   ✓   |     ✓     |         |             |            |   ✓    |
+ * | kpi.manage            |   ✓   |           |         |             |            |        |
  *
  * incident.handle lets a user reach the transitions endpoint; which action they may take on which
  * incident is decided by the lifecycle table (modules/incidents/lifecycle.ts: command centre, or
  * the assigned grid worker / department). category.manage changes the installation's categories: only
  * an admin of the whole installation ('*'; modules/incidents/categories.service.ts). responder.self acts on the responder linked to the
- * signed-in account (403 NO_RESPONDER without one).
+ * signed-in account (403 NO_RESPONDER without one). kpi.read reads the department scores over the
+ * user's area; kpi.manage sets the score's weights.
  *
  * Reads and writes are further limited to the user's area (scope), in SQL (auth/scope.ts).
  */
@@ -28,17 +31,17 @@ export type Role = (typeof ROLES)[number];
 
 export const PERMISSIONS = [
   'map.read', 'incident.sensitive', 'user.manage', 'audit.read', 'category.manage',
-  'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self',
+  'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self', 'kpi.read', 'kpi.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  commander: ['map.read', 'incident.sensitive', 'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self'],
+  commander: ['map.read', 'incident.sensitive', 'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self', 'kpi.read'],
   planner: ['map.read'],
   grid_worker: ['map.read', 'incident.report', 'incident.handle', 'responder.self'],
   department: ['map.read', 'incident.report', 'incident.handle'],
-  viewer: ['map.read'],
+  viewer: ['map.read', 'kpi.read'],
 };
 
 export function can(role: Role, permission: Permission): boolean {

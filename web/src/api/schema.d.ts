@@ -2593,6 +2593,344 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/kpis/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Departments scored over the tasks dispatched to them in a range of days (Asia/Shanghai), in the caller's scope; format=csv|xlsx exports the table */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description a calendar day in Asia/Shanghai (YYYY-MM-DD) */
+                    from?: string;
+                    /** @description the last day, included (default today) */
+                    to?: string;
+                    /** @description an area or grid code inside the caller's scope (default: the whole scope) */
+                    area?: string;
+                    /** @description json (default), csv (UTF-8 with BOM) or xlsx */
+                    format?: "json" | "csv" | "xlsx";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            from: string;
+                            to: string;
+                            area: string | null;
+                            rows: {
+                                departmentCode: string;
+                                /** @description the department's name (zh-CN; nameEn for English) */
+                                name: string;
+                                nameEn: string;
+                                /** @description dispatches to the department in the range (tasks) */
+                                received: number;
+                                /** @description tasks started (开始处置) within the step limit of the dispatched step, time suspended not counted */
+                                startedOnTime: number;
+                                medianStartMinutes: number | null;
+                                p90StartMinutes: number | null;
+                                medianResolveMinutes: number | null;
+                                p90ResolveMinutes: number | null;
+                                /** @description of tasks not rejected that are resolved or past the overall deadline: the share resolved by the deadline */
+                                onTimeShare: number | null;
+                                /** @description tasks sent back (退单) / received */
+                                rejectShare: number | null;
+                                /** @description resolved tasks reopened afterwards / resolved tasks */
+                                reopenShare: number | null;
+                                meanRating: number | null;
+                                ratings: number;
+                                /** @description 0–100 by the weights; null without tasks */
+                                score: number | null;
+                            }[];
+                            /** @description each figure's weight in the score (0–100; at least one above 0) */
+                            weights: {
+                                startedOnTime: number;
+                                onTime: number;
+                                notRejected: number;
+                                notReopened: number;
+                                rating: number;
+                            };
+                            /** @description how the score is computed from the figures and the weights */
+                            formula: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kpis/departments/{code}/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The incidents behind one figure of a department's row (same range and area), newest task first */
+        get: {
+            parameters: {
+                query: {
+                    /** @description a calendar day in Asia/Shanghai (YYYY-MM-DD) */
+                    from?: string;
+                    /** @description the last day, included (default today) */
+                    to?: string;
+                    /** @description an area or grid code inside the caller's scope (default: the whole scope) */
+                    area?: string;
+                    /** @description which tasks of the figure: received, startedOnTime, startedLate, resolved, resolvedLate (after the overall deadline), rejected, reopened, rated */
+                    figure: "received" | "startedOnTime" | "startedLate" | "resolved" | "resolvedLate" | "rejected" | "reopened" | "rated";
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id: string;
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Point";
+                                    coordinates: number[];
+                                };
+                                properties: {
+                                    id: string;
+                                    category: string;
+                                    priority: string;
+                                    status: string;
+                                    statusSince: string;
+                                    description: string;
+                                    address: string | null;
+                                    gridId: string | null;
+                                    gridCode: string | null;
+                                    gridName: string | null;
+                                    communityName: string | null;
+                                    nearBorder: boolean;
+                                    nearGrids: {
+                                        id: string;
+                                        code: string;
+                                        name: string;
+                                    }[];
+                                    reportedAt: string;
+                                    reportedBy: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                    assignee: {
+                                        responderId: string;
+                                        name: string;
+                                    } | null;
+                                    assigneeDepartment: string | null;
+                                    assignedAt: string | null;
+                                    escalationLevel: number;
+                                    /** @description the step the incident waits for, which names its step limit: accept (受理时限), dispatch (派遣时限), start (响应时限), resolve (处置时限), verify (核查时限), close (结案时限); null when closed */
+                                    step: string | null;
+                                    /** @description the step limit: the end of the current step (statusSince + the category's limit for the status); it restarts with every step, a reassignment included */
+                                    stepDueAt: string | null;
+                                    /** @description the overall deadline: report time + the category's overall limit; it does not move on dispatch, reassignment, rejection or reopening */
+                                    dueAt: string | null;
+                                    stepOverdue: boolean;
+                                    deadlineOverdue: boolean;
+                                    /** @description stepOverdue or deadlineOverdue */
+                                    overdue: boolean;
+                                    /** @description 延期: minutes granted so far (included in dueAt) */
+                                    extensionMinutes: number;
+                                    /** @description 延期 asked for and not yet answered */
+                                    pendingExtension: {
+                                        minutes: number;
+                                        at: string;
+                                    } | null;
+                                    /** @description 挂起: since when; both clocks stand still meanwhile (stepDueAt and dueAt move on with the time), and resume is the only action */
+                                    suspendedSince: string | null;
+                                    /** @description 评价: the ratings of the incident's closures, oldest first (one per closure) */
+                                    ratings: {
+                                        score: number;
+                                        comment: string | null;
+                                        by: {
+                                            id: string;
+                                            name: string;
+                                        } | null;
+                                        at: string;
+                                    }[];
+                                    closedAt: string | null;
+                                    version: number;
+                                    photoCount: number;
+                                    allowedActions: string[];
+                                    reporterContact?: string | null;
+                                    possibleDuplicates?: {
+                                        id: string;
+                                        status: string;
+                                        description: string;
+                                        reportedAt: string;
+                                        distanceMetres: number;
+                                    }[];
+                                    timeline?: {
+                                        id: string;
+                                        action: string;
+                                        fromStatus: string | null;
+                                        toStatus: string;
+                                        actor: {
+                                            id: string;
+                                            name: string;
+                                        } | null;
+                                        note: string | null;
+                                        responder: {
+                                            id: string;
+                                            name: string;
+                                        } | null;
+                                        departmentCode: string | null;
+                                        escalationLevel: number | null;
+                                        /** @description 延期: the minutes asked for or granted */
+                                        minutes: number | null;
+                                        /** @description 评价: the score given (1–5); the note is its comment */
+                                        score: number | null;
+                                        at: string;
+                                        photoIds: string[];
+                                    }[];
+                                    photos?: {
+                                        id: string;
+                                        url: string;
+                                        contentType: string;
+                                        byteSize: number;
+                                        transitionId: string | null;
+                                        createdAt: string;
+                                    }[];
+                                };
+                            }[];
+                            numberMatched: number;
+                            numberReturned: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/kpis/department-weights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The weights of the department score */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description each figure's weight in the score (0–100; at least one above 0) */
+                            weights: {
+                                startedOnTime: number;
+                                onTime: number;
+                                notRejected: number;
+                                notReopened: number;
+                                rating: number;
+                            };
+                            updatedAt: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        /** Set the weights of the department score (all five; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description each figure's weight in the score (0–100; at least one above 0) */
+                        weights: {
+                            startedOnTime: number;
+                            onTime: number;
+                            notRejected: number;
+                            notReopened: number;
+                            rating: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description each figure's weight in the score (0–100; at least one above 0) */
+                            weights: {
+                                startedOnTime: number;
+                                onTime: number;
+                                notRejected: number;
+                                notReopened: number;
+                                rating: number;
+                            };
+                            updatedAt: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -138,6 +138,8 @@ export interface ListOptions {
   suspended?: boolean;
   /** 评价: closed incidents whose current closure is rated, or not yet. */
   rated?: boolean;
+  /** Only these incidents (the ones behind a department figure). */
+  ids?: string[];
   from?: Date;
   to?: Date;
   q?: string;
@@ -161,6 +163,7 @@ export async function listIncidents(db: Db, c: Caller, o: ListOptions) {
   if (o.escalated !== undefined) q = q.where('i.escalation_level', o.escalated ? '>=' : '=', o.escalated ? 1 : 0);
   if (o.suspended !== undefined) q = q.where('i.suspended_since', o.suspended ? 'is not' : 'is', null);
   if (o.rated !== undefined) q = q.where('i.status', '=', 'closed').where('i.closure_rated', '=', o.rated);
+  if (o.ids) q = o.ids.length ? q.where('i.id', 'in', o.ids) : q.where(sql<SqlBool>`false`);
   if (o.from) q = q.where('i.reported_at', '>=', o.from);
   if (o.to) q = q.where('i.reported_at', '<', o.to);
   if (o.q) {
