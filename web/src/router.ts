@@ -34,6 +34,12 @@ const routes: RouteRecordRaw[] = [
     meta: { nav: 'field.nav.department', roles: ['department', 'admin'] },
   },
   {
+    path: '/kpis',
+    name: 'kpis',
+    component: () => import('./modules/kpis/KpisView.vue'),
+    meta: { nav: 'nav.kpis', roles: ['admin', 'commander', 'viewer'] },
+  },
+  {
     path: '/admin',
     name: 'admin',
     component: () => import('./modules/admin/AdminView.vue'),

@@ -67,6 +67,12 @@ export function useDisplay() {
       if (p.dueAt) rows.push({ key: 'deadline', label: t('clock.deadline'), at: formatDateTime(p.dueAt), overdue: !!p.deadlineOverdue });
       return rows;
     },
+    /** A span of minutes as minutes, hours or days (one decimal), e.g. the department scores' times. */
+    duration(minutes: number): string {
+      if (minutes < 60) return t('units.minutes', { n: Math.round(minutes) });
+      if (minutes < 1440) return t('units.hours', { n: (minutes / 60).toFixed(1) });
+      return t('units.days', { n: (minutes / 1440).toFixed(1) });
+    },
     /** A vocabulary term (category, status, ...), or the raw value when unknown. */
     term(group: string, value: string | null | undefined): string {
       if (!value) return '—';
