@@ -234,6 +234,20 @@ export async function measureHistories(
         continue;
       }
       if (k === 0) continue;
+      // 评价: once, on a closed incident (the status and its time stay), by the grid's worker or the
+      // command centre (generated), by a command or grid worker account (bound).
+      if (s.action === 'rate') {
+        if (status !== 'closed' || s.from_status !== 'closed' || s.to_status !== 'closed') bad(inc.id, `rate from ${status}`);
+        if (rows.slice(0, k).some((r) => r.action === 'rate')) bad(inc.id, 'rated twice');
+        if (opts.actors === 'generated') {
+          const worker = [...responders.values()].some((r) => r.kind === 'grid_worker' && r.home === inc.grid_id && r.name === s.actor_name);
+          if (s.actor_name !== commandCentre && !worker) bad(inc.id, `rated by ${s.actor_name}`);
+        } else {
+          const u = s.actor_id ? users.get(s.actor_id) : undefined;
+          if (!u || !['admin', 'commander', 'grid_worker'].includes(u.role)) bad(inc.id, `rated by ${u?.role ?? 'no account'}`);
+        }
+        continue;
+      }
       if (!(s.action in FROM) || !FROM[s.action].includes(status)) bad(inc.id, `${s.action} from ${status}`);
       if (s.from_status !== status) bad(inc.id, `step ${k} (${s.action}) from ${s.from_status}, status was ${status}`);
       if (s.to_status !== TARGET[s.action]) bad(inc.id, `${s.action} to ${s.to_status}`);

@@ -40,10 +40,13 @@ describe('generated incidents follow the lifecycle semantics', () => {
     expect(r.bad).toBe(0);
   });
 
-  it('dispatched incidents are assigned to a responder of their grid (else its community) where there is one; assignees at work are busy', async () => {
-    const r = await one<{ dispatched: number; assigned: number; undispatched_assigned: number; far: number; idle_assignees: number }>(
+  it('dispatched incidents are assigned to a responder of their grid (else its community) where there is one, or to their category\'s department; assignees at work are busy', async () => {
+    const r = await one<{ dispatched: number; assigned: number; to_departments: number; wrong_department: number; undispatched_assigned: number; far: number; idle_assignees: number }>(
       `SELECT count(*) FILTER (WHERE d.n > 0)::int AS dispatched,
-              count(*) FILTER (WHERE d.n > 0 AND i.assignee_responder_id IS NOT NULL)::int AS assigned,
+              count(*) FILTER (WHERE d.n > 0 AND (i.assignee_responder_id IS NOT NULL) <> (i.assignee_department IS NOT NULL))::int AS assigned,
+              count(*) FILTER (WHERE i.assignee_department IS NOT NULL)::int AS to_departments,
+              count(*) FILTER (WHERE i.assignee_department IS NOT NULL
+                                 AND (i.assignee_department IS DISTINCT FROM c.department_code OR i.status <> 'closed'))::int AS wrong_department,
               count(*) FILTER (WHERE d.n = 0 AND i.assignee_responder_id IS NOT NULL)::int AS undispatched_assigned,
               count(*) FILTER (WHERE i.assignee_responder_id IS NOT NULL AND r.home_grid_id IS DISTINCT FROM i.grid_id
                                  AND left(g.code, 12) <> (SELECT left(code, 12) FROM grids WHERE id = i.grid_id)
@@ -52,15 +55,39 @@ describe('generated incidents follow the lifecycle semantics', () => {
          FROM incidents i
          CROSS JOIN LATERAL (SELECT count(*) AS n FROM incident_transitions t WHERE t.incident_id = i.id AND t.action = 'dispatch') d
          LEFT JOIN responders r ON r.id = i.assignee_responder_id
-         LEFT JOIN grids g ON g.id = r.home_grid_id`,
+         LEFT JOIN grids g ON g.id = r.home_grid_id
+         JOIN incident_categories c ON c.code = i.category`,
     );
     expect(r.dispatched).toBeGreaterThan(0);
     expect(r.assigned).toBe(r.dispatched);
-    expect(r).toMatchObject({ undispatched_assigned: 0, far: 0, idle_assignees: 0 });
+    // A share of the closed ones went to their category's department (the department scores rank them).
+    expect(r.to_departments).toBeGreaterThan(0);
+    expect(r).toMatchObject({ wrong_department: 0, undispatched_assigned: 0, far: 0, idle_assignees: 0 });
     const at = await one<{ bad: number }>(
       `SELECT count(*) FILTER (WHERE assigned_at < reported_at OR assigned_at > status_since)::int AS bad FROM incidents WHERE assignee_responder_id IS NOT NULL`,
     );
     expect(at.bad).toBe(0);
+  });
+
+  it('评价: most handled closures are rated once, on the timeline and in the ratings, naming the closure and the handler', async () => {
+    const r = await one<{ handled: number; rated: number; rows: number; steps: number; flagged: number; bad_closure: number; bad_score: number; dept_ratings: number }>(
+      `SELECT (SELECT count(*)::int FROM incidents i WHERE status = 'closed' AND EXISTS (SELECT 1 FROM incident_transitions t WHERE t.incident_id = i.id AND t.action = 'verify')) AS handled,
+              (SELECT count(DISTINCT incident_id)::int FROM incident_ratings) AS rated,
+              (SELECT count(*)::int FROM incident_ratings) AS rows,
+              (SELECT count(*)::int FROM incident_transitions WHERE action = 'rate') AS steps,
+              (SELECT count(*)::int FROM incidents WHERE closure_rated) AS flagged,
+              (SELECT count(*)::int FROM incident_ratings ra JOIN incident_transitions c ON c.id = ra.closure_id
+                 JOIN incident_transitions rt ON rt.id = ra.transition_id
+                WHERE c.action <> 'close' OR rt.action <> 'rate' OR rt.at <= c.at OR c.incident_id <> ra.incident_id) AS bad_closure,
+              (SELECT count(*)::int FROM incident_ratings ra JOIN incident_transitions rt ON rt.id = ra.transition_id
+                 JOIN incidents i ON i.id = ra.incident_id
+                WHERE ra.score NOT BETWEEN 1 AND 5 OR ra.department_code IS DISTINCT FROM i.assignee_department) AS bad_score,
+              (SELECT count(*)::int FROM incident_ratings WHERE department_code IS NOT NULL) AS dept_ratings`,
+    );
+    expect(r.rated / r.handled).toBeGreaterThan(0.4);
+    expect(r.rated / r.handled).toBeLessThan(0.8);
+    expect(r).toMatchObject({ rows: r.rated, steps: r.rated, flagged: r.rated, bad_closure: 0, bad_score: 0 });
+    expect(r.dept_ratings).toBeGreaterThan(0);
   });
 
   it('each incident has its report on the timeline', async () => {

@@ -2,7 +2,10 @@
  * The life of each generated incident, step by step, as the API would have recorded it: the report,
  * then accept → dispatch → start → resolve → verify → close as far as it got (with the occasional
  * 退单 and new dispatch, a duplicate closed at once, the rare 督办), each step on the timeline with
- * its time, its actor and the responder it went to.
+ * its time, its actor and the responder or department it went to; most handled and closed ones then
+ * rated (评价) by the grid's worker. Departments get a share of the dispatches of their categories,
+ * each department with its own habits (how often it starts late, sends back, is rated well), drawn
+ * from a stream of its own, so that the department scores (考评) have something to rank.
  *
  * Open incidents are planned back from `now`: each is in the step the simulator's pace (pace.ts)
  * has it in — on time, except a quota of OVERDUE_SHARE in a long step (handling, verification) that
@@ -28,7 +31,7 @@ export const COMMAND_CENTRE_ACTOR = '指挥中心';
 /** The actor of escalations (the escalation timer writes the same). */
 export const SYSTEM_ACTOR = 'system';
 
-export type StepAction = 'report' | 'accept' | 'dispatch' | 'start' | 'resolve' | 'reject' | 'verify' | 'close' | 'escalate';
+export type StepAction = 'report' | 'accept' | 'dispatch' | 'start' | 'resolve' | 'reject' | 'verify' | 'close' | 'escalate' | 'rate';
 
 export interface HistoryStep {
   action: StepAction;
@@ -39,6 +42,10 @@ export interface HistoryStep {
   note: string | null;
   /** The responder a dispatch went to (an index into the responders). */
   responder: number | null;
+  /** The department a dispatch went to (its code). */
+  department?: string | null;
+  /** 评价: the score of a rating step (its note is the comment). */
+  score?: number;
   /** The incident's escalation level when the step was taken (null for the report). */
   escalationLevel: number | null;
 }
@@ -54,6 +61,10 @@ export interface IncidentPlan extends IncidentReport {
   closedAt: Date | null;
   /** The responder of the last dispatch (an index into the responders), and when. */
   assignee: number | null;
+  /** The department of the last dispatch (when it went to one). */
+  assigneeDepartment: string | null;
+  /** 评价: the closure is rated (its last step). */
+  rated: boolean;
   assignedAt: Date | null;
   escalationLevel: number;
   escalatedAt: Date | null;
@@ -74,6 +85,11 @@ export interface HistoryContext {
   rng: Random;
   /** The stream incident ids are drawn from. */
   ids: Random;
+  /** Departments by code with their names, and the department of each category that has one. */
+  departments?: ReadonlyMap<string, string>;
+  categoryDepartments?: ReadonlyMap<string, string>;
+  /** The stream of what departments do and of ratings (apart, so the rest stays as it was). */
+  departmentRng?: Random;
 }
 
 const MINUTE = 60_000;
@@ -95,7 +111,7 @@ const OPEN_WEIGHTS: Record<Exclude<IncidentStatus, 'closed'>, number> = {
 };
 const OPEN_ORDER = Object.keys(OPEN_WEIGHTS) as Exclude<IncidentStatus, 'closed'>[];
 
-const TO: Record<Exclude<StepAction, 'report' | 'escalate'>, IncidentStatus> = {
+const TO: Record<Exclude<StepAction, 'report' | 'escalate' | 'rate'>, IncidentStatus> = {
   accept: 'accepted', dispatch: 'dispatched', start: 'in_progress', resolve: 'resolved', reject: 'rejected', verify: 'verified', close: 'closed',
 };
 /** Statuses in which the assignee is at work (busy). */
@@ -115,6 +131,17 @@ const NOTHING_TO_DO_NOTE = '经核实无需处置，予以结案。';
  */
 export const onBehalfNote = (name: string, note: string | null): string => `代${name}登记${note ? `：${note}` : ''}`;
 
+/** Dispatches of a category with a department that go to the department. */
+const DEPARTMENT_SHARE = 0.35;
+/** Handled and closed incidents rated (评价) by the grid's worker. */
+const RATED_SHARE = 0.6;
+export const RATING_COMMENTS = ['处理及时，效果很好。', '态度好，已解决。', '处理较慢，希望改进。', '问题基本解决。', null, null, null];
+
+/** A department's habits: the share of its tasks started late and sent back, and its usual score. */
+interface DepartmentHabits { late: number; reject: number; rating: number }
+/** A responder's usual score. */
+const RESPONDER_RATING = 4.3;
+
 export const ESCALATION_NOTES = ['超时督办：升级至街道', '超时督办：升级至区'] as const;
 
 /** Open incidents the quota makes overdue: about OVERDUE_SHARE, always within 5–15 % when there are at least 7. */
@@ -124,7 +151,7 @@ export function overdueQuota(open: number): number {
 }
 
 /** The steps after the report that lead to `status` (closed: handled, or closed without handling). */
-function script(status: IncidentStatus, rng: Random): Exclude<StepAction, 'report' | 'escalate'>[] {
+function script(status: IncidentStatus, rng: Random): Exclude<StepAction, 'report' | 'escalate' | 'rate'>[] {
   if (status === 'reported') return [];
   if (status === 'accepted') return ['accept'];
   if (status === 'rejected') return rng.chance(0.5) ? ['accept', 'dispatch', 'reject'] : ['accept', 'dispatch', 'start', 'reject'];
@@ -133,7 +160,7 @@ function script(status: IncidentStatus, rng: Random): Exclude<StepAction, 'repor
     if (r < DUPLICATE_SHARE) return ['close'];
     if (r < DUPLICATE_SHARE + NOTHING_TO_DO_SHARE) return ['accept', 'close'];
   }
-  const full: Exclude<StepAction, 'report' | 'escalate'>[] = ['accept', 'dispatch', 'start', 'resolve', 'verify', 'close'];
+  const full: Exclude<StepAction, 'report' | 'escalate' | 'rate'>[] = ['accept', 'dispatch', 'start', 'resolve', 'verify', 'close'];
   const out = full.slice(0, full.findIndex((a) => TO[a] === status) + 1);
   // Sent back once by the first assignee (退单) and dispatched again.
   if (out.length >= 2 && rng.chance(DETOUR_SHARE)) out.splice(2, 0, 'reject', 'dispatch');
@@ -192,6 +219,16 @@ class Roster {
 /** Plans every incident's history (see the file comment). The first `ctx.open` reports become the open ones. */
 export function planHistories(reports: readonly IncidentReport[], ctx: HistoryContext): IncidentPlan[] {
   const { rng, now, limits, responders } = ctx;
+  const drng = ctx.departmentRng;
+  const departments = ctx.departments ?? new Map<string, string>();
+  const habits = new Map<string, DepartmentHabits>();
+  if (drng) {
+    for (const code of [...departments.keys()].sort()) {
+      habits.set(code, { late: drng.range(0.03, 0.3), reject: drng.range(0, 0.15), rating: drng.range(3.2, 4.8) });
+    }
+  }
+  /** A score around `mean` (1–5). */
+  const scoreAround = (mean: number) => Math.max(1, Math.min(5, Math.round(mean + drng!.range(-1.4, 1.4))));
   const roster = new Roster(responders);
   const limitMin = (r: IncidentReport, s: IncidentStatus) => limits.get(`${r.category}/${s}`);
   const limitMs = (r: IncidentReport, s: IncidentStatus) => (limitMin(r, s) ?? DEFAULT_LIMIT_MIN) * MINUTE;
@@ -220,8 +257,22 @@ export function planHistories(reports: readonly IncidentReport[], ctx: HistoryCo
     // incident is at now must be free, and a second dispatch goes to someone else.
     const dispatches = actions.flatMap((a, k) => (a === 'dispatch' ? [k] : []));
     const assigned = new Map<number, number | null>();
+    // The last dispatch goes to the category's department now and then (not one at work now: the
+    // roster keeps those apart).
+    const department = drng && !isOpen && dispatches.length ? ctx.categoryDepartments?.get(r.category) ?? null : null;
+    const toDepartment = department !== null && habits.has(department) && drng!.chance(DEPARTMENT_SHARE) ? department : null;
+    const departmentAt = toDepartment ? dispatches[dispatches.length - 1] : -1;
+    // A department sending its task back (退单) before the next dispatch.
+    if (toDepartment && drng!.chance(habits.get(toDepartment)!.reject) && actions.length > departmentAt + 1 && actions[departmentAt + 1] === 'start') {
+      actions.splice(departmentAt + 1, 0, 'reject', 'dispatch');
+      dispatches.push(departmentAt + 2);
+    }
     let previous: number | null = null;
     for (const k of dispatches) {
+      if (k === departmentAt) {
+        assigned.set(k, null);
+        continue;
+      }
       const current = isOpen && ACTIVE.includes(status) && k === dispatches[dispatches.length - 1];
       const who = roster.pick(r.grid, j, current, previous);
       if (current && who !== null) roster.active.add(who);
@@ -237,6 +288,10 @@ export function planHistories(reports: readonly IncidentReport[], ctx: HistoryCo
     });
     const lateStep = !isOpen && actions.length > 0 && rng.chance(CLOSED_LATE_SHARE) ? rng.int(0, actions.length - 1) : -1;
     if (lateStep >= 0) dwell[lateStep] = rng.range(1.2, 2.6) * limitMs(r, lateStep === 0 ? 'reported' : TO[actions[lateStep - 1]]);
+    // The department's task started late, as its habit goes.
+    if (toDepartment && actions[departmentAt + 1] === 'start' && drng!.chance(habits.get(toDepartment)!.late)) {
+      dwell[departmentAt + 1] = drng!.range(1.1, 2.2) * limitMs(r, 'dispatched');
+    }
 
     // The time spent in the current status (open ones): within the plan's share of the limit, and
     // past the limit for the overdue ones.
@@ -268,6 +323,7 @@ export function planHistories(reports: readonly IncidentReport[], ctx: HistoryCo
     let level = 0;
     let escalatedAt: Date | null = null;
     let assignee: number | null = null;
+    let assigneeDepartment: string | null = null;
     let assignedAt: Date | null = null;
     let t = reported;
     let current: IncidentStatus = 'reported';
@@ -285,24 +341,42 @@ export function planHistories(reports: readonly IncidentReport[], ctx: HistoryCo
       escalate(dwell[k]);
       t += dwell[k];
       const to = TO[a];
-      const handler = assignee !== null ? responders[assignee].name : COMMAND_CENTRE_ACTOR;
+      const handler = assignee !== null ? responders[assignee].name : assigneeDepartment !== null ? departments.get(assigneeDepartment)! : COMMAND_CENTRE_ACTOR;
       let note: string | null = null;
       if (a === 'reject') note = rng.pick(REJECT_NOTES);
       else if (a === 'resolve') note = rng.pick(RESOLVE_NOTES);
       else if (a === 'close' && current !== 'verified') note = current === 'reported' ? DUPLICATE_NOTE : NOTHING_TO_DO_NOTE;
       const responder = a === 'dispatch' ? assigned.get(k) ?? null : null;
+      const dept = a === 'dispatch' && k === departmentAt ? toDepartment : null;
       if (a === 'dispatch') {
         assignee = responder;
+        assigneeDepartment = dept;
         assignedAt = second(t);
       }
       steps.push({
         action: a, from: current, to, at: second(t), actor: a === 'start' || a === 'resolve' || a === 'reject' ? handler : COMMAND_CENTRE_ACTOR,
-        note, responder, escalationLevel: level,
+        note, responder, department: dept, escalationLevel: level,
       });
       current = to;
     });
     const statusSince = second(t);
     if (isOpen) escalate(now.getTime() - t);
+
+    // 评价: a handled, closed incident rated by the grid's worker (or the command centre) a while
+    // after its closure; the score as the handler's habit goes.
+    let rated = false;
+    if (drng && status === 'closed' && actions.includes('verify') && drng.chance(RATED_SHARE)) {
+      const at = second(t + drng.range(10, 2 * 24 * 60) * MINUTE);
+      if (at.getTime() < now.getTime() - MINUTE) {
+        const worker = roster.gridWorker(r.grid);
+        const mean = assigneeDepartment !== null ? habits.get(assigneeDepartment)!.rating : RESPONDER_RATING;
+        steps.push({
+          action: 'rate', from: 'closed', to: 'closed', at, actor: worker !== null ? responders[worker].name : COMMAND_CENTRE_ACTOR,
+          note: drng.pick(RATING_COMMENTS), responder: null, escalationLevel: level, score: scoreAround(mean),
+        });
+        rated = true;
+      }
+    }
 
     plans[j] = {
       ...r,
@@ -312,6 +386,8 @@ export function planHistories(reports: readonly IncidentReport[], ctx: HistoryCo
       statusSince,
       closedAt: status === 'closed' ? statusSince : null,
       assignee,
+      assigneeDepartment,
+      rated,
       assignedAt,
       escalationLevel: level,
       escalatedAt,

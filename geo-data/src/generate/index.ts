@@ -49,10 +49,16 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
   const rngIncidents = root.fork(5);
   const rngHistories = root.fork(6);
   const rngIds = root.fork(7);
+  const rngDepartments = root.fork(8);
 
   // The histories follow the time limits of the database's incident steps.
   const limits = new Map(
     (await pool.query<{ category: string; status: string; limit_minutes: number }>(sql.SELECT_TIME_LIMITS)).rows.map((l) => [`${l.category}/${l.status}`, l.limit_minutes]),
+  );
+
+  const departments = new Map((await pool.query<{ code: string; name_zh: string }>(sql.SELECT_DEPARTMENTS)).rows.map((d) => [d.code, d.name_zh]));
+  const categoryDepartments = new Map(
+    (await pool.query<{ code: string; department_code: string }>(sql.SELECT_CATEGORY_DEPARTMENTS)).rows.map((c) => [c.code, c.department_code]),
   );
 
   progress('layout', 0, 1);
@@ -64,6 +70,7 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
   const reports = placeIncidents(layout, sites, land, spec.incidents, rngIncidents);
   const incidents = planHistories(reports, {
     now, days: spec.incidentDays, open: spec.openIncidents, limits, responders, rng: rngHistories, ids: rngIds,
+    departments, categoryDepartments, departmentRng: rngDepartments,
   });
   progress('layout', 1, 1);
 
@@ -130,6 +137,8 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
         status_since: i.statusSince.toISOString(),
         closed_at: i.closedAt?.toISOString() ?? null,
         assignee: i.assignee === null ? null : responders[i.assignee].id,
+        department: i.assigneeDepartment,
+        rated: i.rated,
         assigned_at: i.assignedAt?.toISOString() ?? null,
         escalation_level: i.escalationLevel,
         escalated_at: i.escalatedAt?.toISOString() ?? null,
@@ -152,10 +161,21 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
         actor: s.actor,
         note: s.note,
         responder: s.responder === null ? null : responders[s.responder].id,
+        department: s.department ?? null,
         level: s.escalationLevel,
         at: s.at.toISOString(),
       }))),
       (d, t) => progress('timelines', d, t),
+    );
+    // 评价: the ratings of the rated closures (each names its closing and its rating step).
+    await sql.insertBatches(
+      client,
+      sql.INSERT_RATINGS,
+      incidents.flatMap((i) => i.steps.filter((s) => s.action === 'rate').map((s) => ({
+        incident: i.id, score: s.score, comment: s.note, actor: s.actor, department: i.assigneeDepartment,
+        responder: i.assignee === null ? null : responders[i.assignee].id,
+      }))),
+      (d, t) => progress('ratings', d, t),
     );
     for (const statement of sql.FINISH_INCIDENTS) await client.query(statement, [now.toISOString()]);
     await client.query('COMMIT');

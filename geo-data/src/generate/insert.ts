@@ -55,26 +55,39 @@ export const INSERT_RESPONDERS = `
 export const INSERT_INCIDENTS = `
   INSERT INTO incidents (id, grid_id, category, priority, status, location, address, description, reporter_contact,
                          near_border, reported_at, status_since, closed_at, created_at,
-                         assignee_responder_id, assigned_at, escalation_level, escalated_at, version)
+                         assignee_responder_id, assignee_department, closure_rated, assigned_at, escalation_level, escalated_at, version)
   SELECT t.id, g.id, t.category, t.priority, t.status, ST_GeomFromText(t.wkt, 4326), t.address, t.description, t.contact,
          t.near_border, t.reported_at, t.status_since, t.closed_at, t.reported_at,
-         t.assignee, t.assigned_at, t.escalation_level, t.escalated_at, t.version
+         t.assignee, t.department, t.rated, t.assigned_at, t.escalation_level, t.escalated_at, t.version
     FROM json_to_recordset($1::json)
          AS t(id uuid, grid text, category text, priority text, status text, wkt text, address text, description text,
               contact text, near_border boolean, reported_at timestamptz, status_since timestamptz, closed_at timestamptz,
-              assignee uuid, assigned_at timestamptz, escalation_level smallint, escalated_at timestamptz, version int)
+              assignee uuid, department text, rated boolean, assigned_at timestamptz, escalation_level smallint, escalated_at timestamptz, version int)
     JOIN grids g ON g.code = t.grid`;
 
 // The timeline, in the order given (ids follow it: the API reads a timeline by id).
 export const INSERT_TRANSITIONS = `
   INSERT INTO incident_transitions (incident_id, district_id, action, from_status, to_status, actor_name, note,
-                                    responder_id, escalation_level, at)
-  SELECT t.incident, i.district_id, t.action, t.from_status, t.to_status, t.actor, t.note, t.responder, t.level, t.at
+                                    responder_id, department_code, escalation_level, at)
+  SELECT t.incident, i.district_id, t.action, t.from_status, t.to_status, t.actor, t.note, t.responder, t.department, t.level, t.at
     FROM json_to_recordset($1::json)
          AS t(n int, incident uuid, action text, from_status text, to_status text, actor text, note text, responder uuid,
-              level smallint, at timestamptz)
+              department text, level smallint, at timestamptz)
     JOIN incidents i ON i.id = t.incident
    ORDER BY t.n`;
+
+// 评价: a generated incident has one closure and at most one rating, both on its timeline.
+export const INSERT_RATINGS = `
+  INSERT INTO incident_ratings (incident_id, district_id, closure_id, transition_id, score, comment, department_code, responder_id, rated_by_name, rated_at)
+  SELECT t.incident, i.district_id, c.id, r.id, t.score, t.comment, t.department, t.responder, t.actor, r.at
+    FROM json_to_recordset($1::json) AS t(incident uuid, score smallint, comment text, actor text, department text, responder uuid)
+    JOIN incidents i ON i.id = t.incident
+    JOIN incident_transitions c ON c.incident_id = t.incident AND c.action = 'close'
+    JOIN incident_transitions r ON r.incident_id = t.incident AND r.action = 'rate'`;
+
+/** The departments with their names, and the department of each category (the histories dispatch to them). */
+export const SELECT_DEPARTMENTS = 'SELECT code, name_zh FROM departments';
+export const SELECT_CATEGORY_DEPARTMENTS = 'SELECT code, department_code FROM incident_categories WHERE department_code IS NOT NULL';
 
 /** After the incidents: the assignees at work on one are busy. */
 export const FINISH_INCIDENTS = [

@@ -44,6 +44,8 @@ export async function bindGeneratedActors(db: Db, commandCentreName: string): Pr
     .where('actor_id', 'is', null)
     .where('action', '<>', 'escalate')
     .execute();
+  // The generated ratings are the commander's too (their steps were rebound above).
+  await db.updateTable('incident_ratings').set({ rated_by: commander.id, rated_by_name: commander.name }).where('rated_by', 'is', null).execute();
   await db
     .updateTable('incidents as i')
     .from('incident_transitions as t')

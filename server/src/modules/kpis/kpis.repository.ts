@@ -110,9 +110,9 @@ export interface DepartmentFigures {
 
 const round1 = (x: RawBuilder<unknown>) => sql`round((${x})::numeric, 1)::float8`;
 
-/** The figures of every department (those without tasks too), in the departments' order. */
-export async function departmentFigures(db: Db, r: TaskRange): Promise<DepartmentFigures[]> {
-  const { rows } = await sql<DepartmentFigures>`
+/** The statement of the figures of every department (those without tasks too), in the departments' order. */
+export function departmentFiguresSql(r: TaskRange) {
+  return sql<DepartmentFigures>`
     WITH ${measuredTasks(r)}
     SELECT d.code, d.name_zh, d.name_en,
       count(m.id)::int AS received,
@@ -134,8 +134,12 @@ export async function departmentFigures(db: Db, r: TaskRange): Promise<Departmen
       WHERE ra.department_code = d.code AND ra.incident_id IN (SELECT incident_id FROM tasks WHERE dept = d.code)
     ) rt ON true
     GROUP BY d.code, d.name_zh, d.name_en, d.sort, rt.mean, rt.n
-    ORDER BY d.sort, d.code`.execute(db);
-  return rows;
+    ORDER BY d.sort, d.code`;
+}
+
+/** The figures of every department (departmentFiguresSql). */
+export async function departmentFigures(db: Db, r: TaskRange): Promise<DepartmentFigures[]> {
+  return (await departmentFiguresSql(r).execute(db)).rows;
 }
 
 /** The incidents behind a figure of one department (newest task first), at most `limit`. */
