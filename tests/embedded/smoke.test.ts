@@ -61,6 +61,26 @@ describe('embedded database (PGlite) smoke', { timeout: 300_000 }, () => {
     expect(tile.buildings.length).toBeGreaterThan(0);
   });
 
+  it('accountability on PGlite: a closed incident is rated once, and the departments are scored (JSON and XLSX)', async () => {
+    const base = server!.base;
+    const post = (url: string, body: unknown) =>
+      fetch(`${base}${url}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The generated demo rated most handled closures; one waiting for its rating is rated now.
+    const waiting = await (await get(base, '/api/incidents?rated=false&limit=1')).json();
+    expect(waiting.features.length).toBe(1);
+    const id = waiting.features[0].id as string;
+    const rated = await post(`/api/incidents/${id}/transitions`, { action: 'rate', score: 4, comment: '嵌入式评价' });
+    expect(rated.status).toBe(200);
+    expect((await rated.json()).properties.ratings.at(-1)).toMatchObject({ score: 4, comment: '嵌入式评价' });
+    expect((await (await post(`/api/incidents/${id}/transitions`, { action: 'rate', score: 5 })).json()).code).toBe('ALREADY_RATED');
+
+    const table = await (await get(base, '/api/kpis/departments')).json();
+    expect(table.rows.some((r: { received: number; ratings: number; score: number | null }) => r.received > 0 && r.ratings > 0 && r.score !== null)).toBe(true);
+    const xlsx = await get(base, '/api/kpis/departments?format=xlsx');
+    expect(xlsx.status).toBe(200);
+    expect(Buffer.from(await xlsx.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
+  });
+
   it('a restart keeps every row and does not seed again', async () => {
     await stopServer();
     const { base, log } = await startServer();

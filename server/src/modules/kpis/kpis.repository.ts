@@ -59,7 +59,8 @@ function measuredTasks(r: TaskRange) {
         AND (${r.scope}::text = '*' OR g.code LIKE ${r.scope}::text || '%')
         AND g.code LIKE ${area}::text || '%'
     ),
-    measured AS (
+    -- Materialised: each measure is computed once per task, however many aggregates read it.
+    measured AS MATERIALIZED (
       SELECT k.id, k.incident_id, k.dept, k.rejected, k.due_at, s.at AS started_at, rv.id AS resolve_id, rv.at AS resolved_at,
              ${minutes(sql`s.at - k.dispatched_at - ${pausedWithin(sql`k.dispatched_at`, sql`s.at`)}`)} AS start_min,
              ${minutes(sql`rv.at - k.dispatched_at - ${pausedWithin(sql`k.dispatched_at`, sql`rv.at`)}`)} AS resolve_min,
@@ -112,28 +113,38 @@ const round1 = (x: RawBuilder<unknown>) => sql`round((${x})::numeric, 1)::float8
 
 /** The statement of the figures of every department (those without tasks too), in the departments' order. */
 export function departmentFiguresSql(r: TaskRange) {
+  // Aggregated per department first, then joined to every department: the ratings are read once per
+  // department, not once per task.
   return sql<DepartmentFigures>`
-    WITH ${measuredTasks(r)}
+    WITH ${measuredTasks(r)},
+    figures AS (
+      SELECT m.dept,
+        count(*)::int AS received,
+        (count(*) FILTER (WHERE ${ON_TIME_START}))::int AS started_on_time,
+        ${round1(sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY m.start_min)`)} AS median_start,
+        ${round1(sql`percentile_cont(0.9) WITHIN GROUP (ORDER BY m.start_min)`)} AS p90_start,
+        ${round1(sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY m.resolve_min)`)} AS median_resolve,
+        ${round1(sql`percentile_cont(0.9) WITHIN GROUP (ORDER BY m.resolve_min)`)} AS p90_resolve,
+        (count(*) FILTER (WHERE NOT m.rejected AND m.resolved_at <= m.due_at))::float8
+          / nullif(count(*) FILTER (WHERE NOT m.rejected AND (m.resolved_at IS NOT NULL OR m.due_at < now())), 0) AS on_time_share,
+        (count(*) FILTER (WHERE m.rejected))::float8 / count(*) AS reject_share,
+        (count(*) FILTER (WHERE m.reopened))::float8 / nullif(count(m.resolved_at), 0) AS reopen_share
+      FROM measured m
+      GROUP BY m.dept
+    ),
+    rated AS (
+      SELECT ra.department_code AS dept, avg(ra.score) AS mean, count(*)::int AS n
+      FROM incident_ratings ra
+      JOIN (SELECT DISTINCT incident_id, dept FROM tasks) k ON k.incident_id = ra.incident_id AND k.dept = ra.department_code
+      GROUP BY ra.department_code
+    )
     SELECT d.code, d.name_zh, d.name_en,
-      count(m.id)::int AS received,
-      (count(*) FILTER (WHERE ${ON_TIME_START}))::int AS started_on_time,
-      ${round1(sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY m.start_min)`)} AS median_start,
-      ${round1(sql`percentile_cont(0.9) WITHIN GROUP (ORDER BY m.start_min)`)} AS p90_start,
-      ${round1(sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY m.resolve_min)`)} AS median_resolve,
-      ${round1(sql`percentile_cont(0.9) WITHIN GROUP (ORDER BY m.resolve_min)`)} AS p90_resolve,
-      (count(*) FILTER (WHERE NOT m.rejected AND m.resolved_at <= m.due_at))::float8
-        / nullif(count(*) FILTER (WHERE NOT m.rejected AND (m.resolved_at IS NOT NULL OR m.due_at < now())), 0) AS on_time_share,
-      (count(*) FILTER (WHERE m.rejected))::float8 / nullif(count(m.id), 0) AS reject_share,
-      (count(*) FILTER (WHERE m.reopened))::float8 / nullif(count(m.resolved_at), 0) AS reopen_share,
-      round(rt.mean, 2)::float8 AS mean_rating,
-      coalesce(rt.n, 0)::int AS ratings
+      coalesce(f.received, 0) AS received, coalesce(f.started_on_time, 0) AS started_on_time,
+      f.median_start, f.p90_start, f.median_resolve, f.p90_resolve, f.on_time_share, f.reject_share, f.reopen_share,
+      round(rt.mean, 2)::float8 AS mean_rating, coalesce(rt.n, 0) AS ratings
     FROM departments d
-    LEFT JOIN measured m ON m.dept = d.code
-    LEFT JOIN LATERAL (
-      SELECT avg(ra.score) AS mean, count(*) AS n FROM incident_ratings ra
-      WHERE ra.department_code = d.code AND ra.incident_id IN (SELECT incident_id FROM tasks WHERE dept = d.code)
-    ) rt ON true
-    GROUP BY d.code, d.name_zh, d.name_en, d.sort, rt.mean, rt.n
+    LEFT JOIN figures f ON f.dept = d.code
+    LEFT JOIN rated rt ON rt.dept = d.code
     ORDER BY d.sort, d.code`;
 }
 
