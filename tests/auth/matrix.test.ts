@@ -395,6 +395,23 @@ const CASES: Record<string, Record<string, Case>> = {
     'suspend, assigned to me outside my area': {
       request: async (who) => ({ ...transition(await assignedOutside(who), 'suspend'), payload: { action: 'suspend', note: '等待业主' } }),
     },
+    // Resumed by whoever suspended it (or the command centre).
+    'resume, suspended by me outside my area': {
+      request: async (who) => {
+        const id = await assignedOutside(who);
+        const by = who === 'anonymous' ? null : accounts[who].id;
+        await database.pool.query('UPDATE incidents SET suspended_since = now(), suspended_by = $2 WHERE id = $1', [id, by]);
+        return transition(id, 'resume');
+      },
+    },
+    // An extension is granted by the command centre only.
+    'approve_extension, in scope': {
+      request: async () => {
+        const id = await freshIncident(121.4856, 31.2353);
+        await database.pool.query(`UPDATE incidents SET extension_pending_minutes = 30, extension_pending_at = now() WHERE id = $1`, [id]);
+        return { ...transition(id, 'approve_extension'), payload: { action: 'approve_extension', minutes: 30 } };
+      },
+    },
   },
   'POST /api/incidents/:id/dispatch': {
     'in scope': { request: async () => dispatch(await freshIncident(121.4856, 31.2353), await freshResponder(121.4857, 31.2354, `${COMMUNITY}001`)) },
@@ -557,6 +574,8 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'rate, out of scope': '                        401  200   404    404  403  404   404  403',
     'request_extension, assigned to me outside my area': '401 200 404  404  403  200   200  403',
     'suspend, assigned to me outside my area': '   401  200   404    404  403  200   200  403',
+    'resume, suspended by me outside my area': '   401  200   404    404  403  200   200  403',
+    'approve_extension, in scope': '               401  200   200    200  403  403   403  403',
   },
   'POST /api/incidents/:id/dispatch': {
     'in scope': '                                  401  200   200    200  403  403   403  403',

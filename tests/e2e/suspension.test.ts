@@ -37,17 +37,23 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起, 延期 and 评价 in
       `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM grids ORDER BY code LIMIT 1) t`)).rows[0];
   });
 
+  /** Reports an incident at the first grid as the commander (its cookie); its id. */
+  async function reportAs(cookie: string, category: string, text: string): Promise<string> {
+    const reported = await env.app.inject({
+      method: 'POST', url: '/api/incidents', headers: { cookie },
+      payload: { category, description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
+    });
+    expect(reported.statusCode, reported.body).toBe(201);
+    return reported.json().id as string;
+  }
+  const dueAtOf = async (id: string) => (await env.database.pool.query<{ due: Date }>('SELECT due_at AS due FROM incidents WHERE id = $1', [id])).rows[0].due;
+
   it('a suspension stops the clocks: only resume meanwhile, and the deadline moves by exactly the time suspended', async () => {
     const commander = await addUser(env.database.pool, 'commander', district);
     const cookie = await apiSignIn(env.app, commander.username, commander.password);
     const text = `等待物业 ${Date.now()}`;
-    const reported = await env.app.inject({
-      method: 'POST', url: '/api/incidents', headers: { cookie },
-      payload: { category: 'public_facility', description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
-    });
-    expect(reported.statusCode, reported.body).toBe(201);
-    const id = reported.json().id as string;
-    const dueAt = async () => (await env.database.pool.query<{ due: Date }>('SELECT due_at AS due FROM incidents WHERE id = $1', [id])).rows[0].due;
+    const id = await reportAs(cookie, 'public_facility', text);
+    const dueAt = () => dueAtOf(id);
     const before = await dueAt();
 
     const context = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
@@ -94,13 +100,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起, 延期 and 评价 in
     const staff = await addUser(env.database.pool, 'department', district, { department: 'housing' });
     const cookie = await apiSignIn(env.app, commander.username, commander.password);
     const text = `外墙渗水 ${Date.now()}`;
-    const reported = await env.app.inject({
-      method: 'POST', url: '/api/incidents', headers: { cookie },
-      payload: { category: 'safety_hazard', description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
-    });
-    const id = reported.json().id as string;
+    const id = await reportAs(cookie, 'safety_hazard', text);
     expect((await env.app.inject({ method: 'POST', url: `/api/incidents/${id}/dispatch`, headers: { cookie }, payload: { departmentCode: 'housing' } })).statusCode).toBe(200);
-    const dueAt = async () => (await env.database.pool.query<{ due: Date }>('SELECT due_at AS due FROM incidents WHERE id = $1', [id])).rows[0].due;
+    const dueAt = () => dueAtOf(id);
     const before = await dueAt();
 
     const phone = await env.browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' });
@@ -152,12 +154,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起, 延期 and 评价 in
     const worker = await addUser(env.database.pool, 'grid_worker', grid);
     const cookie = await apiSignIn(env.app, commander.username, commander.password);
     const text = `楼道堆物 ${Date.now()}`;
-    const reported = await env.app.inject({
-      method: 'POST', url: '/api/incidents', headers: { cookie },
-      payload: { category: 'sanitation', description: text, location: { type: 'Point', coordinates: [point.lon, point.lat] } },
-    });
-    expect(reported.statusCode, reported.body).toBe(201);
-    const id = reported.json().id as string;
+    const id = await reportAs(cookie, 'sanitation', text);
     // Handled by the housing department and closed (the command centre records the steps).
     for (const payload of [{ action: 'dispatch', departmentCode: 'housing' }, { action: 'start' }, { action: 'resolve' }, { action: 'verify' }, { action: 'close' }]) {
       const res = await env.app.inject({ method: 'POST', url: `/api/incidents/${id}/transitions`, headers: { cookie }, payload });
