@@ -11,6 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -94,6 +95,22 @@ export async function generateDbTypes(adminUrl: string, outFile: string): Promis
       '--log-level', 'error',
     ], { cwd: serverDir });
   });
+  await typeViewsAsTables(outFile);
+}
+
+/**
+ * Views that show rows of one table (migration 0018: `grids`, the grids in force, of
+ * `grid_records`) have that table's types: PostgreSQL reports every view column as nullable.
+ */
+const VIEWS_OF_TABLES: Record<string, string> = { Grids: 'GridRecords' };
+async function typeViewsAsTables(file: string): Promise<void> {
+  let text = await fs.readFile(file, 'utf8');
+  for (const [view, table] of Object.entries(VIEWS_OF_TABLES)) {
+    const block = new RegExp(`export interface ${view} \\{[^}]*\\}`);
+    if (!block.test(text)) throw new Error(`db:types: no interface ${view} to type as ${table}`);
+    text = text.replace(block, `/** A view of the rows of ${table} (the grids in force). */\nexport type ${view} = ${table};`);
+  }
+  await fs.writeFile(file, text);
 }
 
 const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename);

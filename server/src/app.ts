@@ -32,6 +32,7 @@ import metaRoutes from './modules/meta/meta.routes.js';
 import respondersRoutes from './modules/responders/responders.routes.js';
 import liveRoutes from './modules/live/live.routes.js';
 import kpisRoutes from './modules/kpis/kpis.routes.js';
+import plannerRoutes from './modules/planner/planner.routes.js';
 
 export interface AppOptions {
   config: Pick<Config, 'bodyLimitBytes' | 'webDist' | 'logLevel'> & Partial<Pick<Config, 'trustProxy' | 'publicUrl' | 'login' | 'logFormat'>>;
@@ -130,6 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(respondersRoutes, { command });
   await app.register(liveRoutes);
   await app.register(kpisRoutes);
+  await app.register(plannerRoutes);
   await app.register(timers, { loginWindowSeconds: login.windowSeconds });
   await app.register(web, { root: opts.config.webDist });
   return app;

@@ -312,6 +312,31 @@ const CASES: Record<string, Record<string, Case>> = {
     'roads, second community': tileCase('roads', TILE_OUT),
   },
   'GET /api/incident-categories': { none: { request: get('/api/incident-categories'), check: (res) => expect(res.json().categories).toHaveLength(8) } },
+  // The grid planner: reading plans (planner, admin, commander, viewer) of communities in the area; an
+  // empty proposal validates (its gap is an issue) and has an impact; a publish from a stale base is 409.
+  'POST /api/planner/validate': {
+    'in scope': { request: () => ({ method: 'POST', url: '/api/planner/validate', payload: { communityCode: COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }),
+      check: (res) => expect(res.json().issues.map((i: { kind: string }) => i.kind)).toContain('gap') },
+    'out of scope': { request: () => ({ method: 'POST', url: '/api/planner/validate', payload: { communityCode: OTHER_COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
+  },
+  'POST /api/planner/impact': {
+    'in scope': { request: () => ({ method: 'POST', url: '/api/planner/impact', payload: { communityCode: COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
+    'out of scope': { request: () => ({ method: 'POST', url: '/api/planner/impact', payload: { communityCode: OTHER_COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
+  },
+  'GET /api/planner/communities/:code/versions': {
+    'in scope': { request: get(`/api/planner/communities/${COMMUNITY}/versions`), check: (res) => expect(res.json().latestVersion).toBe(0) },
+    'out of scope': { request: get(`/api/planner/communities/${OTHER_COMMUNITY}/versions`) },
+  },
+  'GET /api/planner/communities/:code/versions/:version': {
+    'in scope': { request: get(`/api/planner/communities/${COMMUNITY}/versions/0`), check: (res) => expect(res.json().features.length).toBeGreaterThan(0) },
+    'out of scope': { request: get(`/api/planner/communities/${OTHER_COMMUNITY}/versions/0`) },
+  },
+  'POST /api/planner/communities/:code/versions': {
+    'stale base, in scope': {
+      request: () => ({ method: 'POST', url: `/api/planner/communities/${COMMUNITY}/versions`, payload: { grids: { type: 'FeatureCollection', features: [] }, baseVersion: 99, note: '矩阵' } }),
+      problem: 'VERSION_CONFLICT',
+    },
+  },
   // 考评: the department scores over the caller's area; the weights (the installation's) by an admin of '*'.
   'GET /api/kpis/departments': {
     none: { request: get('/api/kpis/departments'), check: (res) => expect(res.json().rows.length).toBeGreaterThan(0) },
@@ -526,6 +551,25 @@ const EXPECTED: Record<string, Record<string, string>> = {
   //                                                 anon admin admin_c cmdr plan  gw   dept view
   'GET /api/incident-categories': { none: '        401  200   200    200  200  200   200  200' },
   // An admin of one community (admin_c) may not change the installation's categories.
+  'POST /api/planner/validate': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
+  'POST /api/planner/impact': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
+  'GET /api/planner/communities/:code/versions': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
+  'GET /api/planner/communities/:code/versions/:version': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
+  'POST /api/planner/communities/:code/versions': {
+    'stale base, in scope': '                      401  409   409    403  409  403   403  403',
+  },
   'GET /api/kpis/departments': {
     none: '                                        401  200   200    200  403  403   403  200',
     'area out of scope': '                     401  200   404    404  403  403   403  404',

@@ -137,7 +137,7 @@ describe('generated incidents follow the lifecycle semantics', () => {
 
 describe('the embedded demo', () => {
   it('gives the demo department account the urban-management queue', async () => {
-    await db.pool.query('TRUNCATE incidents, responders, road_edges, road_nodes, roads, buildings, grids, areas, sessions, users CASCADE');
+    await db.pool.query('TRUNCATE incidents, responders, road_edges, road_nodes, roads, buildings, grid_records, areas, sessions, users CASCADE');
     const dir = tempDir('demo-users');
     try {
       expect(await seedDemoIfEmpty(db, { demoUsersFile: path.join(dir, 'demo-users.txt') })).toBe(true);

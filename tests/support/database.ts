@@ -36,7 +36,7 @@ async function ensureAppLoginRole(adminUrl: string): Promise<void> {
 }
 
 const DATA_TABLES = [
-  'sessions', 'login_throttle', 'users', 'incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grids', 'areas',
+  'sessions', 'login_throttle', 'users', 'incidents', 'responders', 'road_edges', 'road_nodes', 'roads', 'buildings', 'grid_records', 'areas',
   'data_sources', 'live_events',
 ];
 

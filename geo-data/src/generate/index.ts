@@ -26,7 +26,8 @@ export interface GenerateResult {
   counts: { areas: number; grids: number; buildings: number; roads: number; responders: number; incidents: number };
 }
 
-const DATA_TABLES = 'incidents, responders, road_edges, road_nodes, roads, buildings, grids, areas';
+// The grids' table (`grids` is the view of those in force: migration 0018).
+const DATA_TABLES = 'incidents, responders, road_edges, road_nodes, roads, buildings, grid_records, areas';
 
 /**
  * Replaces all data with a synthetic city around central Shanghai: districts → 街道 → 社区 →
@@ -186,7 +187,7 @@ export async function generate(pool: pg.Pool, opts: GenerateOptions): Promise<Ge
     client.release();
   }
   // Fresh statistics, so that the first queries on the new data get sensible plans.
-  await pool.query('ANALYZE areas, grids, buildings, roads, responders, incidents, incident_transitions');
+  await pool.query('ANALYZE areas, grid_records, buildings, roads, responders, incidents, incident_transitions');
   await rebuildRoadNetwork(pool, progress);
   return {
     counts: {

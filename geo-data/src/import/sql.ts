@@ -108,11 +108,11 @@ export const GRIDS_SQL = `${PREFIX(
      THEN ARRAY['community not found', 'no community (12-digit area) with code ' || left(a->>'code', 12)]`,
 )}
 , ins AS (
-  INSERT INTO grids AS t (code, name, community_id, district_id, geom, source, source_id)
+  INSERT INTO grid_records AS t (code, name, community_id, district_id, geom, source, source_id)
   SELECT c.a->>'code', c.a->>'name', p.id, p.district_id, ST_Multi(c.g), $2, c.s
     FROM layer_checked c JOIN areas p ON p.code = left(c.a->>'code', 12) AND p.level = 'community'
    WHERE c.rd IS NULL
-  ON CONFLICT (code) DO UPDATE
+  ON CONFLICT (code) WHERE retired_at IS NULL DO UPDATE
     SET name = EXCLUDED.name, community_id = EXCLUDED.community_id, geom = EXCLUDED.geom,
         source = EXCLUDED.source, source_id = EXCLUDED.source_id
   RETURNING t.code AS k, (t.xmax::text = '0') AS inserted

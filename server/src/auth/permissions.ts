@@ -16,13 +16,16 @@
  * | responder.self        |   ✓   |     ✓     |         |      ✓      |            |        |
  * | kpi.read              |   ✓   |     ✓     |         |             |            |   ✓    |
  * | kpi.manage            |   ✓   |           |         |             |            |        |
+ * | grid.plan.read        |   ✓   |     ✓     |    ✓    |             |            |   ✓    |
+ * | grid.plan.write       |   ✓   |           |    ✓    |             |            |        |
  *
  * incident.handle lets a user reach the transitions endpoint; which action they may take on which
  * incident is decided by the lifecycle table (modules/incidents/lifecycle.ts: command centre, or
  * the assigned grid worker / department). category.manage changes the installation's categories: only
  * an admin of the whole installation ('*'; modules/incidents/categories.service.ts). responder.self acts on the responder linked to the
  * signed-in account (403 NO_RESPONDER without one). kpi.read reads the department scores over the
- * user's area; kpi.manage sets the score's weights.
+ * user's area; kpi.manage sets the score's weights. grid.plan.read/write read and publish the grid
+ * plans of the communities in the user's area (writing not from a single grid's scope).
  *
  * Reads and writes are further limited to the user's area (scope), in SQL (auth/scope.ts).
  */
@@ -32,16 +35,17 @@ export type Role = (typeof ROLES)[number];
 export const PERMISSIONS = [
   'map.read', 'incident.sensitive', 'user.manage', 'audit.read', 'category.manage',
   'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self', 'kpi.read', 'kpi.manage',
+  'grid.plan.read', 'grid.plan.write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
-  commander: ['map.read', 'incident.sensitive', 'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self', 'kpi.read'],
-  planner: ['map.read'],
+  commander: ['map.read', 'incident.sensitive', 'incident.report', 'incident.handle', 'incident.dispatch', 'responder.self', 'kpi.read', 'grid.plan.read'],
+  planner: ['map.read', 'grid.plan.read', 'grid.plan.write'],
   grid_worker: ['map.read', 'incident.report', 'incident.handle', 'responder.self'],
   department: ['map.read', 'incident.report', 'incident.handle'],
-  viewer: ['map.read', 'kpi.read'],
+  viewer: ['map.read', 'kpi.read', 'grid.plan.read'],
 };
 
 export function can(role: Role, permission: Permission): boolean {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { lockDataDir, type DataDirOwner } from './data-lock.js';
 
@@ -44,7 +45,7 @@ export async function startEmbeddedDatabase(dataDir: string, options: { kind?: D
   const lock = lockDataDir(dir, options.kind ?? 'server', url);
   let db: PGlite | undefined;
   try {
-    db = await PGlite.create({ dataDir: dir, extensions: { postgis } });
+    db = await PGlite.create({ dataDir: dir, extensions: { postgis, btree_gist } });
     await db.exec('CREATE EXTENSION IF NOT EXISTS postgis');
     // A socket left by a process that died: the folder is ours now.
     fs.rmSync(socketPath, { force: true });

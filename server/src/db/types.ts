@@ -103,7 +103,39 @@ export interface Departments {
   sort: Generated<number>;
 }
 
-export interface Grids {
+export interface GridBoundaries {
+  geom: Geometry;
+  grid_id: string;
+  valid: string;
+  version_id: number | null;
+}
+
+export interface GridPlanSettings {
+  gap_overlap_tolerance_m2: Generated<number>;
+  id: Generated<boolean>;
+  max_households: Generated<number>;
+  min_households: Generated<number>;
+  sliver_radius_m: Generated<number>;
+  too_large_m2: Generated<number>;
+  too_small_m2: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface GridPlanVersions {
+  applied_at: Timestamp | null;
+  community_id: string;
+  effective_from: Timestamp;
+  grids: Json;
+  id: Generated<number>;
+  note: string | null;
+  published_at: Generated<Timestamp>;
+  published_by: string | null;
+  published_by_name: string | null;
+  successors: Generated<Json>;
+  version: number;
+}
+
+export interface GridRecords {
   code: string;
   community_id: string;
   created_at: Generated<Timestamp>;
@@ -113,10 +145,14 @@ export interface Grids {
   id: Generated<string>;
   label_3857: GeneratedGeometry;
   name: string;
+  retired_at: Timestamp | null;
   source: string | null;
   source_id: string | null;
   updated_at: Generated<Timestamp>;
 }
+
+/** A view of the rows of GridRecords (the grids in force). */
+export type Grids = GridRecords;
 
 export interface IdempotencyKeys {
   created_at: Generated<Timestamp>;
@@ -363,6 +399,10 @@ export interface DB {
   data_sources: DataSources;
   department_kpi_weights: DepartmentKpiWeights;
   departments: Departments;
+  grid_boundaries: GridBoundaries;
+  grid_plan_settings: GridPlanSettings;
+  grid_plan_versions: GridPlanVersions;
+  grid_records: GridRecords;
   grids: Grids;
   idempotency_keys: IdempotencyKeys;
   incident_categories: IncidentCategories;

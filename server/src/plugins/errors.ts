@@ -53,6 +53,8 @@ export type ProblemCode =
   | 'ALREADY_ASSIGNED'
   | 'ALREADY_RATED'
   | 'VERSION_CONFLICT'
+  | 'PROPOSAL_INVALID'
+  | 'SUCCESSOR_REQUIRED'
   | 'RESPONDER_UNAVAILABLE'
   | 'TOO_MANY_PHOTOS'
   | 'INVALID_PHOTOS'
@@ -89,6 +91,8 @@ const TITLES: Record<ProblemCode, string> = {
   ALREADY_ASSIGNED: 'Already assigned',
   ALREADY_RATED: 'Already rated',
   VERSION_CONFLICT: 'Version conflict',
+  PROPOSAL_INVALID: 'Proposal invalid',
+  SUCCESSOR_REQUIRED: 'Successor required',
   RESPONDER_UNAVAILABLE: 'Responder unavailable',
   TOO_MANY_PHOTOS: 'Too many photos',
   INVALID_PHOTOS: 'Invalid photos',

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { escalateOverdueForSystem } from '../modules/incidents/incidents.service.js';
+import { applyDueGridPlansForSystem } from '../modules/planner/planner.service.js';
 import { purgeExpiredKeys } from '../write/idempotency.repository.js';
 import { pruneLiveEventsForSystem } from '../live/live.repository.js';
 import { purgeEndedCounters } from '../auth/throttle.repository.js';
@@ -22,6 +23,8 @@ export interface SystemJob {
 function systemJobs(app: FastifyInstance, opts: TimersOptions): SystemJob[] {
   return [
     { name: 'escalation', everyMs: ESCALATION_INTERVAL_MS, run: () => escalateOverdueForSystem({ db: app.db, live: app.live }) },
+    // Grid plans whose date has come take effect (issue 13), each exactly once.
+    { name: 'grid plans', everyMs: ESCALATION_INTERVAL_MS, run: () => applyDueGridPlansForSystem(app.db) },
     { name: 'idempotency-key purge', everyMs: ESCALATION_INTERVAL_MS, run: () => purgeExpiredKeys(app.db) },
     { name: 'sign-in counter purge', everyMs: ESCALATION_INTERVAL_MS, run: () => purgeEndedCounters(app.db, opts.loginWindowSeconds) },
     {

@@ -2931,6 +2931,415 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/planner/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Every issue of a community's proposed grids (gaps, overlaps, outside, slivers, sizes, households, codes), with places and fixes */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the 12-digit community code */
+                        communityCode: string;
+                        grids: {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id?: string | number;
+                                properties: {
+                                    /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                    code: string;
+                                    name: string;
+                                };
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][][];
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            issues: {
+                                kind: "invalid_geometry" | "gap" | "overlap" | "outside_community" | "sliver" | "too_small" | "too_large" | "households_out_of_range" | "bad_code" | "duplicate_code" | "multipart";
+                                severity: "error" | "warning";
+                                message: string;
+                                gridCodes: string[];
+                                location: {
+                                    type: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                areaSquareMetres?: number;
+                                fix?: {
+                                    kind: string;
+                                    description: string;
+                                    /** @description the new geometry of each grid the fix changes */
+                                    grids: {
+                                        code: string;
+                                        geometry: {
+                                            type: string;
+                                        } & {
+                                            [key: string]: unknown;
+                                        };
+                                    }[];
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a proposal changes: per grid before and after, and each building, open incident, responder and account that changes grid */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the 12-digit community code */
+                        communityCode: string;
+                        grids: {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id?: string | number;
+                                properties: {
+                                    /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                    code: string;
+                                    name: string;
+                                };
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][][];
+                                };
+                            }[];
+                        };
+                        successors?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            grids: {
+                                code: string;
+                                before: {
+                                    buildings: number;
+                                    households: number;
+                                    openIncidents: number;
+                                    responders: number;
+                                };
+                                after: {
+                                    buildings: number;
+                                    households: number;
+                                    openIncidents: number;
+                                    responders: number;
+                                };
+                            }[];
+                            changes: {
+                                buildings: {
+                                    id: string;
+                                    from: string | null;
+                                    to: string | null;
+                                }[];
+                                incidents: {
+                                    id: string;
+                                    from: string | null;
+                                    to: string | null;
+                                }[];
+                                responders: {
+                                    id: string;
+                                    name: string;
+                                    from: string;
+                                    to: string | null;
+                                }[];
+                                accounts: {
+                                    id: string;
+                                    username: string;
+                                    from: string;
+                                    to: string | null;
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/communities/{code}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The versions of a community's grid plan, oldest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the 12-digit community code */
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            communityCode: string;
+                            latestVersion: number;
+                            versions: {
+                                version: number;
+                                /** @description null for version 0: the grids before any plan */
+                                effectiveFrom: string | null;
+                                publishedAt: string | null;
+                                publishedBy: string | null;
+                                note: string | null;
+                                /** @description in force (taken effect) */
+                                applied: boolean;
+                                grids: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Publish a version of the community's grids (from the latest: 409 VERSION_CONFLICT otherwise), in force now or from its date */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    /** @description the 12-digit community code */
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        grids: {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id?: string | number;
+                                properties: {
+                                    /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                    code: string;
+                                    name: string;
+                                };
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][][];
+                                };
+                            }[];
+                        };
+                        /**
+                         * Format: date-time
+                         * @description when the version takes effect (default: now)
+                         */
+                        effectiveFrom?: string;
+                        /** @description the version the plan was drawn from (the latest one, or 409 VERSION_CONFLICT) */
+                        baseVersion: number;
+                        note: string;
+                        /** @description for each retired or recoded code that responders or accounts are bound to: the code that takes them over */
+                        successors?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            version: number;
+                            effectiveFrom: string;
+                            applied: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/communities/{code}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The grids of one version (a FeatureCollection) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the 12-digit community code */
+                    code: string;
+                    version: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id?: string | number;
+                                properties: {
+                                    /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                    code: string;
+                                    name: string;
+                                };
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][][];
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -5,11 +5,10 @@
  * The candidates endpoint lives with the responders; the escalation timer in plugins/timers.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DEFAULT_COMMAND_CONFIG, type CommandConfig } from '../../config.js';
 import { IdParams } from '../../lib/schemas.js';
-import type { Answer } from '../../write/write.js';
+import { idempotencyKey, sendAnswer } from '../../write/http.js';
 import photosRoutes from './photos.routes.js';
 import { incidentStats, listCategories, listDepartments } from './incidents.repository.js';
 import { changeCategory } from './categories.service.js';
@@ -19,17 +18,6 @@ import {
   Category, CategoryChange, CreateIncidentBody, Department, DispatchBody, IdempotencyHeaders, INCIDENT_VALIDATION, IncidentCollection, IncidentFeature, ListQuery,
   Stats, TransitionBody,
 } from './incidents.schemas.js';
-
-const idempotencyKey = (request: FastifyRequest) => {
-  const key = request.headers['idempotency-key'];
-  return typeof key === 'string' ? key : undefined;
-};
-
-/** Sends a write's answer, saying when it is the stored answer of an earlier request with the same key. */
-function send<T>(reply: FastifyReply, answer: Answer<T>) {
-  if (answer.replayed) reply.header('Idempotent-Replayed', 'true');
-  return reply.code(answer.status).send(answer.body);
-}
 
 const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConfig> }> = async (app, opts) => {
   const command: CommandConfig = { ...DEFAULT_COMMAND_CONFIG, ...opts.command };
@@ -84,7 +72,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
     },
     async (request, reply) => {
       const answer = await reportIncident(deps, request.user!, request.body, idempotencyKey(request));
-      return send(reply.header('Location', `/api/incidents/${answer.body.id}`), answer);
+      return sendAnswer(reply.header('Location', `/api/incidents/${answer.body.id}`), answer);
     },
   );
 
@@ -136,7 +124,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
     async (request, reply) => {
       const { id } = request.params;
       const route = `POST /api/incidents/${id}/transitions`;
-      return send(reply, await transitionIncident(deps, request.user!, id, request.body, { key: idempotencyKey(request), route, body: request.body }, auditOf(request)));
+      return sendAnswer(reply, await transitionIncident(deps, request.user!, id, request.body, { key: idempotencyKey(request), route, body: request.body }, auditOf(request)));
     },
   );
 
@@ -157,7 +145,7 @@ const incidentsRoutes: FastifyPluginAsyncTypebox<{ command?: Partial<CommandConf
       const { id } = request.params;
       const b = request.body;
       const route = `POST /api/incidents/${id}/dispatch`;
-      return send(reply, await transitionIncident(deps, request.user!, id, { action: 'dispatch', ...b }, { key: idempotencyKey(request), route, body: b }, auditOf(request)));
+      return sendAnswer(reply, await transitionIncident(deps, request.user!, id, { action: 'dispatch', ...b }, { key: idempotencyKey(request), route, body: b }, auditOf(request)));
     },
   );
 

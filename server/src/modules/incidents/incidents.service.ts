@@ -11,6 +11,7 @@ import type { Db } from '../../db/transaction.js';
 import type { Viewer } from '../../auth/scope.js';
 import { can } from '../../auth/permissions.js';
 import { ApiError } from '../../plugins/errors.js';
+import type { WriteRequest } from '../../write/http.js';
 import { KEY_TAKEN, runStatementWrite, runWrite, type Answer, type WriteDeps } from '../../write/write.js';
 import { appendContactRead, type AuditContext } from '../audit/audit.repository.js';
 import { INCIDENT_STATUSES, isCommand } from './lifecycle.js';
@@ -35,12 +36,7 @@ export interface IncidentsDeps extends WriteDeps {
   command: Pick<CommandConfig, 'offlineSeconds' | 'photoDir' | 'photoMaxBytes' | 'photoBudgetPerHour'>;
 }
 
-/** The client's identification of a write for Idempotency-Key (the route string as stored keys know it). */
-export interface WriteRequest {
-  key: string | undefined;
-  route: string;
-  body: unknown;
-}
+export type { WriteRequest } from '../../write/http.js';
 
 const NUL = /\u0000/;
 

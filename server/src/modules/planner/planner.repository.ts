@@ -1,0 +1,148 @@
+/**
+ * The SQL of grid plans' versions (migration 0018): the community, its versions, publishing one
+ * under the community's lock, and applying one — the grids it keeps change in place (their rows,
+ * their identity), new ones are added, the ones it drops are retired (never deleted), and the
+ * responders and accounts bound to a dropped code move to its successor. The table's triggers move
+ * buildings and open incidents into the grids in force and keep each grid's boundary history.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../db/transaction.js';
+
+export interface Community {
+  id: string;
+  code: string;
+  name: string;
+}
+
+/** The community with this code (level community), if any. */
+export async function findCommunity(db: Db, code: string): Promise<Community | undefined> {
+  return db.selectFrom('areas').select(['id', 'code', 'name']).where('code', '=', code).where('level', '=', 'community').executeTakeFirst();
+}
+
+/** Holds the community's plan for the transaction: publishes and the timer's applications queue on it. */
+export async function lockCommunityPlan(trx: Db, communityId: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtext('grid-plan:' || ${communityId}))`.execute(trx);
+}
+
+export interface VersionRow {
+  id: number;
+  version: number;
+  effective_from: Date;
+  published_at: Date;
+  published_by_name: string | null;
+  note: string | null;
+  applied_at: Date | null;
+  grid_count: number;
+}
+
+const versionColumns = ['id', 'version', 'effective_from', 'published_at', 'published_by_name', 'note', 'applied_at'] as const;
+
+/** The community's versions, oldest first. */
+export async function listVersions(db: Db, communityId: string): Promise<VersionRow[]> {
+  return db.selectFrom('grid_plan_versions')
+    .select([...versionColumns, sql<number>`jsonb_array_length(grids->'features')`.as('grid_count')])
+    .where('community_id', '=', communityId).orderBy('version').execute();
+}
+
+/** The latest version (applied or not), undefined before the first plan. */
+export async function latestVersion(db: Db, communityId: string): Promise<VersionRow | undefined> {
+  return db.selectFrom('grid_plan_versions')
+    .select([...versionColumns, sql<number>`jsonb_array_length(grids->'features')`.as('grid_count')])
+    .where('community_id', '=', communityId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+}
+
+/** One version's grids as published (a FeatureCollection), undefined when there is no such version. */
+export async function versionGrids(db: Db, communityId: string, version: number): Promise<{ type: 'FeatureCollection'; features: unknown[] } | undefined> {
+  const row = await db.selectFrom('grid_plan_versions').select('grids').where('community_id', '=', communityId).where('version', '=', version).executeTakeFirst();
+  return row?.grids as { type: 'FeatureCollection'; features: unknown[] } | undefined;
+}
+
+/** The community's grids in force as a FeatureCollection (code, name; 9 decimals). */
+export async function gridsInForce(db: Db, communityId: string): Promise<{ type: 'FeatureCollection'; features: unknown[] }> {
+  const { rows } = await sql<{ fc: { type: 'FeatureCollection'; features: unknown[] } }>`
+    SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object(
+             'type', 'Feature', 'properties', jsonb_build_object('code', g.code, 'name', g.name),
+             'geometry', ST_AsGeoJSON(g.geom, 9)::jsonb) ORDER BY g.code), '[]'::jsonb)) AS fc
+      FROM grids g WHERE g.community_id = ${communityId}`.execute(db);
+  return rows[0].fc;
+}
+
+/** Codes in force in the community that the proposal drops, with the responders and accounts bound to each. */
+export async function boundDroppedCodes(db: Db, communityId: string, keptCodes: string[]): Promise<{ code: string; responders: number; accounts: number }[]> {
+  const { rows } = await sql<{ code: string; responders: number; accounts: number }>`
+    SELECT g.code,
+           (SELECT count(*)::int FROM responders r WHERE r.home_grid_id = g.id) AS responders,
+           (SELECT count(*)::int FROM users u WHERE u.area_code = g.code) AS accounts
+      FROM grids g
+     WHERE g.community_id = ${communityId} AND NOT (g.code = ANY(${keptCodes}::text[]))
+     ORDER BY g.code`.execute(db);
+  return rows.filter((r) => r.responders > 0 || r.accounts > 0);
+}
+
+/** Records a version; returns its id. */
+export async function insertVersion(
+  trx: Db,
+  v: { communityId: string; version: number; effectiveFrom: Date; userId: string | null; userName: string | null; note: string; grids: unknown; successors: Record<string, string>; applied: boolean },
+): Promise<number> {
+  const row = await trx.insertInto('grid_plan_versions').values({
+    community_id: v.communityId, version: v.version, effective_from: v.effectiveFrom, published_by: v.userId, published_by_name: v.userName,
+    note: v.note, grids: JSON.stringify(v.grids), successors: JSON.stringify(v.successors), applied_at: v.applied ? sql`now()` : null,
+  }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * Applies a version to the grids (see the file comment), in the caller's transaction, which holds
+ * the community's lock: retire, change in place, add, move the bound ones to successors, name the
+ * version on the boundary spans it began, and mark it applied.
+ */
+export async function applyVersion(trx: Db, versionId: number): Promise<void> {
+  const plan = sql`(
+    SELECT f->'properties'->>'code' AS code, f->'properties'->>'name' AS name,
+           ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(f->>'geometry'), 4326)) AS geom
+      FROM grid_plan_versions v, jsonb_array_elements(v.grids->'features') f WHERE v.id = ${versionId})`;
+  const community = sql`(SELECT community_id FROM grid_plan_versions WHERE id = ${versionId})`;
+  await sql`
+    UPDATE grid_records g SET retired_at = now(), updated_at = now()
+     WHERE g.community_id = ${community} AND g.retired_at IS NULL AND g.code NOT IN (SELECT code FROM ${plan} p)`.execute(trx);
+  await sql`
+    UPDATE grid_records g SET geom = p.geom, name = p.name, updated_at = now()
+      FROM ${plan} p
+     WHERE g.code = p.code AND g.community_id = ${community} AND g.retired_at IS NULL
+       AND (g.name <> p.name OR ST_AsBinary(g.geom) <> ST_AsBinary(p.geom))`.execute(trx);
+  await sql`
+    INSERT INTO grid_records (code, name, community_id, geom, source)
+    SELECT p.code, p.name, ${community}, p.geom, 'plan'
+      FROM ${plan} p
+     WHERE NOT EXISTS (SELECT 1 FROM grid_records g WHERE g.code = p.code AND g.retired_at IS NULL)`.execute(trx);
+  // The responders and accounts of a retired code go to its successor (a code in force now).
+  const moves = sql`(
+    SELECT old.id AS old_id, old.code AS old_code, new.id AS new_id, new.code AS new_code
+      FROM grid_plan_versions v, jsonb_each_text(v.successors) s
+      JOIN grid_records old ON old.code = s.key AND old.retired_at = now()
+      JOIN grids new ON new.code = s.value
+     WHERE v.id = ${versionId})`;
+  await sql`UPDATE responders r SET home_grid_id = m.new_id, updated_at = now() FROM ${moves} m WHERE r.home_grid_id = m.old_id`.execute(trx);
+  await sql`UPDATE users u SET area_code = m.new_code FROM ${moves} m WHERE u.area_code = m.old_code`.execute(trx);
+  await sql`
+    UPDATE grid_boundaries b SET version_id = ${versionId}
+      FROM grid_records g
+     WHERE b.grid_id = g.id AND g.community_id = ${community} AND lower(b.valid) = now()`.execute(trx);
+  await sql`UPDATE grid_plan_versions SET applied_at = now() WHERE id = ${versionId}`.execute(trx);
+}
+
+/**
+ * The timer's claim: the earliest version due and not applied (by community and version), locked
+ * so that a second API process skips it; undefined when none is due.
+ */
+export async function claimDueVersion(trx: Db): Promise<{ id: number; community_id: string } | undefined> {
+  return trx.selectFrom('grid_plan_versions').select(['id', 'community_id'])
+    .where('applied_at', 'is', null).where('effective_from', '<=', sql<Date>`now()`)
+    .orderBy('effective_from').orderBy('version').limit(1).forUpdate().skipLocked().executeTakeFirst();
+}
+
+/** Whether the version is still not applied (read under the community's lock). */
+export async function isPending(trx: Db, versionId: number): Promise<boolean> {
+  const row = await trx.selectFrom('grid_plan_versions').select('applied_at').where('id', '=', versionId).executeTakeFirst();
+  return row !== undefined && row.applied_at === null;
+}

@@ -1,0 +1,79 @@
+/**
+ * The grid planner (issue 13): checking a proposal (validate, impact) and the communities' dated
+ * versions (list, one, publish). The work is in planner.service.ts.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { auditOf } from '../audit/audit.repository.js';
+import { idempotencyKey, sendAnswer } from '../../write/http.js';
+import { IdempotencyHeaders } from '../incidents/incidents.schemas.js';
+import { communityVersion, communityVersions, planImpact, publishPlan, validatePlan } from './planner.service.js';
+import {
+  CommunityParams, ImpactAnswer, ImpactBody, PLANNER_VALIDATION, PlanGrids, ProposalBody, PublishBody, ValidateAnswer, VersionList, VersionParams,
+} from './planner.schemas.js';
+import { Type } from 'typebox';
+
+/** A plan's grids in detail can be large: its own body limit. */
+const PLAN_BODY_LIMIT = 8 * 1024 * 1024;
+
+const plannerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/api/planner/validate',
+    {
+      bodyLimit: PLAN_BODY_LIMIT,
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'Every issue of a community\'s proposed grids (gaps, overlaps, outside, slivers, sizes, households, codes), with places and fixes', body: ProposalBody, response: { 200: ValidateAnswer } },
+    },
+    async (request) => validatePlan(app.db, request.user!, request.body.communityCode, request.body.grids),
+  );
+
+  app.post(
+    '/api/planner/impact',
+    {
+      bodyLimit: PLAN_BODY_LIMIT,
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'What a proposal changes: per grid before and after, and each building, open incident, responder and account that changes grid', body: ImpactBody, response: { 200: ImpactAnswer } },
+    },
+    async (request) => planImpact(app.db, request.user!, request.body.communityCode, request.body.grids, request.body.successors),
+  );
+
+  app.get(
+    '/api/planner/communities/:code/versions',
+    {
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'The versions of a community\'s grid plan, oldest first', params: CommunityParams, response: { 200: VersionList } },
+    },
+    async (request) => communityVersions(app.db, request.user!, request.params.code),
+  );
+
+  app.get(
+    '/api/planner/communities/:code/versions/:version',
+    {
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'The grids of one version (a FeatureCollection)', params: VersionParams, response: { 200: PlanGrids } },
+    },
+    async (request) => communityVersion(app.db, request.user!, request.params.code, request.params.version) as never,
+  );
+
+  app.post(
+    '/api/planner/communities/:code/versions',
+    {
+      bodyLimit: PLAN_BODY_LIMIT,
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: {
+        tags: ['planner'],
+        summary: 'Publish a version of the community\'s grids (from the latest: 409 VERSION_CONFLICT otherwise), in force now or from its date',
+        params: CommunityParams,
+        headers: IdempotencyHeaders,
+        body: PublishBody,
+        response: { 201: Type.Object({ version: Type.Integer(), effectiveFrom: Type.String(), applied: Type.Boolean() }) },
+      },
+    },
+    async (request, reply) => {
+      const { code } = request.params;
+      const write = { key: idempotencyKey(request), route: `POST /api/planner/communities/${code}/versions`, body: request.body };
+      return sendAnswer(reply, await publishPlan({ db: app.db, live: app.live }, request.user!, code, request.body, write, auditOf(request)));
+    },
+  );
+};
+
+export default plannerRoutes;

@@ -1,0 +1,98 @@
+import { Type, type Static } from 'typebox';
+import type { ValidationHints } from '../../plugins/errors.js';
+import { Nullable } from '../../lib/schemas.js';
+
+/** Bad shapes under `grids` are 400 INVALID_GEOMETRY; other fields 400 VALIDATION_FAILED; unknown communities 404. */
+export const PLANNER_VALIDATION: ValidationHints = { code: 'VALIDATION_FAILED', paramsNotFound: true, geometry: ['/grids'] };
+
+/** The most grids a community's plan holds, and vertices in all (a plan is small; this bounds the work). */
+export const MAX_PLAN_GRIDS = 300;
+export const MAX_PLAN_VERTICES = 200_000;
+
+const Position = Type.Tuple([Type.Number({ minimum: -180, maximum: 180 }), Type.Number({ minimum: -90, maximum: 90 })]);
+const Ring = Type.Array(Position, { minItems: 4, maxItems: 50_000 });
+const Polygon = Type.Object({ type: Type.Literal('Polygon'), coordinates: Type.Array(Ring, { minItems: 1, maxItems: 500 }) });
+const MultiPolygon = Type.Object({ type: Type.Literal('MultiPolygon'), coordinates: Type.Array(Type.Array(Ring, { minItems: 1, maxItems: 500 }), { minItems: 1, maxItems: 500 }) });
+
+export const PlanGrid = Type.Object({
+  type: Type.Literal('Feature'),
+  id: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Number()])),
+  properties: Type.Object({
+    code: Type.String({ maxLength: 40, description: 'the grid code: the community code and 3 digits (a bad code is an issue, not a refusal)' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+  }),
+  geometry: Type.Union([Polygon, MultiPolygon]),
+});
+export type PlanGridValue = Static<typeof PlanGrid>;
+
+export const PlanGrids = Type.Object({
+  type: Type.Literal('FeatureCollection'),
+  features: Type.Array(PlanGrid, { maxItems: MAX_PLAN_GRIDS }),
+});
+
+const CommunityCode = Type.String({ pattern: '^[0-9]{12}$', description: 'the 12-digit community code' });
+
+export const ProposalBody = Type.Object({ communityCode: CommunityCode, grids: PlanGrids }, { additionalProperties: false });
+export const ImpactBody = Type.Object({
+  communityCode: CommunityCode,
+  grids: PlanGrids,
+  successors: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]{15}$' }), Type.String({ pattern: '^[0-9]{15}$' }))),
+}, { additionalProperties: false });
+
+export const ISSUE_KINDS = [
+  'invalid_geometry', 'gap', 'overlap', 'outside_community', 'sliver', 'too_small', 'too_large', 'households_out_of_range',
+  'bad_code', 'duplicate_code', 'multipart',
+] as const;
+
+const GeoJsonGeometry = Type.Unsafe<Record<string, unknown>>(Type.Object({ type: Type.String() }, { additionalProperties: true }));
+
+export const Issue = Type.Object({
+  kind: Type.Union(ISSUE_KINDS.map((k) => Type.Literal(k))),
+  severity: Type.Union([Type.Literal('error'), Type.Literal('warning')]),
+  message: Type.String(),
+  gridCodes: Type.Array(Type.String()),
+  location: GeoJsonGeometry,
+  areaSquareMetres: Type.Optional(Type.Number()),
+  fix: Type.Optional(Type.Object({
+    kind: Type.String(),
+    description: Type.String(),
+    grids: Type.Array(Type.Object({ code: Type.String(), geometry: GeoJsonGeometry }), { description: 'the new geometry of each grid the fix changes' }),
+  })),
+});
+export const ValidateAnswer = Type.Object({ issues: Type.Array(Issue) });
+
+const Counts = Type.Object({ buildings: Type.Integer(), households: Type.Integer(), openIncidents: Type.Integer(), responders: Type.Integer() });
+const Move = Type.Object({ id: Type.String(), from: Nullable(Type.String()), to: Nullable(Type.String()) });
+export const ImpactAnswer = Type.Object({
+  grids: Type.Array(Type.Object({ code: Type.String(), before: Counts, after: Counts })),
+  changes: Type.Object({
+    buildings: Type.Array(Move),
+    incidents: Type.Array(Move),
+    responders: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), from: Type.String(), to: Nullable(Type.String()) })),
+    accounts: Type.Array(Type.Object({ id: Type.String(), username: Type.String(), from: Type.String(), to: Nullable(Type.String()) })),
+  }),
+});
+
+export const CommunityParams = Type.Object({ code: CommunityCode });
+export const VersionParams = Type.Object({ code: CommunityCode, version: Type.Integer({ minimum: 0, maximum: 1_000_000 }) });
+
+export const PublishBody = Type.Object({
+  grids: PlanGrids,
+  effectiveFrom: Type.Optional(Type.String({ format: 'date-time', description: 'when the version takes effect (default: now)' })),
+  baseVersion: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'the version the plan was drawn from (the latest one, or 409 VERSION_CONFLICT)' }),
+  note: Type.String({ minLength: 1, maxLength: 2000 }),
+  successors: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]{15}$' }), Type.String({ pattern: '^[0-9]{15}$' }), {
+    description: 'for each retired or recoded code that responders or accounts are bound to: the code that takes them over',
+  })),
+}, { additionalProperties: false });
+
+export const VersionSummary = Type.Object({
+  version: Type.Integer(),
+  effectiveFrom: Nullable(Type.String({ description: 'null for version 0: the grids before any plan' })),
+  publishedAt: Nullable(Type.String()),
+  publishedBy: Nullable(Type.String()),
+  note: Nullable(Type.String()),
+  applied: Type.Boolean({ description: 'in force (taken effect)' }),
+  grids: Type.Integer(),
+});
+export const VersionList = Type.Object({ communityCode: Type.String(), latestVersion: Type.Integer(), versions: Type.Array(VersionSummary) });

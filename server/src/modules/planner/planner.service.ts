@@ -1,0 +1,201 @@
+/**
+ * The grid planner (issue 13): a proposal checked (its shape here, its geometry in SQL:
+ * planner.query.ts), its impact, and the community's versions — published against the latest one
+ * (409 VERSION_CONFLICT otherwise), refused with the errors that validation finds (422
+ * PROPOSAL_INVALID) or the bound codes without a successor (422 SUCCESSOR_REQUIRED), applied at
+ * once or, for a later date, by the system's timer exactly once (applyDueGridPlansForSystem).
+ *
+ * Scope: a community is the caller's when the caller's area holds it (404 otherwise, as for any
+ * id out of scope); writing needs an area that holds whole communities (not a single grid).
+ */
+import { ApiError } from '../../plugins/errors.js';
+import { inScope } from '../../auth/scope.js';
+import type { Db } from '../../db/transaction.js';
+import { inTransaction } from '../../db/transaction.js';
+import { runWrite, type Answer, type WriteDeps } from '../../write/write.js';
+import type { WriteRequest } from '../../write/http.js';
+import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
+import type { Caller } from '../incidents/incidents.feature.js';
+import { iso } from '../incidents/incidents.feature.js';
+import { proposalImpact, validateProposal, type IssueRow } from './planner.query.js';
+import {
+  applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
+  lockCommunityPlan, versionGrids, type Community,
+} from './planner.repository.js';
+import { MAX_PLAN_VERTICES, type PlanGridValue } from './planner.schemas.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/types.js';
+
+interface Proposal {
+  type: 'FeatureCollection';
+  features: PlanGridValue[];
+}
+
+/** The community, if the caller's area holds it (else 404); for writing, not from a single grid's scope. */
+async function communityFor(db: Db, c: Caller, code: string, write = false): Promise<Community> {
+  // The caller's area holds the community, or the caller's grid lies in it (reading only).
+  const reaches = inScope(c.areaCode, code) || c.areaCode.startsWith(code);
+  const community = reaches ? await findCommunity(db, code) : undefined;
+  if (!community) throw new ApiError(404, 'NOT_FOUND', `no community "${code}" in your area`);
+  if (write && !inScope(c.areaCode, code)) {
+    throw new ApiError(403, 'FORBIDDEN', 'a planner scoped to one grid reads the plan but does not change it');
+  }
+  return community;
+}
+
+/** Rings closed and the whole plan within its vertex budget (the schema bounds each part). */
+function checkShape(grids: Proposal): void {
+  let vertices = 0;
+  grids.features.forEach((f, i) => {
+    const polygons = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
+    for (const polygon of polygons) {
+      for (const ring of polygon) {
+        vertices += ring.length;
+        const [a, b] = [ring[0], ring[ring.length - 1]];
+        if (a[0] !== b[0] || a[1] !== b[1]) {
+          throw new ApiError(400, 'INVALID_GEOMETRY', `grids.features[${i}] (${f.properties.code}): a ring is not closed (its last position must repeat its first)`);
+        }
+      }
+    }
+  });
+  if (vertices > MAX_PLAN_VERTICES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the plan has ${vertices} vertices; at most ${MAX_PLAN_VERTICES}`);
+}
+
+const toIssue = (r: IssueRow) => ({
+  kind: r.kind as never,
+  severity: r.severity,
+  message: r.message,
+  gridCodes: r.grid_codes,
+  location: r.location as Record<string, unknown>,
+  ...(r.area_m2 === null ? {} : { areaSquareMetres: Math.round(r.area_m2 * 100) / 100 }),
+  ...(r.fix ? { fix: r.fix as never } : {}),
+});
+
+/** POST /api/planner/validate: every issue of the proposal, errors first. Stateless. */
+export async function validatePlan(db: Db, c: Caller, communityCode: string, grids: Proposal) {
+  await communityFor(db, c, communityCode);
+  checkShape(grids);
+  return { issues: (await validateProposal(db, communityCode, grids.features)).map(toIssue) };
+}
+
+/** POST /api/planner/impact: per grid before → after, and what changes grid. */
+export async function planImpact(db: Db, c: Caller, communityCode: string, grids: Proposal, successors: Record<string, string> = {}) {
+  await communityFor(db, c, communityCode);
+  checkShape(grids);
+  const r = await proposalImpact(db, communityCode, grids.features, successors);
+  return { grids: r.grids, changes: { buildings: r.buildings, incidents: r.incidents, responders: r.responders, accounts: r.accounts } };
+}
+
+const summary = (v: { version: number; effective_from: Date; published_at: Date; published_by_name: string | null; note: string | null; applied_at: Date | null; grid_count: number }) => ({
+  version: v.version,
+  effectiveFrom: iso(v.effective_from),
+  publishedAt: iso(v.published_at),
+  publishedBy: v.published_by_name,
+  note: v.note,
+  applied: v.applied_at !== null,
+  grids: v.grid_count,
+});
+
+/** GET …/versions: every version, oldest first (none before the first plan: version 0 is then the grids in force). */
+export async function communityVersions(db: Db, c: Caller, code: string) {
+  const community = await communityFor(db, c, code);
+  const versions = (await listVersions(db, community.id)).map(summary);
+  if (!versions.length) {
+    const now = await gridsInForce(db, community.id);
+    versions.push({ version: 0, effectiveFrom: null, publishedAt: null, publishedBy: null, note: null, applied: true, grids: now.features.length });
+  }
+  return { communityCode: code, latestVersion: versions[versions.length - 1].version, versions };
+}
+
+/** GET …/versions/{n}: the grids of a version (version 0 before the first plan: the grids in force). */
+export async function communityVersion(db: Db, c: Caller, code: string, version: number) {
+  const community = await communityFor(db, c, code);
+  const grids = await versionGrids(db, community.id, version);
+  if (grids) return grids;
+  if (version === 0 && !(await latestVersion(db, community.id))) return gridsInForce(db, community.id);
+  throw new ApiError(404, 'NOT_FOUND', `community ${code} has no version ${version}`);
+}
+
+export interface PublishInput {
+  grids: Proposal;
+  effectiveFrom?: string;
+  baseVersion: number;
+  note: string;
+  successors?: Record<string, string>;
+}
+
+/**
+ * POST …/versions: under the community's lock — the base is the latest version, the plan has no
+ * error, every dropped code that responders or accounts are bound to has a successor among the
+ * plan's codes — record it (and, before the first plan, version 0: the grids until then); apply it
+ * now when it takes effect now. 201 `{version, effectiveFrom, applied}`; audited.
+ */
+export async function publishPlan(
+  deps: WriteDeps, c: Caller, code: string, input: PublishInput, request: WriteRequest, audit: AuditContext,
+): Promise<Answer<{ version: number; effectiveFrom: string; applied: boolean }>> {
+  checkShape(input.grids);
+  const effectiveFrom = input.effectiveFrom ? new Date(input.effectiveFrom) : new Date();
+  const successors = input.successors ?? {};
+  return runWrite(deps, async (trx) => {
+    const community = await communityFor(trx, c, code, true);
+    await lockCommunityPlan(trx, community.id);
+    const latest = await latestVersion(trx, community.id);
+    const latestNumber = latest?.version ?? 0;
+    if (input.baseVersion !== latestNumber) {
+      throw new ApiError(409, 'VERSION_CONFLICT', `the plan was drawn from version ${input.baseVersion}; the latest is ${latestNumber}: reload it and draw again`, {
+        latestVersion: latestNumber, latest: latest ? summary(latest) : null,
+      });
+    }
+    if (latest && effectiveFrom < latest.effective_from) {
+      throw new ApiError(422, 'INVALID_PARAMETER', `effectiveFrom must not be before version ${latestNumber} takes effect (${latest.effective_from.toISOString()})`, { parameter: 'effectiveFrom' });
+    }
+    const issues = (await validateProposal(trx, code, input.grids.features)).map(toIssue);
+    if (issues.some((i) => i.severity === 'error')) {
+      throw new ApiError(422, 'PROPOSAL_INVALID', 'the plan has errors: fix them first', { issues });
+    }
+    const planCodes = input.grids.features.map((f) => f.properties.code);
+    const bound = await boundDroppedCodes(trx, community.id, planCodes);
+    const missing = bound.filter((b) => !planCodes.includes(successors[b.code] ?? ''));
+    if (missing.length) {
+      throw new ApiError(422, 'SUCCESSOR_REQUIRED', `responders or accounts are bound to ${missing.map((m) => m.code).join(', ')}, which the plan drops: name a successor among its codes for each`, { codes: missing });
+    }
+    if (!latest) {
+      await insertVersion(trx, {
+        communityId: community.id, version: 0, effectiveFrom: new Date(), userId: null, userName: null, note: 'the grids before the first plan',
+        grids: await gridsInForce(trx, community.id), successors: {}, applied: true,
+      });
+    }
+    const now = effectiveFrom.getTime() <= Date.now();
+    const version = latestNumber + 1;
+    const id = await insertVersion(trx, {
+      communityId: community.id, version, effectiveFrom, userId: c.id, userName: c.displayName ?? c.username, note: input.note,
+      grids: input.grids, successors, applied: false,
+    });
+    if (now) await applyVersion(trx, id);
+    await appendAudit(trx, audit, {
+      action: 'grid.plan.publish', entity: 'community', entityId: code,
+      after: { version, effectiveFrom: effectiveFrom.toISOString(), grids: planCodes, successors, note: input.note },
+    });
+    return { status: 201, body: { version, effectiveFrom: effectiveFrom.toISOString(), applied: now }, events: [] };
+  }, { userId: c.id, ...request });
+}
+
+/**
+ * The system's timer: applies every version whose date has come, each exactly once whatever the
+ * number of API processes (claimed with SKIP LOCKED, then applied under the community's lock).
+ * Returns how many it applied.
+ */
+export async function applyDueGridPlansForSystem(db: Kysely<DB>): Promise<number> {
+  let applied = 0;
+  for (;;) {
+    const done = await inTransaction(db, async (trx) => {
+      const due = await claimDueVersion(trx);
+      if (!due) return false;
+      await lockCommunityPlan(trx, due.community_id);
+      if (await isPending(trx, due.id)) await applyVersion(trx, due.id);
+      return true;
+    });
+    if (!done) return applied;
+    applied++;
+  }
+}
