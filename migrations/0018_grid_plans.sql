@@ -84,8 +84,26 @@ CREATE TABLE grid_plan_settings (
 );
 INSERT INTO grid_plan_settings DEFAULT VALUES;
 
+-- A planner's work in progress on a community's grids, kept on the server so that nothing is lost on
+-- a reload or a dropped connection: based on a version, with its grids and its undo/redo history as
+-- the client keeps them; each save names the revision it replaces (optimistic concurrency).
+CREATE TABLE grid_plan_drafts (
+  id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  community_id uuid NOT NULL REFERENCES areas (id) ON DELETE CASCADE,
+  author_id    uuid REFERENCES users (id) ON DELETE SET NULL,
+  author_name  text,
+  base_version integer NOT NULL CHECK (base_version >= 0),
+  revision     integer NOT NULL DEFAULT 1 CHECK (revision >= 1),
+  grids        jsonb NOT NULL,
+  history      jsonb NOT NULL DEFAULT '{"undo": [], "redo": []}'::jsonb,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX grid_plan_drafts_community_idx ON grid_plan_drafts (community_id, updated_at DESC);
+
 -- Grids are retired, never deleted, by the API.
 GRANT SELECT, INSERT, UPDATE ON grids, grid_records TO wangge_app;
 REVOKE DELETE ON grid_records FROM wangge_app;
 GRANT SELECT, INSERT, UPDATE ON grid_plan_versions, grid_boundaries, grid_plan_settings TO wangge_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON grid_plan_drafts TO wangge_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO wangge_app;

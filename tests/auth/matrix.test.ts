@@ -171,6 +171,14 @@ async function freshIncident(lon: number, lat: number): Promise<string> {
   );
   return rows[0].id;
 }
+/** A new draft of a community's grids (written as the owner, with no author), so that each principal acts on its own. */
+async function freshDraft(communityCode: string): Promise<string> {
+  const { rows } = await database.pool.query<{ id: string }>(
+    `INSERT INTO grid_plan_drafts (community_id, base_version, grids) SELECT id, 0, '{"type":"FeatureCollection","features":[]}' FROM areas WHERE code = $1 RETURNING id::text`,
+    [communityCode],
+  );
+  return rows[0].id;
+}
 /** A new available responder, online, in a grid. */
 async function freshResponder(lon: number, lat: number, gridCode: string): Promise<string> {
   const { rows } = await database.pool.query<{ id: string }>(
@@ -336,6 +344,25 @@ const CASES: Record<string, Record<string, Case>> = {
       request: () => ({ method: 'POST', url: `/api/planner/communities/${COMMUNITY}/versions`, payload: { grids: { type: 'FeatureCollection', features: [] }, baseVersion: 99, note: '矩阵' } }),
       problem: 'VERSION_CONFLICT',
     },
+  },
+  // Drafts: planners and admins of the area; deleted by their author (none here) or an admin.
+  'POST /api/planner/drafts': {
+    'in scope': { request: () => ({ method: 'POST', url: '/api/planner/drafts', payload: { communityCode: COMMUNITY } }) },
+    'out of scope': { request: () => ({ method: 'POST', url: '/api/planner/drafts', payload: { communityCode: OTHER_COMMUNITY } }) },
+  },
+  'GET /api/planner/drafts': { none: { request: get('/api/planner/drafts'), check: (res) => expect(Array.isArray(res.json().drafts)).toBe(true) } },
+  'GET /api/planner/drafts/:id': {
+    'in scope': { request: async () => get(`/api/planner/drafts/${await freshDraft(COMMUNITY)}`)('anonymous') },
+    'out of scope': { request: async () => get(`/api/planner/drafts/${await freshDraft(OTHER_COMMUNITY)}`)('anonymous') },
+  },
+  'PUT /api/planner/drafts/:id': {
+    'in scope': {
+      request: async () => ({ method: 'PUT', url: `/api/planner/drafts/${await freshDraft(COMMUNITY)}`,
+        payload: { expectedRevision: 1, grids: { type: 'FeatureCollection', features: [] }, history: { undo: [], redo: [] } } }),
+    },
+  },
+  'DELETE /api/planner/drafts/:id': {
+    'in scope': { request: async () => ({ method: 'DELETE', url: `/api/planner/drafts/${await freshDraft(COMMUNITY)}` }) },
   },
   // 考评: the department scores over the caller's area; the weights (the installation's) by an admin of '*'.
   'GET /api/kpis/departments': {
@@ -570,6 +597,17 @@ const EXPECTED: Record<string, Record<string, string>> = {
   'POST /api/planner/communities/:code/versions': {
     'stale base, in scope': '                      401  409   409    403  409  403   403  403',
   },
+  'POST /api/planner/drafts': {
+    'in scope': '                                  401  201   201    403  201  403   403  403',
+    'out of scope': '                              401  201   404    403  404  403   403  403',
+  },
+  'GET /api/planner/drafts': { none: '             401  200   200    403  200  403   403  403' },
+  'GET /api/planner/drafts/:id': {
+    'in scope': '                                  401  200   200    403  200  403   403  403',
+    'out of scope': '                              401  200   404    403  404  403   403  403',
+  },
+  'PUT /api/planner/drafts/:id': { 'in scope': '   401  200   200    403  200  403   403  403' },
+  'DELETE /api/planner/drafts/:id': { 'in scope': '401  204   204    403  403  403   403  403' },
   'GET /api/kpis/departments': {
     none: '                                        401  200   200    200  403  403   403  200',
     'area out of scope': '                     401  200   404    404  403  403   403  404',

@@ -68,7 +68,7 @@ export async function session(env: Env, role: Role, areaCode: string, opts: { de
   return { id: u.id, username: u.username, responderId: u.responderId, cookie, role, areaCode };
 }
 
-export function call(env: Env, method: 'GET' | 'POST', url: string, opts: { cookie?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
+export function call(env: Env, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, opts: { cookie?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.cookie) headers.cookie = opts.cookie;
   return env.app.inject({ method, url, headers, ...(opts.body === undefined ? {} : { payload: opts.body as object }) });

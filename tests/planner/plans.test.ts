@@ -265,3 +265,47 @@ describe('versions', () => {
     expect(audit.rows[0].n).toBe(3);
   });
 });
+
+describe('drafts', () => {
+  it('kept on the server from the latest version, saved over their revision (409 when stale), listed for the area\'s planners, deleted by their author or an admin', async () => {
+    const other = await session(env, 'planner', COMMUNITY1);
+    const elsewhere = await session(env, 'planner', COMMUNITY2);
+    const created = await call(env, 'POST', '/api/planner/drafts', { cookie: planner.cookie, body: { communityCode: COMMUNITY1 } });
+    expect(created.statusCode, created.body).toBe(201);
+    const d = created.json();
+    const versions = (await call(env, 'GET', `/api/planner/communities/${COMMUNITY1}/versions`, { cookie: planner.cookie })).json();
+    const latest = (await call(env, 'GET', `/api/planner/communities/${COMMUNITY1}/versions/${versions.latestVersion}`, { cookie: planner.cookie })).json();
+    expect(d).toMatchObject({ communityCode: COMMUNITY1, baseVersion: versions.latestVersion, revision: 1, history: { undo: [], redo: [] }, author: { id: planner.id } });
+    expect(d.grids).toEqual(latest);
+
+    // Saved with its undo history; a save from the old revision is refused and changes nothing.
+    const edited = plan(box('003', 121.48, 121.485), box('004', 121.485, 121.49));
+    const history = { undo: [{ kind: 'split', code: `${COMMUNITY1}003` }], redo: [] };
+    const saved = await call(env, 'PUT', `/api/planner/drafts/${d.id}`, { cookie: planner.cookie, body: { expectedRevision: 1, grids: edited, history } });
+    expect(saved.statusCode, saved.body).toBe(200);
+    expect(saved.json()).toMatchObject({ revision: 2, history, grids: edited });
+    const stale = await call(env, 'PUT', `/api/planner/drafts/${d.id}`, { cookie: other.cookie, body: { expectedRevision: 1, grids: plan(), history: { undo: [], redo: [] } } });
+    expect(stale.json()).toMatchObject({ status: 409, code: 'VERSION_CONFLICT', revision: 2 });
+    expect((await call(env, 'GET', `/api/planner/drafts/${d.id}`, { cookie: other.cookie })).json()).toMatchObject({ revision: 2, grids: edited });
+    // An unclosed ring is refused like anywhere else.
+    const unclosed = { ...box('003', 121.48, 121.485), geometry: { type: 'Polygon', coordinates: [[[121.48, 31.23], [121.485, 31.23], [121.485, 31.24], [121.48, 31.24]]] } };
+    expect((await call(env, 'PUT', `/api/planner/drafts/${d.id}`, { cookie: planner.cookie, body: { expectedRevision: 2, grids: plan(unclosed as never), history } })).statusCode).toBe(400);
+
+    // Listed for the planners of the area, not elsewhere; a planner elsewhere gets 404.
+    expect((await call(env, 'GET', '/api/planner/drafts', { cookie: other.cookie })).json().drafts.map((x: { id: string }) => x.id)).toContain(d.id);
+    expect((await call(env, 'GET', '/api/planner/drafts', { cookie: elsewhere.cookie })).json().drafts).toEqual([]);
+    expect((await call(env, 'GET', `/api/planner/drafts/${d.id}`, { cookie: elsewhere.cookie })).statusCode).toBe(404);
+    expect((await call(env, 'POST', '/api/planner/drafts', { cookie: elsewhere.cookie, body: { communityCode: COMMUNITY1 } })).statusCode).toBe(404);
+    // A viewer or a grid-scoped planner keeps no drafts.
+    expect((await call(env, 'POST', '/api/planner/drafts', { cookie: viewer.cookie, body: { communityCode: COMMUNITY1 } })).statusCode).toBe(403);
+    expect((await call(env, 'POST', '/api/planner/drafts', { cookie: gridPlanner.cookie, body: { communityCode: COMMUNITY1 } })).statusCode).toBe(403);
+
+    // Deleted by its author (not by another planner), audited.
+    expect((await call(env, 'DELETE', `/api/planner/drafts/${d.id}`, { cookie: other.cookie })).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    const gone = await call(env, 'DELETE', `/api/planner/drafts/${d.id}`, { cookie: planner.cookie });
+    expect(gone.statusCode).toBe(204);
+    expect((await call(env, 'GET', `/api/planner/drafts/${d.id}`, { cookie: planner.cookie })).statusCode).toBe(404);
+    const audit = await env.db.pool.query(`SELECT actor_id::text AS actor FROM audit_log WHERE action = 'grid.plan.draft_delete' AND entity_id = $1`, [d.id]);
+    expect(audit.rows).toEqual([{ actor: planner.id }]);
+  });
+});

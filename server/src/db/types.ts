@@ -110,6 +110,19 @@ export interface GridBoundaries {
   version_id: number | null;
 }
 
+export interface GridPlanDrafts {
+  author_id: string | null;
+  author_name: string | null;
+  base_version: number;
+  community_id: string;
+  created_at: Generated<Timestamp>;
+  grids: Json;
+  history: Generated<Json>;
+  id: Generated<string>;
+  revision: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface GridPlanSettings {
   gap_overlap_tolerance_m2: Generated<number>;
   id: Generated<boolean>;
@@ -400,6 +413,7 @@ export interface DB {
   department_kpi_weights: DepartmentKpiWeights;
   departments: Departments;
   grid_boundaries: GridBoundaries;
+  grid_plan_drafts: GridPlanDrafts;
   grid_plan_settings: GridPlanSettings;
   grid_plan_versions: GridPlanVersions;
   grid_records: GridRecords;

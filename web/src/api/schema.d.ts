@@ -3340,6 +3340,347 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/planner/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The drafts of the communities in your area, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the 12-digit community code */
+                    communityCode?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            drafts: {
+                                id: string;
+                                communityCode: string;
+                                author: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                baseVersion: number;
+                                /** @description send it back as expectedRevision when saving */
+                                revision: number;
+                                createdAt: string;
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start a draft from the community's latest version */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the 12-digit community code */
+                        communityCode: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            communityCode: string;
+                            author: {
+                                id: string;
+                                name: string;
+                            } | null;
+                            baseVersion: number;
+                            /** @description send it back as expectedRevision when saving */
+                            revision: number;
+                            grids: {
+                                /** @enum {string} */
+                                type: "FeatureCollection";
+                                features: {
+                                    /** @enum {string} */
+                                    type: "Feature";
+                                    id?: string | number;
+                                    properties: {
+                                        /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                        code: string;
+                                        name: string;
+                                    };
+                                    geometry: {
+                                        /** @enum {string} */
+                                        type: "Polygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][];
+                                    } | {
+                                        /** @enum {string} */
+                                        type: "MultiPolygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][][];
+                                    };
+                                }[];
+                            };
+                            /** @description the client's undo and redo stacks, kept with the draft */
+                            history: {
+                                undo: unknown[];
+                                redo: unknown[];
+                            };
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/drafts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One draft with its grids and undo/redo history */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            communityCode: string;
+                            author: {
+                                id: string;
+                                name: string;
+                            } | null;
+                            baseVersion: number;
+                            /** @description send it back as expectedRevision when saving */
+                            revision: number;
+                            grids: {
+                                /** @enum {string} */
+                                type: "FeatureCollection";
+                                features: {
+                                    /** @enum {string} */
+                                    type: "Feature";
+                                    id?: string | number;
+                                    properties: {
+                                        /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                        code: string;
+                                        name: string;
+                                    };
+                                    geometry: {
+                                        /** @enum {string} */
+                                        type: "Polygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][];
+                                    } | {
+                                        /** @enum {string} */
+                                        type: "MultiPolygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][][];
+                                    };
+                                }[];
+                            };
+                            /** @description the client's undo and redo stacks, kept with the draft */
+                            history: {
+                                undo: unknown[];
+                                redo: unknown[];
+                            };
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        /** Save a draft over the revision it was read at (409 VERSION_CONFLICT when stale) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        expectedRevision: number;
+                        grids: {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id?: string | number;
+                                properties: {
+                                    /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                    code: string;
+                                    name: string;
+                                };
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][][];
+                                };
+                            }[];
+                        };
+                        /** @description the client's undo and redo stacks, kept with the draft */
+                        history: {
+                            undo: unknown[];
+                            redo: unknown[];
+                        };
+                        /** @description rebased on a newer version */
+                        baseVersion?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            communityCode: string;
+                            author: {
+                                id: string;
+                                name: string;
+                            } | null;
+                            baseVersion: number;
+                            /** @description send it back as expectedRevision when saving */
+                            revision: number;
+                            grids: {
+                                /** @enum {string} */
+                                type: "FeatureCollection";
+                                features: {
+                                    /** @enum {string} */
+                                    type: "Feature";
+                                    id?: string | number;
+                                    properties: {
+                                        /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                        code: string;
+                                        name: string;
+                                    };
+                                    geometry: {
+                                        /** @enum {string} */
+                                        type: "Polygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][];
+                                    } | {
+                                        /** @enum {string} */
+                                        type: "MultiPolygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][][];
+                                    };
+                                }[];
+                            };
+                            /** @description the client's undo and redo stacks, kept with the draft */
+                            history: {
+                                undo: unknown[];
+                                redo: unknown[];
+                            };
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a draft (its author or an admin; audited) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

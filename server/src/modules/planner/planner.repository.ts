@@ -146,3 +146,53 @@ export async function isPending(trx: Db, versionId: number): Promise<boolean> {
   const row = await trx.selectFrom('grid_plan_versions').select('applied_at').where('id', '=', versionId).executeTakeFirst();
   return row !== undefined && row.applied_at === null;
 }
+
+export interface DraftRow {
+  id: string;
+  community_code: string;
+  author_id: string | null;
+  author_name: string | null;
+  base_version: number;
+  revision: number;
+  grids: unknown;
+  history: unknown;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const draftQuery = (db: Db) => db.selectFrom('grid_plan_drafts as d').innerJoin('areas as a', 'a.id', 'd.community_id')
+  .select(['d.id', 'a.code as community_code', 'd.author_id', 'd.author_name', 'd.base_version', 'd.revision', 'd.grids', 'd.history', 'd.created_at', 'd.updated_at']);
+
+/** One draft (any community: the caller checks the scope), undefined when there is none. */
+export async function findDraft(db: Db, id: string, forUpdate = false): Promise<DraftRow | undefined> {
+  const q = draftQuery(db).where('d.id', '=', id);
+  return (forUpdate ? q.forUpdate('d') : q).executeTakeFirst();
+}
+
+/** The drafts of communities whose code starts with `prefix` ('' for all), newest first, at most `limit`. */
+export async function listDrafts(db: Db, prefix: string, communityCode: string | undefined, limit: number): Promise<DraftRow[]> {
+  let q = draftQuery(db).where('a.code', 'like', `${prefix}%`);
+  if (communityCode) q = q.where('a.code', '=', communityCode);
+  return q.orderBy('d.updated_at', 'desc').limit(limit).execute();
+}
+
+export async function insertDraft(
+  trx: Db, d: { communityId: string; authorId: string; authorName: string; baseVersion: number; grids: unknown },
+): Promise<string> {
+  const row = await trx.insertInto('grid_plan_drafts').values({
+    community_id: d.communityId, author_id: d.authorId, author_name: d.authorName, base_version: d.baseVersion, grids: JSON.stringify(d.grids),
+  }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Saves a draft over `revision` (the caller holds its lock and checked it); the new revision. */
+export async function saveDraft(trx: Db, id: string, d: { grids: unknown; history: unknown; baseVersion: number }): Promise<void> {
+  await trx.updateTable('grid_plan_drafts').set((eb) => ({
+    grids: JSON.stringify(d.grids), history: JSON.stringify(d.history), base_version: d.baseVersion,
+    revision: eb('revision', '+', 1), updated_at: sql`now()`,
+  })).where('id', '=', id).execute();
+}
+
+export async function deleteDraft(trx: Db, id: string): Promise<void> {
+  await trx.deleteFrom('grid_plan_drafts').where('id', '=', id).execute();
+}

@@ -6,10 +6,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { auditOf } from '../audit/audit.repository.js';
 import { idempotencyKey, sendAnswer } from '../../write/http.js';
 import { IdempotencyHeaders } from '../incidents/incidents.schemas.js';
-import { communityVersion, communityVersions, planImpact, publishPlan, validatePlan } from './planner.service.js';
 import {
-  CommunityParams, ImpactAnswer, ImpactBody, PLANNER_VALIDATION, PlanGrids, ProposalBody, PublishBody, ValidateAnswer, VersionList, VersionParams,
+  communityVersion, communityVersions, createDraft, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
+} from './planner.service.js';
+import {
+  CommunityParams, Draft, DraftList, DraftQuery, DraftSaveBody, ImpactAnswer, ImpactBody, NewDraftBody, PLANNER_VALIDATION, PlanGrids, ProposalBody,
+  PublishBody, ValidateAnswer, VersionList, VersionParams,
 } from './planner.schemas.js';
+import { IdParams } from '../../lib/schemas.js';
 import { Type } from 'typebox';
 
 /** A plan's grids in detail can be large: its own body limit. */
@@ -72,6 +76,56 @@ const plannerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { code } = request.params;
       const write = { key: idempotencyKey(request), route: `POST /api/planner/communities/${code}/versions`, body: request.body };
       return sendAnswer(reply, await publishPlan({ db: app.db, live: app.live }, request.user!, code, request.body, write, auditOf(request)));
+    },
+  );
+
+  // Drafts: a planner's work in progress, kept on the server (planners and admins of the area).
+  app.post(
+    '/api/planner/drafts',
+    {
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'Start a draft from the community\'s latest version', body: NewDraftBody, response: { 201: Draft } },
+    },
+    async (request, reply) => reply.code(201).send(await createDraft(app.db, request.user!, request.body.communityCode)),
+  );
+
+  app.get(
+    '/api/planner/drafts',
+    {
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'The drafts of the communities in your area, newest first', querystring: DraftQuery, response: { 200: DraftList } },
+    },
+    async (request) => draftsFor(app.db, request.user!, request.query),
+  );
+
+  app.get(
+    '/api/planner/drafts/:id',
+    {
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'One draft with its grids and undo/redo history', params: IdParams, response: { 200: Draft } },
+    },
+    async (request) => draftFor(app.db, request.user!, request.params.id),
+  );
+
+  app.put(
+    '/api/planner/drafts/:id',
+    {
+      bodyLimit: PLAN_BODY_LIMIT,
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'Save a draft over the revision it was read at (409 VERSION_CONFLICT when stale)', params: IdParams, body: DraftSaveBody, response: { 200: Draft } },
+    },
+    async (request) => saveDraftFor(app.db, request.user!, request.params.id, request.body),
+  );
+
+  app.delete(
+    '/api/planner/drafts/:id',
+    {
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'Delete a draft (its author or an admin; audited)', params: IdParams, response: { 204: Type.Null() } },
+    },
+    async (request, reply) => {
+      await deleteDraftFor(app.db, request.user!, request.params.id, auditOf(request));
+      return reply.code(204).send(null);
     },
   );
 };

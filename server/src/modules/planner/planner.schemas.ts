@@ -96,3 +96,33 @@ export const VersionSummary = Type.Object({
   grids: Type.Integer(),
 });
 export const VersionList = Type.Object({ communityCode: Type.String(), latestVersion: Type.Integer(), versions: Type.Array(VersionSummary) });
+
+/** An undo/redo history as the planner's client keeps it (opaque to the server, bounded by the body limit). */
+const History = Type.Object({
+  undo: Type.Array(Type.Unknown(), { maxItems: 500 }),
+  redo: Type.Array(Type.Unknown(), { maxItems: 500 }),
+}, { description: 'the client\'s undo and redo stacks, kept with the draft' });
+
+export const Draft = Type.Object({
+  id: Type.String(),
+  communityCode: Type.String(),
+  author: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
+  baseVersion: Type.Integer(),
+  revision: Type.Integer({ description: 'send it back as expectedRevision when saving' }),
+  grids: PlanGrids,
+  history: History,
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export const DraftList = Type.Object({ drafts: Type.Array(Type.Omit(Draft, ['grids', 'history'])) });
+export const NewDraftBody = Type.Object({ communityCode: CommunityCode }, { additionalProperties: false });
+export const DraftSaveBody = Type.Object({
+  expectedRevision: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+  grids: PlanGrids,
+  history: History,
+  baseVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'rebased on a newer version' })),
+}, { additionalProperties: false });
+export const DraftQuery = Type.Object({
+  communityCode: Type.Optional(CommunityCode),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+});

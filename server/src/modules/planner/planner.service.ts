@@ -21,6 +21,7 @@ import { proposalImpact, validateProposal, type IssueRow } from './planner.query
 import {
   applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
   lockCommunityPlan, versionGrids, type Community,
+  deleteDraft, findDraft, insertDraft, listDrafts, saveDraft, type DraftRow,
 } from './planner.repository.js';
 import { MAX_PLAN_VERTICES, type PlanGridValue } from './planner.schemas.js';
 import type { Kysely } from 'kysely';
@@ -198,4 +199,71 @@ export async function applyDueGridPlansForSystem(db: Kysely<DB>): Promise<number
     if (!done) return applied;
     applied++;
   }
+}
+
+// --- Drafts ------------------------------------------------------------------------------------
+
+const draftSummary = (d: DraftRow) => ({
+  id: d.id,
+  communityCode: d.community_code,
+  author: d.author_id ? { id: d.author_id, name: d.author_name ?? '' } : null,
+  baseVersion: d.base_version,
+  revision: d.revision,
+  createdAt: d.created_at.toISOString(),
+  updatedAt: d.updated_at.toISOString(),
+});
+const draftView = (d: DraftRow) => ({ ...draftSummary(d), grids: d.grids as Proposal, history: d.history as { undo: unknown[]; redo: unknown[] } });
+
+/** A draft the caller may see: its community is the caller's (404 otherwise). */
+async function visibleDraft(db: Db, c: Caller, id: string, forUpdate = false): Promise<DraftRow> {
+  const d = await findDraft(db, id, forUpdate);
+  if (!d || !(inScope(c.areaCode, d.community_code) || c.areaCode.startsWith(d.community_code))) throw new ApiError(404, 'NOT_FOUND', `no draft "${id}"`);
+  return d;
+}
+
+/** POST /api/planner/drafts: a draft of the community's latest version (its grids). 201. */
+export async function createDraft(db: Kysely<DB>, c: Caller, communityCode: string) {
+  return inTransaction(db, async (trx) => {
+    const community = await communityFor(trx, c, communityCode, true);
+    const latest = await latestVersion(trx, community.id);
+    const grids = latest ? await versionGrids(trx, community.id, latest.version) : await gridsInForce(trx, community.id);
+    const id = await insertDraft(trx, { communityId: community.id, authorId: c.id, authorName: c.displayName ?? c.username, baseVersion: latest?.version ?? 0, grids });
+    return draftView((await findDraft(trx, id))!);
+  });
+}
+
+/** GET /api/planner/drafts: the drafts of the caller's communities, newest first. */
+export async function draftsFor(db: Db, c: Caller, q: { communityCode?: string; limit: number }) {
+  const prefix = c.areaCode === '*' ? '' : c.areaCode.slice(0, Math.min(c.areaCode.length, 12));
+  return { drafts: (await listDrafts(db, prefix, q.communityCode, q.limit)).map(draftSummary) };
+}
+
+export async function draftFor(db: Db, c: Caller, id: string) {
+  return draftView(await visibleDraft(db, c, id));
+}
+
+/** PUT /api/planner/drafts/{id}: saved over `expectedRevision` (409 VERSION_CONFLICT when stale). */
+export async function saveDraftFor(
+  db: Kysely<DB>, c: Caller, id: string, body: { expectedRevision: number; grids: Proposal; history: { undo: unknown[]; redo: unknown[] }; baseVersion?: number },
+) {
+  checkShape(body.grids);
+  return inTransaction(db, async (trx) => {
+    const d = await visibleDraft(trx, c, id, true);
+    await communityFor(trx, c, d.community_code, true);
+    if (d.revision !== body.expectedRevision) {
+      throw new ApiError(409, 'VERSION_CONFLICT', `the draft is at revision ${d.revision}, not ${body.expectedRevision}: reload it`, { revision: d.revision });
+    }
+    await saveDraft(trx, id, { grids: body.grids, history: body.history, baseVersion: body.baseVersion ?? d.base_version });
+    return draftView((await findDraft(trx, id))!);
+  });
+}
+
+/** DELETE /api/planner/drafts/{id}: by its author or an admin; audited. */
+export async function deleteDraftFor(db: Kysely<DB>, c: Caller, id: string, audit: AuditContext): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const d = await visibleDraft(trx, c, id, true);
+    if (d.author_id !== c.id && c.role !== 'admin') throw new ApiError(403, 'FORBIDDEN', 'only its author or an admin deletes a draft');
+    await deleteDraft(trx, id);
+    await appendAudit(trx, audit, { action: 'grid.plan.draft_delete', entity: 'grid_plan_draft', entityId: id, before: { communityCode: d.community_code, author: d.author_name, revision: d.revision } });
+  });
 }
