@@ -339,6 +339,10 @@ const CASES: Record<string, Record<string, Case>> = {
     'in scope': { request: get(`/api/planner/communities/${COMMUNITY}/versions/0`), check: (res) => expect(res.json().features.length).toBeGreaterThan(0) },
     'out of scope': { request: get(`/api/planner/communities/${OTHER_COMMUNITY}/versions/0`) },
   },
+  'GET /api/planner/communities/:code/versions/:version/diff/:other': {
+    'in scope': { request: get(`/api/planner/communities/${COMMUNITY}/versions/0/diff/0`), check: (res) => expect(res.json().grids.every((g: { change: string }) => g.change === 'unchanged')).toBe(true) },
+    'out of scope': { request: get(`/api/planner/communities/${OTHER_COMMUNITY}/versions/0/diff/0`) },
+  },
   'POST /api/planner/communities/:code/versions': {
     'stale base, in scope': {
       request: () => ({ method: 'POST', url: `/api/planner/communities/${COMMUNITY}/versions`, payload: { grids: { type: 'FeatureCollection', features: [] }, baseVersion: 99, note: '矩阵' } }),
@@ -591,6 +595,10 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'out of scope': '                              401  200   404    404  404  403   403  404',
   },
   'GET /api/planner/communities/:code/versions/:version': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
+  'GET /api/planner/communities/:code/versions/:version/diff/:other': {
     'in scope': '                                  401  200   200    200  200  403   403  200',
     'out of scope': '                              401  200   404    404  404  403   403  404',
   },

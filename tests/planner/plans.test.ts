@@ -266,6 +266,24 @@ describe('versions', () => {
   });
 });
 
+describe('history', () => {
+  it('the diff between two versions: what changed shape, with the area that changed hands; added and removed grids', async () => {
+    const v1 = (await call(env, 'GET', `/api/planner/communities/${COMMUNITY1}/versions/1`, { cookie: viewer.cookie })).json();
+    const x = v1.features[0].geometry.coordinates[0][1][0] as number; // 001's east edge in version 1
+    const d01 = await call(env, 'GET', `/api/planner/communities/${COMMUNITY1}/versions/0/diff/1`, { cookie: viewer.cookie });
+    expect(d01.statusCode, d01.body).toBe(200);
+    const strip = await areaOf(box('x', Math.min(x, 121.485), Math.max(x, 121.485)).geometry);
+    for (const g of d01.json().grids) {
+      expect(g.change).toBe('changed');
+      expect(Math.abs(g.changedArea - strip) / strip).toBeLessThan(0.01);
+      expect(await intersects(g.changed, `POINT(${(x + 121.485) / 2} 31.235)`)).toBe(true);
+    }
+    const d12 = (await call(env, 'GET', `/api/planner/communities/${COMMUNITY1}/versions/1/diff/2`, { cookie: viewer.cookie })).json();
+    expect(d12.grids.map((g: { code: string; change: string }) => [g.code.slice(-3), g.change])).toEqual([['001', 'removed'], ['002', 'removed'], ['003', 'added']]);
+    expect((await call(env, 'GET', `/api/planner/communities/${COMMUNITY1}/versions/0/diff/99`, { cookie: viewer.cookie })).statusCode).toBe(404);
+  });
+});
+
 describe('drafts', () => {
   it('kept on the server from the latest version, saved over their revision (409 when stale), listed for the area\'s planners, deleted by their author or an admin', async () => {
     const other = await session(env, 'planner', COMMUNITY1);

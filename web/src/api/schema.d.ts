@@ -3340,6 +3340,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/planner/communities/{code}/versions/{version}/diff/{other}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions, grid by grid (with the area that changed hands) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the 12-digit community code */
+                    code: string;
+                    /** @description from this version */
+                    version: number;
+                    /** @description to this one */
+                    other: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            communityCode: string;
+                            from: number;
+                            to: number;
+                            grids: {
+                                code: string;
+                                change: "added" | "removed" | "changed" | "renamed" | "unchanged";
+                                nameBefore: string | null;
+                                nameAfter: string | null;
+                                /** @description m² */
+                                areaBefore: number | null;
+                                /** @description m² */
+                                areaAfter: number | null;
+                                /** @description m² that changed grid (symmetric difference) */
+                                changedArea: number;
+                                changed: ({
+                                    type: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/planner/drafts": {
         parameters: {
             query?: never;

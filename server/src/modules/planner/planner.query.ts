@@ -183,3 +183,45 @@ export async function proposalImpact(db: Db, communityCode: string, grids: unkno
       coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'username', username, 'from', before, 'to', after) ORDER BY username) FROM acc WHERE before IS DISTINCT FROM after), '[]') AS accounts`.execute(db);
   return rows[0];
 }
+
+export interface DiffRow {
+  code: string;
+  change: 'added' | 'removed' | 'changed' | 'renamed' | 'unchanged';
+  name_before: string | null;
+  name_after: string | null;
+  area_before: number | null;
+  area_after: number | null;
+  changed_area: number;
+  changed: unknown;
+}
+
+/**
+ * Two versions' grids compared by code: added, removed, changed in shape (with the area that changed
+ * hands: the symmetric difference, and its geometry for the map), renamed only, or unchanged.
+ */
+export async function diffVersions(db: Db, before: unknown[], after: unknown[]): Promise<DiffRow[]> {
+  const side = (features: unknown[]) => sql`(
+    SELECT f->'properties'->>'code' AS code, f->'properties'->>'name' AS name,
+           ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(f->>'geometry'), 4326)) AS geom
+      FROM jsonb_array_elements(${JSON.stringify(features)}::jsonb) f)`;
+  const { rows } = await sql<DiffRow>`
+    WITH a AS ${side(before)}, b AS ${side(after)},
+    pairs AS (
+      SELECT coalesce(a.code, b.code) AS code, a.name AS name_before, b.name AS name_after, a.geom AS ga, b.geom AS gb
+        FROM a FULL JOIN b ON a.code = b.code
+    ),
+    d AS (
+      SELECT p.*, CASE WHEN p.ga IS NULL OR p.gb IS NULL THEN coalesce(p.ga, p.gb)
+                       ELSE ST_CollectionExtract(ST_SymDifference(ST_MakeValid(p.ga), ST_MakeValid(p.gb)), 3) END AS sym
+        FROM pairs p
+    )
+    SELECT code,
+           CASE WHEN ga IS NULL THEN 'added' WHEN gb IS NULL THEN 'removed'
+                WHEN ST_Area(sym::geography) > 1 THEN 'changed'
+                WHEN name_before IS DISTINCT FROM name_after THEN 'renamed' ELSE 'unchanged' END AS change,
+           name_before, name_after, ST_Area(ga::geography) AS area_before, ST_Area(gb::geography) AS area_after,
+           coalesce(ST_Area(sym::geography), 0) AS changed_area,
+           CASE WHEN ST_IsEmpty(sym) THEN NULL ELSE ST_AsGeoJSON(sym, 9)::jsonb END AS changed
+      FROM d ORDER BY code`.execute(db);
+  return rows;
+}

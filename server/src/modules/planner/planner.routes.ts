@@ -7,10 +7,10 @@ import { auditOf } from '../audit/audit.repository.js';
 import { idempotencyKey, sendAnswer } from '../../write/http.js';
 import { IdempotencyHeaders } from '../incidents/incidents.schemas.js';
 import {
-  communityVersion, communityVersions, createDraft, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
+  communityVersion, communityVersions, createDraft, versionsDiff, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
 } from './planner.service.js';
 import {
-  CommunityParams, Draft, DraftList, DraftQuery, DraftSaveBody, ImpactAnswer, ImpactBody, NewDraftBody, PLANNER_VALIDATION, PlanGrids, ProposalBody,
+  CommunityParams, DiffAnswer, DiffParams, Draft, DraftList, DraftQuery, DraftSaveBody, ImpactAnswer, ImpactBody, NewDraftBody, PLANNER_VALIDATION, PlanGrids, ProposalBody,
   PublishBody, ValidateAnswer, VersionList, VersionParams,
 } from './planner.schemas.js';
 import { IdParams } from '../../lib/schemas.js';
@@ -56,6 +56,15 @@ const plannerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['planner'], summary: 'The grids of one version (a FeatureCollection)', params: VersionParams, response: { 200: PlanGrids } },
     },
     async (request) => communityVersion(app.db, request.user!, request.params.code, request.params.version) as never,
+  );
+
+  app.get(
+    '/api/planner/communities/:code/versions/:version/diff/:other',
+    {
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'What changed between two versions, grid by grid (with the area that changed hands)', params: DiffParams, response: { 200: DiffAnswer } },
+    },
+    async (request) => versionsDiff(app.db, request.user!, request.params.code, request.params.version, request.params.other),
   );
 
   app.post(

@@ -126,3 +126,24 @@ export const DraftQuery = Type.Object({
   communityCode: Type.Optional(CommunityCode),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
 });
+
+export const DiffParams = Type.Object({
+  code: CommunityCode,
+  version: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'from this version' }),
+  other: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'to this one' }),
+});
+export const DiffAnswer = Type.Object({
+  communityCode: Type.String(),
+  from: Type.Integer(),
+  to: Type.Integer(),
+  grids: Type.Array(Type.Object({
+    code: Type.String(),
+    change: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('changed'), Type.Literal('renamed'), Type.Literal('unchanged')]),
+    nameBefore: Nullable(Type.String()),
+    nameAfter: Nullable(Type.String()),
+    areaBefore: Nullable(Type.Number({ description: 'm²' })),
+    areaAfter: Nullable(Type.Number({ description: 'm²' })),
+    changedArea: Type.Number({ description: 'm² that changed grid (symmetric difference)' }),
+    changed: Nullable(GeoJsonGeometry),
+  })),
+});

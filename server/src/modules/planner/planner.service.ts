@@ -17,7 +17,7 @@ import type { WriteRequest } from '../../write/http.js';
 import { appendAudit, type AuditContext } from '../audit/audit.repository.js';
 import type { Caller } from '../incidents/incidents.feature.js';
 import { iso } from '../incidents/incidents.feature.js';
-import { proposalImpact, validateProposal, type IssueRow } from './planner.query.js';
+import { diffVersions, proposalImpact, validateProposal, type IssueRow } from './planner.query.js';
 import {
   applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
   lockCommunityPlan, versionGrids, type Community,
@@ -110,7 +110,10 @@ export async function communityVersions(db: Db, c: Caller, code: string) {
 
 /** GET …/versions/{n}: the grids of a version (version 0 before the first plan: the grids in force). */
 export async function communityVersion(db: Db, c: Caller, code: string, version: number) {
-  const community = await communityFor(db, c, code);
+  return gridsOfVersion(db, await communityFor(db, c, code), code, version);
+}
+
+async function gridsOfVersion(db: Db, community: Community, code: string, version: number) {
   const grids = await versionGrids(db, community.id, version);
   if (grids) return grids;
   if (version === 0 && !(await latestVersion(db, community.id))) return gridsInForce(db, community.id);
@@ -123,6 +126,21 @@ export interface PublishInput {
   baseVersion: number;
   note: string;
   successors?: Record<string, string>;
+}
+
+/** GET …/versions/{a}/diff/{b}: the grids of b against a, by code. */
+export async function versionsDiff(db: Db, c: Caller, code: string, a: number, b: number) {
+  const community = await communityFor(db, c, code);
+  const [ga, gb] = [await gridsOfVersion(db, community, code, a), await gridsOfVersion(db, community, code, b)];
+  const rows = await diffVersions(db, ga.features, gb.features);
+  const m2 = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+  return {
+    communityCode: code, from: a, to: b,
+    grids: rows.map((r) => ({
+      code: r.code, change: r.change, nameBefore: r.name_before, nameAfter: r.name_after, areaBefore: m2(r.area_before), areaAfter: m2(r.area_after),
+      changedArea: m2(r.changed_area)!, changed: r.changed as Record<string, unknown> | null,
+    })),
+  };
 }
 
 /**
