@@ -101,6 +101,11 @@ CREATE TABLE grid_plan_drafts (
 );
 CREATE INDEX grid_plan_drafts_community_idx ON grid_plan_drafts (community_id, updated_at DESC);
 
+-- A plan taking effect is announced on the live stream (`grids.changed`: maps load the new borders).
+ALTER TABLE live_events DROP CONSTRAINT live_events_type_check;
+ALTER TABLE live_events ADD CONSTRAINT live_events_type_check
+  CHECK (type IN ('incident.created', 'incident.updated', 'responder.moved', 'responder.status', 'grids.changed'));
+
 -- Grids are retired, never deleted, by the API.
 GRANT SELECT, INSERT, UPDATE ON grids, grid_records TO wangge_app;
 REVOKE DELETE ON grid_records FROM wangge_app;

@@ -6,6 +6,7 @@ import { sessionFor } from '../support/auth.js';
 import { buildApp } from '../../server/src/app.js';
 import { probeCapabilities } from '../../server/src/db/database.js';
 import { TILE_EXTENT, TILE_LAYERS, TILE_LAYER_IDS, type TileLayerId } from '../../server/src/modules/tiles/tiles.layers.js';
+import { PLANNED_LAYERS } from '../../server/src/modules/tiles/tiles.service.js';
 import { CENTRE, decodeTile, expectedTileIds, insertHandPlaced, surveyorArea, tileAt, type DecodedFeature, type HandPlaced } from './tiles-fixtures.js';
 
 let database: TestDatabase;
@@ -104,7 +105,8 @@ describe('with hand-placed features', () => {
       const def = TILE_LAYERS[layer];
       expect(body).toMatchObject({ tilejson: '3.0.0', name: layer, minzoom: def.minzoom, maxzoom: def.maxzoom, scheme: 'xyz' });
       // buildTestApp leaves PUBLIC_URL at its default.
-      expect(body.tiles).toEqual([`http://localhost:3000/tiles/${layer}/{z}/{x}/{y}`]);
+      // Layers drawn from grids carry the grids' generation (no plan has taken effect here: 0).
+      expect(body.tiles).toEqual([`http://localhost:3000/tiles/${layer}/{z}/{x}/{y}${PLANNED_LAYERS.has(layer) ? '?v=0' : ''}`]);
       expect(res.body).not.toContain('evil.example');
       expect(body.vector_layers).toEqual([expect.objectContaining({ id: layer, minzoom: def.minzoom, maxzoom: def.maxzoom, fields: def.fields })]);
       expect(body.attribution).toBeUndefined();

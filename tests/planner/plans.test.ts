@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, COMMUNITY1, COMMUNITY2, session, setupEnv, type Env, type Session } from '../incidents/support.js';
 import { applyDueGridPlansForSystem } from '../../server/src/modules/planner/planner.service.js';
+import { decodeTile, tileAt } from '../api/tiles-fixtures.js';
 
 let env: Env;
 let planner: Session;
@@ -23,6 +24,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.close();
 });
+
+/** One round of the system's timer for grid plans, without a live hub to wake. */
+const applyDueGridPlans = () => applyDueGridPlansForSystem({ db: env.db.db, live: { wake() {} } });
 
 /** A grid of community 1 over [x0, x1] × [31.23, 31.24]. */
 const box = (code: string, x0: number, x1: number, y0 = 31.23, y1 = 31.24) => ({
@@ -225,14 +229,14 @@ describe('versions', () => {
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ version: latest + 1, applied: false });
     // Not yet: nothing changes, and the timer finds nothing due.
-    expect(await applyDueGridPlansForSystem(env.db.db)).toBe(0);
+    expect(await applyDueGridPlans()).toBe(0);
     expect((await inForce()).map((g) => g.code)).toEqual([`${COMMUNITY1}001`, `${COMMUNITY1}002`]);
     // Its time comes (the version's date moved into the past): two timers at once apply it once.
     await env.db.pool.query(`UPDATE grid_plan_versions SET effective_from = now() - interval '1 second' WHERE version = $1`, [latest + 1]);
-    const runs = await Promise.all([applyDueGridPlansForSystem(env.db.db), applyDueGridPlansForSystem(env.db.db)]);
+    const runs = await Promise.all([applyDueGridPlans(), applyDueGridPlans()]);
     expect(runs.reduce((a, b) => a + b, 0)).toBe(1);
     expect((await inForce()).map((g) => g.code)).toEqual([`${COMMUNITY1}003`]);
-    expect(await applyDueGridPlansForSystem(env.db.db)).toBe(0);
+    expect(await applyDueGridPlans()).toBe(0);
     // The retired grids are kept, not deleted, and seen by no reader: collections, the grid summary.
     expect((await env.db.pool.query(`SELECT count(*)::int AS n FROM grid_records WHERE retired_at IS NOT NULL AND code LIKE '${COMMUNITY1}%'`)).rows[0].n).toBe(2);
     const items = (await call(env, 'GET', '/api/collections/grids/items?limit=100', { cookie: planner.cookie })).json();
@@ -248,6 +252,22 @@ describe('versions', () => {
     const { rows: [b] } = await env.db.pool.query<{ n: number; in003: number }>(`
       SELECT count(*)::int AS n, count(*) FILTER (WHERE g.code = '${COMMUNITY1}003')::int AS in003 FROM buildings x LEFT JOIN grids g ON g.id = x.grid_id`);
     expect(b.in003).toBe(b.n);
+  });
+
+  it('the map shows the new borders at once: TileJSON names the new generation, its tiles hold the grids in force, the stream announces it', async () => {
+    const events = (await env.db.pool.query(`SELECT data FROM live_events WHERE type = 'grids.changed' ORDER BY id`)).rows.map((r) => r.data);
+    expect(events.map((e) => e.communityCode)).toEqual([COMMUNITY1, COMMUNITY1]);
+    const generation = (await env.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM grid_plan_versions WHERE applied_at IS NOT NULL')).rows[0].n;
+    expect(events.at(-1).generation).toBe(generation);
+    const tilejson = (await call(env, 'GET', '/tiles/grids.json', { cookie: planner.cookie })).json();
+    expect(tilejson.tiles[0]).toMatch(new RegExp(`/tiles/grids/\\{z\\}/\\{x\\}/\\{y\\}\\?v=${generation}$`));
+    const { z, x, y } = tileAt(121.485, 31.235, 15);
+    const tile = await env.app.inject({ method: 'GET', url: `/tiles/grids/${z}/${x}/${y}?v=${generation}`, headers: { cookie: planner.cookie } });
+    expect(tile.statusCode).toBe(200);
+    const codes = decodeTile(new Uint8Array(tile.rawPayload)).grids.map((f) => f.properties.code);
+    expect([...new Set(codes)]).toEqual([`${COMMUNITY1}003`]);
+    // The layers that are not drawn from grids keep their URLs.
+    expect((await call(env, 'GET', '/tiles/roads.json', { cookie: planner.cookie })).json().tiles[0]).not.toContain('?v=');
   });
 
   it('a retried publish with the same Idempotency-Key is answered once; a stale base is 409 with the latest version', async () => {

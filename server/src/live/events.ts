@@ -1,5 +1,5 @@
 /** The event types of the live stream (`/api/live`); the live_events table allows exactly these. */
-export const LIVE_EVENT_TYPES = ['incident.created', 'incident.updated', 'responder.moved', 'responder.status'] as const;
+export const LIVE_EVENT_TYPES = ['incident.created', 'incident.updated', 'responder.moved', 'responder.status', 'grids.changed'] as const;
 export type LiveEventType = (typeof LIVE_EVENT_TYPES)[number];
 
 /** PostgreSQL NOTIFY channel: the payload is the id of a committed live_events row. */

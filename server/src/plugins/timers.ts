@@ -24,7 +24,7 @@ function systemJobs(app: FastifyInstance, opts: TimersOptions): SystemJob[] {
   return [
     { name: 'escalation', everyMs: ESCALATION_INTERVAL_MS, run: () => escalateOverdueForSystem({ db: app.db, live: app.live }) },
     // Grid plans whose date has come take effect (issue 13), each exactly once.
-    { name: 'grid plans', everyMs: ESCALATION_INTERVAL_MS, run: () => applyDueGridPlansForSystem(app.db) },
+    { name: 'grid plans', everyMs: ESCALATION_INTERVAL_MS, run: () => applyDueGridPlansForSystem({ db: app.db, live: app.live }) },
     { name: 'idempotency-key purge', everyMs: ESCALATION_INTERVAL_MS, run: () => purgeExpiredKeys(app.db) },
     { name: 'sign-in counter purge', everyMs: ESCALATION_INTERVAL_MS, run: () => purgeEndedCounters(app.db, opts.loginWindowSeconds) },
     {

@@ -985,7 +985,10 @@ export interface paths {
         /** One vector tile (Mapbox Vector Tile); 204 when empty */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description the grids' generation (the TileJSON gives it): tiles of a new plan have new URLs */
+                    v?: number;
+                };
                 header?: never;
                 path: {
                     /** @description Tile layer id */

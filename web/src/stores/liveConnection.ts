@@ -50,14 +50,22 @@ export interface ResponderStatusData {
   from: string | null;
 }
 
+/** A grid plan took effect (issue 13): the layers drawn from grids load the new generation. */
+export interface GridsChangedData {
+  communityCode: string;
+  version: number;
+  generation: number;
+}
+
 export interface LiveEventMap {
+  'grids.changed': GridsChangedData;
   'incident.created': IncidentCreatedData;
   'incident.updated': IncidentUpdatedData;
   'responder.moved': ResponderMovedData;
   'responder.status': ResponderStatusData;
 }
 export type LiveEventType = keyof LiveEventMap;
-export const LIVE_EVENT_TYPES: readonly LiveEventType[] = ['incident.created', 'incident.updated', 'responder.moved', 'responder.status'];
+export const LIVE_EVENT_TYPES: readonly LiveEventType[] = ['incident.created', 'incident.updated', 'responder.moved', 'responder.status', 'grids.changed'];
 
 export interface LiveEvent<T extends LiveEventType = LiveEventType> {
   id: string;

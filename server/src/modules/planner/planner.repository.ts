@@ -12,11 +12,12 @@ export interface Community {
   id: string;
   code: string;
   name: string;
+  district_id: string | null;
 }
 
 /** The community with this code (level community), if any. */
 export async function findCommunity(db: Db, code: string): Promise<Community | undefined> {
-  return db.selectFrom('areas').select(['id', 'code', 'name']).where('code', '=', code).where('level', '=', 'community').executeTakeFirst();
+  return db.selectFrom('areas').select(['id', 'code', 'name', 'district_id']).where('code', '=', code).where('level', '=', 'community').executeTakeFirst();
 }
 
 /** Holds the community's plan for the transaction: publishes and the timer's applications queue on it. */
@@ -96,7 +97,7 @@ export async function insertVersion(
  * the community's lock: retire, change in place, add, move the bound ones to successors, name the
  * version on the boundary spans it began, and mark it applied.
  */
-export async function applyVersion(trx: Db, versionId: number): Promise<void> {
+export async function applyVersion(trx: Db, versionId: number): Promise<AppliedVersion> {
   const plan = sql`(
     SELECT f->'properties'->>'code' AS code, f->'properties'->>'name' AS name,
            ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(f->>'geometry'), 4326)) AS geom
@@ -128,7 +129,21 @@ export async function applyVersion(trx: Db, versionId: number): Promise<void> {
     UPDATE grid_boundaries b SET version_id = ${versionId}
       FROM grid_records g
      WHERE b.grid_id = g.id AND g.community_id = ${community} AND lower(b.valid) = now()`.execute(trx);
-  await sql`UPDATE grid_plan_versions SET applied_at = now() WHERE id = ${versionId}`.execute(trx);
+  const { rows: [applied] } = await sql<AppliedVersion>`
+    UPDATE grid_plan_versions v SET applied_at = now() FROM areas a
+     WHERE v.id = ${versionId} AND a.id = v.community_id
+    RETURNING v.version, a.id AS community_id, a.code AS community_code, a.district_id,
+              (SELECT count(*)::int + 1 FROM grid_plan_versions x WHERE x.applied_at IS NOT NULL AND x.id <> v.id) AS generation`.execute(trx);
+  return applied;
+}
+
+/** A version that took effect: its community and number, and the grids' generation it made. */
+export interface AppliedVersion {
+  version: number;
+  community_id: string;
+  community_code: string;
+  district_id: string | null;
+  generation: number;
 }
 
 /**

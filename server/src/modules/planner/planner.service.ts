@@ -21,8 +21,9 @@ import { diffVersions, proposalImpact, validateProposal, type IssueRow } from '.
 import {
   applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
   lockCommunityPlan, versionGrids, type Community,
-  deleteDraft, findDraft, insertDraft, listDrafts, saveDraft, type DraftRow,
+  deleteDraft, findDraft, insertDraft, listDrafts, saveDraft, type AppliedVersion, type DraftRow,
 } from './planner.repository.js';
+import { gridsChanged } from './planner.events.js';
 import { MAX_PLAN_VERTICES, type PlanGridValue } from './planner.schemas.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
@@ -190,12 +191,12 @@ export async function publishPlan(
       communityId: community.id, version, effectiveFrom, userId: c.id, userName: c.displayName ?? c.username, note: input.note,
       grids: input.grids, successors, applied: false,
     });
-    if (now) await applyVersion(trx, id);
+    const applied = now ? await applyVersion(trx, id) : undefined;
     await appendAudit(trx, audit, {
       action: 'grid.plan.publish', entity: 'community', entityId: code,
       after: { version, effectiveFrom: effectiveFrom.toISOString(), grids: planCodes, successors, note: input.note },
     });
-    return { status: 201, body: { version, effectiveFrom: effectiveFrom.toISOString(), applied: now }, events: [] };
+    return { status: 201, body: { version, effectiveFrom: effectiveFrom.toISOString(), applied: now }, events: applied ? [changedEvent(applied)] : [] };
   }, { userId: c.id, ...request });
 }
 
@@ -204,20 +205,24 @@ export async function publishPlan(
  * number of API processes (claimed with SKIP LOCKED, then applied under the community's lock).
  * Returns how many it applied.
  */
-export async function applyDueGridPlansForSystem(db: Kysely<DB>): Promise<number> {
+export async function applyDueGridPlansForSystem(deps: WriteDeps): Promise<number> {
   let applied = 0;
   for (;;) {
-    const done = await inTransaction(db, async (trx) => {
+    const { body: done } = await runWrite(deps, async (trx) => {
       const due = await claimDueVersion(trx);
-      if (!due) return false;
+      if (!due) return { status: 200, body: false, events: [] };
       await lockCommunityPlan(trx, due.community_id);
-      if (await isPending(trx, due.id)) await applyVersion(trx, due.id);
-      return true;
+      const version = (await isPending(trx, due.id)) ? await applyVersion(trx, due.id) : undefined;
+      return { status: 200, body: true, events: version ? [changedEvent(version)] : [] };
     });
     if (!done) return applied;
     applied++;
   }
 }
+
+const changedEvent = (v: AppliedVersion) => gridsChanged({
+  communityId: v.community_id, communityCode: v.community_code, districtId: v.district_id, version: v.version, generation: v.generation,
+});
 
 // --- Drafts ------------------------------------------------------------------------------------
 

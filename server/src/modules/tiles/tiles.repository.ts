@@ -56,3 +56,13 @@ export async function layerBounds(db: Db, layer: TileLayerId, scope: string): Pr
   const r = rows[0];
   return r && r.x1 !== null ? [r.x1, r.y1, r.x2, r.y2] : null;
 }
+
+/**
+ * The grids' generation: how many plan versions have taken effect (migration 0018). Tile URLs of
+ * the layers drawn from grids carry it, so a new plan's borders are new URLs: no cache, the
+ * server's or the browser's, serves the old ones.
+ */
+export async function gridPlanGeneration(db: Db): Promise<number> {
+  const row = await db.selectFrom('grid_plan_versions').select((eb) => eb.fn.countAll<number>().as('n')).where('applied_at', 'is not', null).executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../plugins/errors.js';
 import { parseTileAddress } from './tiles.address.js';
 import { TILE_LAYERS, TILE_LAYER_IDS, bandAt, isTileLayerId, type TileLayerDef } from './tiles.layers.js';
-import { TILE_MEDIA_TYPE, TileJson, TileJsonParams, TileParams, TileResponses } from './tiles.schemas.js';
+import { TILE_MEDIA_TYPE, TileJson, TileJsonParams, TileParams, TileQuery, TileResponses } from './tiles.schemas.js';
 import { createTileService, tileCacheControl } from './tiles.service.js';
 
 function layerOr404(id: string): TileLayerDef {
@@ -68,6 +68,7 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['tiles'],
         summary: 'One vector tile (Mapbox Vector Tile); 204 when empty',
         params: TileParams,
+        querystring: TileQuery,
         response: TileResponses,
       },
     },
@@ -78,7 +79,7 @@ const tilesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const scope = request.user!.areaCode;
       reply.header('Cache-Control', tileCacheControl());
       if (!bandAt(def, address.z)) return reply.code(204).send();
-      const tile = await tiles.getTile(def.id, address, scope);
+      const tile = await tiles.getTile(def.id, address, scope, request.query.v);
       if (tile.bytes.length === 0) return reply.code(204).send();
       const gzip = tile.gzip !== undefined && acceptsGzip(request);
       reply.header('ETag', gzip ? tile.gzipEtag : tile.etag);

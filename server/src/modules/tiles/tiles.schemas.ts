@@ -5,6 +5,10 @@ export const TILE_MEDIA_TYPE = 'application/vnd.mapbox-vector-tile';
 export const TileJsonParams = Type.Object({ layer: Type.String({ maxLength: 100, description: 'Tile layer id' }) });
 
 /** z/x/y are strings here: the handler parses them so every malformed address gets TILE_OUT_OF_RANGE. */
+export const TileQuery = Type.Object({
+  v: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'the grids\' generation (the TileJSON gives it): tiles of a new plan have new URLs' })),
+});
+
 export const TileParams = Type.Object({
   layer: Type.String({ maxLength: 100, description: 'Tile layer id' }),
   z: Type.String({ description: 'Zoom, 0–22' }),

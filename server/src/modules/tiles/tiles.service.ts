@@ -6,7 +6,7 @@ import type { Db } from '../../db/transaction.js';
 import { layerAttributions } from '../collections/attribution.repository.js';
 import { TileCache, type CachedTile } from './tiles.cache.js';
 import { TILE_LAYERS, type TileLayerId } from './tiles.layers.js';
-import { layerBounds, readTile, type LonLatBounds } from './tiles.repository.js';
+import { gridPlanGeneration, layerBounds, readTile, type LonLatBounds } from './tiles.repository.js';
 import type { TileAddress } from './tiles.address.js';
 
 const gzip = promisify(zlib.gzip);
@@ -18,6 +18,8 @@ const GZIP_OPTIONS: zlib.ZlibOptions = { level: 1 };
 /** Small tiles are compressed at once (the thread-pool round trip costs more than the work). */
 const GZIP_SYNC_MAX_BYTES = 32 * 1024;
 const WORLD: LonLatBounds = [-180, -85.051129, 180, 85.051129];
+/** Layers drawn from the grids in force: their tile URLs carry the grids' generation (a plan taking effect changes it). */
+export const PLANNED_LAYERS: ReadonlySet<TileLayerId> = new Set(['grids', 'grid-labels']);
 
 /**
  * The Cache-Control of tiles and TileJSON, decided here only. Every tile is cut to the signed-in
@@ -49,9 +51,10 @@ export function createTileService(opts: TileServiceOptions) {
    * One tile as cached bytes (empty when it has no feature), cut to `scope` ('*' or an area/grid
    * code); tiles of different scopes never share a cache entry.
    */
-  async function getTile(layer: TileLayerId, { z, x, y }: TileAddress, scope: string): Promise<CachedTile> {
+  async function getTile(layer: TileLayerId, { z, x, y }: TileAddress, scope: string, generation?: number): Promise<CachedTile> {
     const address = `${layer}/${z}/${x}/${y}`;
-    return cache.getOrFill(`${address}|${scope}`, async () => {
+    // The grids' generation in the key: a new plan's tiles are new entries (the URL's `v`).
+    return cache.getOrFill(`${address}|${scope}|${generation ?? ''}`, async () => {
       try {
         return await prepare(await readTile(opts.db, layer, z, x, y, opts.nativeMvt, scope, opts.namedStatements));
       } catch (err) {
@@ -82,7 +85,7 @@ export function createTileService(opts: TileServiceOptions) {
       description: def.description,
       version: '1.0.0',
       scheme: 'xyz' as const,
-      tiles: [`${baseUrl}/tiles/${def.id}/{z}/{x}/{y}`],
+      tiles: [`${baseUrl}/tiles/${def.id}/{z}/{x}/{y}${PLANNED_LAYERS.has(layer) ? `?v=${await gridPlanGeneration(opts.db)}` : ''}`],
       minzoom: def.minzoom,
       maxzoom: def.maxzoom,
       bounds,
