@@ -7,7 +7,7 @@
  * Two modes:
  *  - default (tables.ts): this checkout against its own baselines — the endpoint vs the raw SQL it
  *    runs, SSE vs a bare Node loop, sign-in work, map start-up, embedded start.
- *    BENCH_ONLY=tiles,collections,candidates,intake,kpi,sse,login,map,embedded (default: all).
+ *    BENCH_ONLY=tiles,collections,candidates,intake,kpi,planner,sse,login,map,embedded (default: all).
  *  - before/after (side-by-side.ts), when BENCH_BASELINE_DIR names another checkout, e.g. of the
  *    commit before a change (`git clone /work/main /work/bench-old && git -C /work/bench-old
  *    checkout <commit> && (cd /work/bench-old && pnpm install --frozen-lockfile)`): this checkout's

@@ -57,3 +57,17 @@ export function httpGet(url: string, headers: Record<string, string> = { 'accept
       .on('error', reject);
   });
 }
+
+/** POST of a JSON body over a keep-alive connection, body drained; status and byte count (as httpGet). */
+export function httpPost(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

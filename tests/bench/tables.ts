@@ -17,7 +17,7 @@ import { ensureDatabase } from './database.js';
  * that matters is a ratio measured in the same run against its baseline (raw SQL, a bare server…).
  */
 const baseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wangge_bench';
-const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,candidates,intake,kpi,sse,login,map,embedded').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'tiles,collections,candidates,intake,kpi,planner,sse,login,map,embedded').split(','));
 
 
 /** Opens a benchmark database holding `preset`, generating it (timed) when it is not there yet. */
@@ -70,6 +70,7 @@ async function main() {
     if (only.has('candidates')) printTable('Nearest responders (city preset)', await (await import('./candidates.bench.js')).benchCandidates(server.base, cookie, database));
     if (only.has('intake')) printTable('Incident intake under load (city preset)', await (await import('./intake.bench.js')).benchIntake(server.base, cookie, database.pool));
     if (only.has('kpi')) printTable('Department scores (city preset)', await (await import('./kpi.bench.js')).benchKpi(database, server.base, cookie));
+    if (only.has('planner')) printTable('Grid planner (city preset)', await (await import('./planner.bench.js')).benchPlanner(database, server.base, cookie));
     if (only.has('map')) mapRows.push(...(await (await import('./map-idle.bench.js')).benchMapIdle(database, 'city')));
   } finally {
     await server.stop();

@@ -46,7 +46,12 @@ export interface IssueRow {
  * longest shared border, an overlap leaves the second grid, a piece outside is clipped off.
  */
 export async function validateProposal(db: Db, communityCode: string, grids: unknown[]): Promise<IssueRow[]> {
-  const { rows } = await sql<IssueRow>`
+  return (await validateProposalSql(communityCode, grids).execute(db)).rows;
+}
+
+/** The statement of validateProposal (the benchmark runs it bare). */
+export function validateProposalSql(communityCode: string, grids: unknown[]) {
+  return sql<IssueRow>`
     WITH ${proposal(communityCode, grids)},
     s AS (SELECT * FROM grid_plan_settings),
     parts AS (SELECT u.code, u.geom AS whole, (ST_Dump(u.geom)).geom AS part FROM usable u),
@@ -116,8 +121,7 @@ export async function validateProposal(db: Db, communityCode: string, grids: unk
     )
     SELECT kind, severity, message, grid_codes, ST_AsGeoJSON(location, 9)::jsonb AS location, area_m2, fix
       FROM issues
-     ORDER BY severity = 'warning', kind, grid_codes`.execute(db);
-  return rows;
+     ORDER BY severity = 'warning', kind, grid_codes`;
 }
 
 export interface ImpactRow {
@@ -136,7 +140,12 @@ export interface GridCounts { buildings: number; households: number; openInciden
  * account bound to a code the proposal drops goes to its successor (`successors`), else nowhere.
  */
 export async function proposalImpact(db: Db, communityCode: string, grids: unknown[], successors: Record<string, string>): Promise<ImpactRow> {
-  const { rows } = await sql<ImpactRow>`
+  return (await proposalImpactSql(communityCode, grids, successors).execute(db)).rows[0];
+}
+
+/** The statement of proposalImpact (the benchmark runs it bare). */
+export function proposalImpactSql(communityCode: string, grids: unknown[], successors: Record<string, string>) {
+  return sql<ImpactRow>`
     WITH ${proposal(communityCode, grids)},
     now_grids AS (SELECT g.id, g.code FROM grids g JOIN community c ON g.community_id = c.id),
     succ AS (SELECT key AS old, value AS new FROM jsonb_each_text(${JSON.stringify(successors)}::jsonb)),
@@ -180,8 +189,7 @@ export async function proposalImpact(db: Db, communityCode: string, grids: unkno
       coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'from', before, 'to', after) ORDER BY id) FROM b WHERE before IS DISTINCT FROM after), '[]') AS buildings,
       coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'from', before, 'to', after) ORDER BY id) FROM i WHERE before IS DISTINCT FROM after), '[]') AS incidents,
       coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'name', name, 'from', before, 'to', after) ORDER BY id) FROM r WHERE before IS DISTINCT FROM after), '[]') AS responders,
-      coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'username', username, 'from', before, 'to', after) ORDER BY username) FROM acc WHERE before IS DISTINCT FROM after), '[]') AS accounts`.execute(db);
-  return rows[0];
+      coalesce((SELECT jsonb_agg(jsonb_build_object('id', id, 'username', username, 'from', before, 'to', after) ORDER BY username) FROM acc WHERE before IS DISTINCT FROM after), '[]') AS accounts`;
 }
 
 export interface DiffRow {
