@@ -349,6 +349,13 @@ const CASES: Record<string, Record<string, Case>> = {
       problem: 'VERSION_CONFLICT',
     },
   },
+  'GET /api/planner/settings': { none: { request: get('/api/planner/settings'), check: (res) => expect(res.json().sliverRadiusMetres).toBe(2) } },
+  'PUT /api/planner/settings': {
+    // The defaults each time: the matrix leaves the bounds as it found them.
+    defaults: { request: () => ({ method: 'PUT', url: '/api/planner/settings', payload: {
+      tooSmallSquareMetres: 5000, tooLargeSquareMetres: 1_000_000, minHouseholds: 50, maxHouseholds: 600, sliverRadiusMetres: 2, gapOverlapToleranceSquareMetres: 1,
+    } }) },
+  },
   // Drafts: planners and admins of the area; deleted by their author (none here) or an admin.
   'POST /api/planner/drafts': {
     'in scope': { request: () => ({ method: 'POST', url: '/api/planner/drafts', payload: { communityCode: COMMUNITY } }) },
@@ -605,6 +612,8 @@ const EXPECTED: Record<string, Record<string, string>> = {
   'POST /api/planner/communities/:code/versions': {
     'stale base, in scope': '                      401  409   409    403  409  403   403  403',
   },
+  'GET /api/planner/settings': { none: '          401  200   200    200  200  403   403  200' },
+  'PUT /api/planner/settings': { defaults: '       401  200   403    403  403  403   403  403' },
   'POST /api/planner/drafts': {
     'in scope': '                                  401  201   201    403  201  403   403  403',
     'out of scope': '                              401  201   404    403  404  403   403  403',

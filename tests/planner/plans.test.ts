@@ -140,6 +140,26 @@ describe('validate', () => {
   });
 });
 
+describe('bounds', () => {
+  it('read by the planner; set by an admin of the whole installation only (checked, audited); validation follows them', async () => {
+    const read = await call(env, 'GET', '/api/planner/settings', { cookie: planner.cookie });
+    expect(read.json()).toMatchObject({ tooSmallSquareMetres: 5000, tooLargeSquareMetres: 1_000_000, minHouseholds: 50, maxHouseholds: 600, sliverRadiusMetres: 2, gapOverlapToleranceSquareMetres: 1 });
+    const { updatedAt: _u, ...defaults } = read.json();
+    const raised = { ...defaults, tooSmallSquareMetres: 600_000 };
+    expect((await call(env, 'PUT', '/api/planner/settings', { cookie: planner.cookie, body: raised })).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    // Without a cookie the test app is an admin of '*'.
+    expect((await call(env, 'PUT', '/api/planner/settings', { body: { ...raised, tooLargeSquareMetres: 1 } })).json()).toMatchObject({ status: 422, code: 'INVALID_PARAMETER' });
+    expect((await call(env, 'PUT', '/api/planner/settings', { body: { ...raised, extra: 1 } })).statusCode).toBe(400);
+    expect((await call(env, 'PUT', '/api/planner/settings', { body: raised })).statusCode).toBe(200);
+    // Each grid of the fixture (~0.5 km²) is now too small.
+    const issues = (await validate(plan(box('001', 121.48, 121.485), box('002', 121.485, 121.49)))).json().issues;
+    expect(issues.filter((i: { kind: string }) => i.kind === 'too_small')).toHaveLength(2);
+    expect((await call(env, 'PUT', '/api/planner/settings', { body: defaults })).statusCode).toBe(200);
+    const audit = await env.db.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'grid.plan.settings'`);
+    expect(audit.rows[0].n).toBe(2);
+  });
+});
+
 describe('impact', () => {
   it('equals an independent PostGIS computation: buildings by point on surface, open incidents by point, before and after', async () => {
     const proposal = plan(box('001', 121.48, 121.4835), box('002', 121.4835, 121.49));

@@ -3407,6 +3407,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/planner/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The bounds of validation: sizes, households, slivers, gap and overlap tolerance */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description too_small below (warning) */
+                            tooSmallSquareMetres: number;
+                            /** @description too_large above (warning) */
+                            tooLargeSquareMetres: number;
+                            minHouseholds: number;
+                            maxHouseholds: number;
+                            /** @description sliver: largest inscribed circle radius below (error) */
+                            sliverRadiusMetres: number;
+                            /** @description gaps and overlaps count above (error) */
+                            gapOverlapToleranceSquareMetres: number;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        /** Set the bounds of validation (admins of the whole installation; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description too_small below (warning) */
+                        tooSmallSquareMetres: number;
+                        /** @description too_large above (warning) */
+                        tooLargeSquareMetres: number;
+                        minHouseholds: number;
+                        maxHouseholds: number;
+                        /** @description sliver: largest inscribed circle radius below (error) */
+                        sliverRadiusMetres: number;
+                        /** @description gaps and overlaps count above (error) */
+                        gapOverlapToleranceSquareMetres: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description too_small below (warning) */
+                            tooSmallSquareMetres: number;
+                            /** @description too_large above (warning) */
+                            tooLargeSquareMetres: number;
+                            minHouseholds: number;
+                            maxHouseholds: number;
+                            /** @description sliver: largest inscribed circle radius below (error) */
+                            sliverRadiusMetres: number;
+                            /** @description gaps and overlaps count above (error) */
+                            gapOverlapToleranceSquareMetres: number;
+                            updatedAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/planner/drafts": {
         parameters: {
             query?: never;

@@ -211,3 +211,24 @@ export async function saveDraft(trx: Db, id: string, d: { grids: unknown; histor
 export async function deleteDraft(trx: Db, id: string): Promise<void> {
   await trx.deleteFrom('grid_plan_drafts').where('id', '=', id).execute();
 }
+
+export interface SettingsRow {
+  too_small_m2: number;
+  too_large_m2: number;
+  min_households: number;
+  max_households: number;
+  sliver_radius_m: number;
+  gap_overlap_tolerance_m2: number;
+  updated_at: Date;
+}
+
+/** The planner's bounds (one row). */
+export async function readPlanSettings(db: Db): Promise<SettingsRow> {
+  return db.selectFrom('grid_plan_settings')
+    .select(['too_small_m2', 'too_large_m2', 'min_households', 'max_households', 'sliver_radius_m', 'gap_overlap_tolerance_m2', 'updated_at'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function writePlanSettings(trx: Db, s: Omit<SettingsRow, 'updated_at'>): Promise<void> {
+  await trx.updateTable('grid_plan_settings').set({ ...s, updated_at: sql`now()` }).execute();
+}

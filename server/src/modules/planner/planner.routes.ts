@@ -7,11 +7,11 @@ import { auditOf } from '../audit/audit.repository.js';
 import { idempotencyKey, sendAnswer } from '../../write/http.js';
 import { IdempotencyHeaders } from '../incidents/incidents.schemas.js';
 import {
-  communityVersion, communityVersions, createDraft, versionsDiff, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
+  communityVersion, communityVersions, createDraft, versionsDiff, planSettings, setPlanSettings, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
 } from './planner.service.js';
 import {
   CommunityParams, DiffAnswer, DiffParams, Draft, DraftList, DraftQuery, DraftSaveBody, ImpactAnswer, ImpactBody, NewDraftBody, PLANNER_VALIDATION, PlanGrids, ProposalBody,
-  PublishBody, ValidateAnswer, VersionList, VersionParams,
+  PlanSettings, PlanSettingsAnswer, PublishBody, ValidateAnswer, VersionList, VersionParams,
 } from './planner.schemas.js';
 import { IdParams } from '../../lib/schemas.js';
 import { Type } from 'typebox';
@@ -86,6 +86,25 @@ const plannerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const write = { key: idempotencyKey(request), route: `POST /api/planner/communities/${code}/versions`, body: request.body };
       return sendAnswer(reply, await publishPlan({ db: app.db, live: app.live }, request.user!, code, request.body, write, auditOf(request)));
     },
+  );
+
+  // The bounds validation applies (admins of the whole installation change them).
+  app.get(
+    '/api/planner/settings',
+    {
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'The bounds of validation: sizes, households, slivers, gap and overlap tolerance', response: { 200: PlanSettingsAnswer } },
+    },
+    async () => planSettings(app.db),
+  );
+
+  app.put(
+    '/api/planner/settings',
+    {
+      config: { permission: 'grid.plan.write', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'Set the bounds of validation (admins of the whole installation; audited)', body: PlanSettings, response: { 200: PlanSettingsAnswer } },
+    },
+    async (request) => setPlanSettings(app.db, request.user!, request.body, auditOf(request)),
   );
 
   // Drafts: a planner's work in progress, kept on the server (planners and admins of the area).

@@ -147,3 +147,13 @@ export const DiffAnswer = Type.Object({
     changed: Nullable(GeoJsonGeometry),
   })),
 });
+
+export const PlanSettings = Type.Object({
+  tooSmallSquareMetres: Type.Number({ minimum: 0, maximum: 1e9, description: 'too_small below (warning)' }),
+  tooLargeSquareMetres: Type.Number({ minimum: 1, maximum: 1e10, description: 'too_large above (warning)' }),
+  minHouseholds: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  maxHouseholds: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  sliverRadiusMetres: Type.Number({ minimum: 0, maximum: 1000, description: 'sliver: largest inscribed circle radius below (error)' }),
+  gapOverlapToleranceSquareMetres: Type.Number({ minimum: 0, maximum: 10_000, description: 'gaps and overlaps count above (error)' }),
+}, { additionalProperties: false });
+export const PlanSettingsAnswer = Type.Object({ ...PlanSettings.properties, updatedAt: Type.String() });

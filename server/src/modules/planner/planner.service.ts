@@ -21,7 +21,7 @@ import { diffVersions, proposalImpact, validateProposal, type IssueRow } from '.
 import {
   applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
   lockCommunityPlan, versionGrids, type Community,
-  deleteDraft, findDraft, insertDraft, listDrafts, saveDraft, type AppliedVersion, type DraftRow,
+  deleteDraft, findDraft, insertDraft, listDrafts, readPlanSettings, saveDraft, writePlanSettings, type AppliedVersion, type DraftRow, type SettingsRow,
 } from './planner.repository.js';
 import { gridsChanged } from './planner.events.js';
 import { MAX_PLAN_VERTICES, type PlanGridValue } from './planner.schemas.js';
@@ -288,5 +288,39 @@ export async function deleteDraftFor(db: Kysely<DB>, c: Caller, id: string, audi
     if (d.author_id !== c.id && c.role !== 'admin') throw new ApiError(403, 'FORBIDDEN', 'only its author or an admin deletes a draft');
     await deleteDraft(trx, id);
     await appendAudit(trx, audit, { action: 'grid.plan.draft_delete', entity: 'grid_plan_draft', entityId: id, before: { communityCode: d.community_code, author: d.author_name, revision: d.revision } });
+  });
+}
+
+// --- Bounds ------------------------------------------------------------------------------------
+
+const settingsView = (r: SettingsRow) => ({
+  tooSmallSquareMetres: r.too_small_m2, tooLargeSquareMetres: r.too_large_m2, minHouseholds: r.min_households, maxHouseholds: r.max_households,
+  sliverRadiusMetres: r.sliver_radius_m, gapOverlapToleranceSquareMetres: r.gap_overlap_tolerance_m2, updatedAt: r.updated_at.toISOString(),
+});
+
+/** GET /api/planner/settings: the bounds validation applies. */
+export async function planSettings(db: Db) {
+  return settingsView(await readPlanSettings(db));
+}
+
+export interface PlanSettingsInput {
+  tooSmallSquareMetres: number; tooLargeSquareMetres: number; minHouseholds: number; maxHouseholds: number;
+  sliverRadiusMetres: number; gapOverlapToleranceSquareMetres: number;
+}
+
+/** PUT /api/planner/settings: the installation's bounds, by an admin of `*` (403 otherwise); audited with before and after. */
+export async function setPlanSettings(db: Kysely<DB>, c: Caller, s: PlanSettingsInput, audit: AuditContext) {
+  if (c.role !== 'admin' || c.areaCode !== '*') throw new ApiError(403, 'FORBIDDEN', 'the planner\'s bounds are the whole installation\'s: only an admin of the whole installation (*) changes them');
+  if (s.tooSmallSquareMetres >= s.tooLargeSquareMetres) throw new ApiError(422, 'INVALID_PARAMETER', 'tooSmallSquareMetres must be below tooLargeSquareMetres', { parameter: 'tooSmallSquareMetres' });
+  if (s.minHouseholds >= s.maxHouseholds) throw new ApiError(422, 'INVALID_PARAMETER', 'minHouseholds must be below maxHouseholds', { parameter: 'minHouseholds' });
+  return inTransaction(db, async (trx) => {
+    const before = settingsView(await readPlanSettings(trx));
+    await writePlanSettings(trx, {
+      too_small_m2: s.tooSmallSquareMetres, too_large_m2: s.tooLargeSquareMetres, min_households: s.minHouseholds, max_households: s.maxHouseholds,
+      sliver_radius_m: s.sliverRadiusMetres, gap_overlap_tolerance_m2: s.gapOverlapToleranceSquareMetres,
+    });
+    const after = settingsView(await readPlanSettings(trx));
+    await appendAudit(trx, audit, { action: 'grid.plan.settings', entity: 'grid_plan_settings', before, after });
+    return after;
   });
 }
