@@ -1,6 +1,7 @@
 import { proposalImpactSql, validateProposalSql } from '../../server/src/modules/planner/planner.query.js';
 import type { Database } from '../../server/src/db/database.js';
 import { fmt, httpPost, median, percentile, timed, type Row } from './stats.js';
+import { arcsOf, fromGrids, timeRebuild, type GridCollection } from '../../web/src/modules/planner/engine/index.js';
 
 const ROUNDS = 20;
 
@@ -57,6 +58,20 @@ export async function benchPlanner(database: Database, origin: string, cookie: s
       baseline: `p50 ${fmt(median(raw))} · p95 ${fmt(percentile(raw, 95))}`,
       ratio: `${fmt(median(ours) / median(raw), 2)}× (p95 ${fmt(percentile(ours, 95) / percentile(raw, 95), 2)}×)`,
       note: 'endpoint vs its SQL via pg; goal ≤ 1.5×',
+    });
+  }
+  // The browser's edit engine on the same 24 grids: after a vertex edit it rebuilds the grids that use the
+  // touched arc, not the whole community (web/src/modules/planner/engine).
+  const state = fromGrids(fc as GridCollection);
+  const shared = state.features.map((f) => f.properties.code).flatMap((code) => arcsOf(state, code)).find((a) => a.shared);
+  if (shared) {
+    const t = timeRebuild(state, [shared.arc], 200);
+    out.push({
+      what: `client: rebuild after an edit of a shared border (${t.touchedGrids} of ${t.grids} grids) (ms)`,
+      ours: fmt(t.touchedMs, 3),
+      baseline: `${fmt(t.fullMs, 3)} (every grid)`,
+      ratio: `${fmt(t.ratio, 2)}×`,
+      note: 'touched grids vs whole community, in Node on the same code; goal ≤ 0.2×',
     });
   }
   return out;
