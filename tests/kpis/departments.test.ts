@@ -189,6 +189,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Departments are reference data the embedded test database keeps between files: leave them as found.
+  await env?.db.pool.query('UPDATE incident_transitions SET department_code = NULL WHERE department_code = $1', [QUOTED_DEPT.code]);
+  await env?.db.pool.query('DELETE FROM departments WHERE code = $1', [QUOTED_DEPT.code]);
   await env?.close();
 });
 
@@ -550,8 +553,10 @@ describe('department KPIs: the weights', () => {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().weights).toEqual(DEFAULT_WEIGHTS);
     }
+    // The audit log is append-only and outlives a test database emptied between files: this test's rows only.
+    const since = (await env.db.pool.query<{ id: number }>('SELECT coalesce(max(id), 0)::bigint AS id FROM audit_log')).rows[0].id;
     const audits = async () => (await env.db.pool.query<{ actor: string | null; before: unknown; after: unknown }>(
-      `SELECT actor_id::text AS actor, before, after FROM audit_log WHERE action = 'kpi.weights' ORDER BY id`)).rows;
+      `SELECT actor_id::text AS actor, before, after FROM audit_log WHERE action = 'kpi.weights' AND id > $1 ORDER BY id`, [since])).rows;
     expect(await audits()).toEqual([]);
 
     // Refused: nothing changes, nothing is audited.
