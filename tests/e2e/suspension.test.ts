@@ -192,12 +192,8 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('挂起, 延期 and 评价 in
     const desk = await env.browser.newContext({ viewport: { width: 1920, height: 1080 }, locale: 'zh-CN' });
     try {
       const { page, errors } = await watchedPage(desk);
-      await page.goto(`${env.base}/?e2e=1`);
-      await signIn(page, commander);
-      await page.click('[data-testid="tab-list"]');
       // The list's status filter left as it is: closed incidents are found by their text.
-      await page.fill('[data-testid="filter-q"]', text);
-      await page.locator(`[data-testid="incident-row"][data-incident-id="${id}"] button`).click();
+      await openDrawer(page, env.base, commander, id, text);
       await page.waitForSelector(`[data-testid="incident-rating"][data-score="4"]`);
       expect(await page.textContent('[data-testid="incident-ratings"]')).toContain('处理及时，楼道已清理干净');
       expect(await page.textContent('[data-testid="incident-rated"]')).toContain('4');
