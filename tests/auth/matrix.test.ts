@@ -331,6 +331,24 @@ const CASES: Record<string, Record<string, Case>> = {
     'in scope': { request: () => ({ method: 'POST', url: '/api/planner/impact', payload: { communityCode: COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
     'out of scope': { request: () => ({ method: 'POST', url: '/api/planner/impact', payload: { communityCode: OTHER_COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
   },
+  // The planner's screen: the communities of the area (an admin of '*' all), whether the caller may change each plan.
+  'GET /api/planner/communities': {
+    none: {
+      request: get('/api/planner/communities'),
+      check: (res, who) => {
+        const codes = who === 'admin' ? [COMMUNITY, OTHER_COMMUNITY] : [COMMUNITY];
+        const writable = ['admin', 'admin_c', 'planner'].includes(who);
+        expect(res.json().communities.map((c: { code: string; writable: boolean }) => [c.code, c.writable])).toEqual(codes.map((c) => [c, writable]));
+      },
+    },
+  },
+  'GET /api/planner/communities/:code': {
+    'in scope': {
+      request: get(`/api/planner/communities/${COMMUNITY}`),
+      check: (res, who) => expect([res.json().code, res.json().writable, res.json().grids.features.length > 0]).toEqual([COMMUNITY, ['admin', 'admin_c', 'planner'].includes(who), true]),
+    },
+    'out of scope': { request: get(`/api/planner/communities/${OTHER_COMMUNITY}`) },
+  },
   'GET /api/planner/communities/:code/versions': {
     'in scope': { request: get(`/api/planner/communities/${COMMUNITY}/versions`), check: (res) => expect(res.json().latestVersion).toBe(0) },
     'out of scope': { request: get(`/api/planner/communities/${OTHER_COMMUNITY}/versions`) },
@@ -594,6 +612,11 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'out of scope': '                              401  200   404    404  404  403   403  404',
   },
   'POST /api/planner/impact': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
+  'GET /api/planner/communities': { none: '      401  200   200    200  200  403   403  200' },
+  'GET /api/planner/communities/:code': {
     'in scope': '                                  401  200   200    200  200  403   403  200',
     'out of scope': '                              401  200   404    404  404  403   403  404',
   },

@@ -3007,6 +3007,8 @@ export interface paths {
                                     [key: string]: unknown;
                                 };
                                 areaSquareMetres?: number;
+                                /** @description the figure the message states: households (households_out_of_range), width in m (sliver), parts (multipart), grids (duplicate_code) */
+                                value?: number;
                                 fix?: {
                                     kind: string;
                                     description: string;
@@ -3141,6 +3143,177 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/communities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The communities of your area, by code: grids, buildings, households, open incidents and responders in force, latest version, whether you may change the plan */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description at most this many communities (by code) */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            communities: {
+                                code: string;
+                                name: string;
+                                streetCode: string;
+                                streetName: string;
+                                /** @description grids in force */
+                                grids: number;
+                                /** @description buildings in the grids in force (by their grid: point on surface) */
+                                buildings: number;
+                                /** @description households of those buildings */
+                                households: number;
+                                /** @description incidents in those grids whose status is not closed */
+                                openIncidents: number;
+                                /** @description responders whose home grid is one of those grids */
+                                responders: number;
+                                /** @description the latest published version (applied or not); 0 before the first plan */
+                                latestVersion: number;
+                                /** @description the caller may change the plan: grid.plan.write and an area that holds the community (not a single grid) */
+                                writable: boolean;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/communities/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One community to draw on: boundary and bbox, the grids in force with what each holds, and the roads around it (clipped) as snapping guides */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the 12-digit community code */
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            name: string;
+                            boundary: {
+                                /** @enum {string} */
+                                type: "MultiPolygon";
+                                coordinates: [
+                                    number,
+                                    number
+                                ][][][];
+                            } | null;
+                            /** @description [minLon, minLat, maxLon, maxLat] of the boundary (of the grids in force when it has none); null when there is neither */
+                            bbox: [
+                                number,
+                                number,
+                                number,
+                                number
+                            ] | null;
+                            /** @description the latest published version (applied or not); 0 before the first plan */
+                            latestVersion: number;
+                            /** @description the caller may change the plan: grid.plan.write and an area that holds the community (not a single grid) */
+                            writable: boolean;
+                            /** @description the grids in force (9 decimals), by code */
+                            grids: {
+                                /** @enum {string} */
+                                type: "FeatureCollection";
+                                features: {
+                                    /** @enum {string} */
+                                    type: "Feature";
+                                    properties: {
+                                        code: string;
+                                        name: string;
+                                        /** @description buildings in the grids in force (by their grid: point on surface) */
+                                        buildings: number;
+                                        /** @description households of those buildings */
+                                        households: number;
+                                        /** @description incidents in those grids whose status is not closed */
+                                        openIncidents: number;
+                                        /** @description responders whose home grid is one of those grids */
+                                        responders: number;
+                                    };
+                                    geometry: {
+                                        /** @enum {string} */
+                                        type: "MultiPolygon";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][][][];
+                                    };
+                                }[];
+                            };
+                            /** @description snapping guides: the roads within 50 m of the boundary (of the grids when it has none), clipped to that area, one LineString each part (7 decimals; at most 3000, longest first) */
+                            roads: {
+                                /** @enum {string} */
+                                type: "FeatureCollection";
+                                features: {
+                                    /** @enum {string} */
+                                    type: "Feature";
+                                    properties: {
+                                        name: string | null;
+                                        class: string;
+                                    };
+                                    geometry: {
+                                        /** @enum {string} */
+                                        type: "LineString";
+                                        coordinates: [
+                                            number,
+                                            number
+                                        ][];
+                                    };
+                                }[];
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

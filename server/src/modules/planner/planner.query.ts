@@ -38,6 +38,8 @@ export interface IssueRow {
   location: unknown;
   area_m2: number | null;
   fix: { kind: string; description: string; grids: { code: string; geometry: unknown }[] } | null;
+  /** the figure the message states: households, a sliver's width in m, parts, grids sharing a code */
+  value: number | null;
 }
 
 /**
@@ -62,22 +64,22 @@ export function validateProposalSql(communityCode: string, grids: unknown[]) {
     issues AS (
       SELECT 'invalid_geometry' AS kind, 'error' AS severity, 'invalid geometry: ' || (ST_IsValidDetail(k.raw)).reason AS message,
              ARRAY[coalesce(k.code, '')] AS grid_codes, coalesce((ST_IsValidDetail(k.raw)).location, ST_PointOnSurface(k.raw)) AS location,
-             NULL::float8 AS area_m2, NULL::jsonb AS fix
+             NULL::float8 AS area_m2, NULL::jsonb AS fix, NULL::float8 AS value
         FROM checked k WHERE NOT k.ok
       UNION ALL
-      SELECT 'multipart', 'warning', 'the grid has ' || ST_NumGeometries(u.geom) || ' separate parts', ARRAY[u.code], u.geom, NULL, NULL
+      SELECT 'multipart', 'warning', 'the grid has ' || ST_NumGeometries(u.geom) || ' separate parts', ARRAY[u.code], u.geom, NULL, NULL, ST_NumGeometries(u.geom)
         FROM usable u WHERE ST_NumGeometries(u.geom) > 1
       UNION ALL
-      SELECT 'bad_code', 'error', 'the code must be the community code ' || c.code || ' and 3 digits', ARRAY[coalesce(u.code, '')], ST_PointOnSurface(u.geom), NULL, NULL
+      SELECT 'bad_code', 'error', 'the code must be the community code ' || c.code || ' and 3 digits', ARRAY[coalesce(u.code, '')], ST_PointOnSurface(u.geom), NULL, NULL, NULL
         FROM usable u, community c WHERE u.code IS NULL OR u.code !~ ('^' || c.code || '[0-9]{3}$')
       UNION ALL
-      SELECT 'duplicate_code', 'error', 'the code ' || u.code || ' is used by ' || count(*) || ' grids', ARRAY[u.code], ST_PointOnSurface(ST_Collect(u.geom)), NULL, NULL
+      SELECT 'duplicate_code', 'error', 'the code ' || u.code || ' is used by ' || count(*) || ' grids', ARRAY[u.code], ST_PointOnSurface(ST_Collect(u.geom)), NULL, NULL, count(*)
         FROM usable u WHERE u.code IS NOT NULL GROUP BY u.code HAVING count(*) > 1
       UNION ALL
       SELECT 'outside_community', 'error', 'part of the grid lies outside its community', ARRAY[u.code], o.geom, ${m2(sql`o.geom`)},
              jsonb_build_object('kind', 'clip', 'description', 'clip the grid to the community',
                'grids', jsonb_build_array(jsonb_build_object('code', u.code, 'geometry',
-                 ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Intersection(u.geom, c.geom), 3)), 9)::jsonb)))
+                 ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Intersection(u.geom, c.geom), 3)), 9)::jsonb))), NULL
         FROM usable u, community c, s,
              LATERAL (SELECT ST_CollectionExtract(ST_Difference(u.geom, c.geom), 3) AS geom) o
        WHERE NOT ST_IsEmpty(o.geom) AND ${m2(sql`o.geom`)} > s.gap_overlap_tolerance_m2
@@ -85,7 +87,7 @@ export function validateProposalSql(communityCode: string, grids: unknown[]) {
       SELECT 'overlap', 'error', 'grids ' || a.code || ' and ' || b.code || ' overlap', ARRAY[a.code, b.code], x.geom, ${m2(sql`x.geom`)},
              jsonb_build_object('kind', 'subtract', 'description', 'leave the overlap to ' || a.code,
                'grids', jsonb_build_array(jsonb_build_object('code', b.code, 'geometry',
-                 ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Difference(b.geom, a.geom), 3)), 9)::jsonb)))
+                 ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Difference(b.geom, a.geom), 3)), 9)::jsonb))), NULL
         FROM usable a JOIN usable b ON a.ord < b.ord AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom), s,
              LATERAL (SELECT ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3) AS geom) x
        WHERE NOT ST_IsEmpty(x.geom) AND ${m2(sql`x.geom`)} > s.gap_overlap_tolerance_m2
@@ -93,7 +95,7 @@ export function validateProposalSql(communityCode: string, grids: unknown[]) {
       SELECT 'gap', 'error', 'a gap no grid covers', CASE WHEN n.code IS NULL THEN '{}'::text[] ELSE ARRAY[n.code] END, g.part, ${m2(sql`g.part`)},
              CASE WHEN n.code IS NOT NULL THEN jsonb_build_object('kind', 'merge', 'description', 'give the gap to ' || n.code,
                'grids', jsonb_build_array(jsonb_build_object('code', n.code, 'geometry',
-                 ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(n.geom, g.part), 3)), 9)::jsonb))) END
+                 ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(n.geom, g.part), 3)), 9)::jsonb))) END, NULL
         FROM gaps g CROSS JOIN s
         LEFT JOIN LATERAL (
           SELECT u.code, u.geom FROM usable u
@@ -102,24 +104,24 @@ export function validateProposalSql(communityCode: string, grids: unknown[]) {
         ) n ON true
        WHERE ${m2(sql`g.part`)} > s.gap_overlap_tolerance_m2
       UNION ALL
-      SELECT 'sliver', 'error', 'a sliver: nowhere wider than ' || round((2 * r.radius)::numeric, 1) || ' m', ARRAY[p.code], p.part, ${m2(sql`p.part`)}, NULL
+      SELECT 'sliver', 'error', 'a sliver: nowhere wider than ' || round((2 * r.radius)::numeric, 1) || ' m', ARRAY[p.code], p.part, ${m2(sql`p.part`)}, NULL, round((2 * r.radius)::numeric, 1)
         FROM parts p, community c, s,
              LATERAL (SELECT (ST_MaximumInscribedCircle(ST_Transform(p.part, c.utm))).radius AS radius) r
        WHERE r.radius < s.sliver_radius_m
       UNION ALL
       SELECT CASE WHEN a.m2 < s.too_small_m2 THEN 'too_small' ELSE 'too_large' END, 'warning',
-             'area ' || round(a.m2::numeric) || ' m² is outside ' || s.too_small_m2 || '–' || s.too_large_m2 || ' m²', ARRAY[u.code], u.geom, a.m2, NULL
+             'area ' || round(a.m2::numeric) || ' m² is outside ' || s.too_small_m2 || '–' || s.too_large_m2 || ' m²', ARRAY[u.code], u.geom, a.m2, NULL, NULL
         FROM usable u, s, LATERAL (SELECT ${m2(sql`u.geom`)} AS m2) a
        WHERE a.m2 < s.too_small_m2 OR a.m2 > s.too_large_m2
       UNION ALL
-      SELECT 'households_out_of_range', 'warning', h.n || ' households, outside ' || s.min_households || '–' || s.max_households, ARRAY[u.code], u.geom, NULL, NULL
+      SELECT 'households_out_of_range', 'warning', h.n || ' households, outside ' || s.min_households || '–' || s.max_households, ARRAY[u.code], u.geom, NULL, NULL, h.n
         FROM usable u, s, LATERAL (
           SELECT coalesce(sum(b.households), 0)::int AS n FROM buildings b
            WHERE b.geom && u.geom AND ST_Intersects(u.geom, ST_PointOnSurface(b.geom))
         ) h
        WHERE h.n < s.min_households OR h.n > s.max_households
     )
-    SELECT kind, severity, message, grid_codes, ST_AsGeoJSON(location, 9)::jsonb AS location, area_m2, fix
+    SELECT kind, severity, message, grid_codes, ST_AsGeoJSON(location, 9)::jsonb AS location, area_m2, fix, value::float8 AS value
       FROM issues
      ORDER BY severity = 'warning', kind, grid_codes`;
 }

@@ -5,8 +5,11 @@
  * responders and accounts bound to a dropped code move to its successor. The table's triggers move
  * buildings and open incidents into the grids in force and keep each grid's boundary history.
  */
-import { sql } from 'kysely';
+import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
+import { seesEverything, type AreaCode } from '../../auth/scope.js';
+import { codeInScope } from '../../auth/scope.repository.js';
 import type { Db } from '../../db/transaction.js';
+import { OPEN_STATUSES } from '../incidents/lifecycle.js';
 
 export interface Community {
   id: string;
@@ -231,4 +234,148 @@ export async function readPlanSettings(db: Db): Promise<SettingsRow> {
 
 export async function writePlanSettings(trx: Db, s: Omit<SettingsRow, 'updated_at'>): Promise<void> {
   await trx.updateTable('grid_plan_settings').set({ ...s, updated_at: sql`now()` }).execute();
+}
+
+// --- The planner's screen ------------------------------------------------------------------------
+//
+// What a grid holds is impact's "before" (planner.query.ts): buildings by their grid (the trigger's
+// point on surface), households summed over them, incidents by their grid and not closed
+// (OPEN_STATUSES), responders by home grid — over the grids in force.
+
+/**
+ * A community within reach of `areaCode` (the service's communityFor): its area holds it (the scope
+ * rule), or the area is a grid of it ('*' reaches all).
+ */
+function communityInReach(code: Expression<string>, areaCode: AreaCode): RawBuilder<SqlBool> {
+  if (seesEverything(areaCode) || areaCode.length <= 12) return codeInScope(code, areaCode);
+  return sql<SqlBool>`(${code} = ${areaCode.slice(0, 12)})`;
+}
+
+export interface CommunityListRow {
+  code: string;
+  name: string;
+  street_code: string;
+  street_name: string;
+  grids: number;
+  buildings: number;
+  households: number;
+  open_incidents: number;
+  responders: number;
+  latest_version: number;
+}
+
+/** The communities within reach of `areaCode`, by code, at most `limit`, each with what its grids in force hold. */
+export async function listCommunities(db: Db, areaCode: AreaCode, limit: number): Promise<CommunityListRow[]> {
+  return db
+    .selectFrom('areas as c')
+    .innerJoin('areas as s', 's.id', 'c.parent_id')
+    .leftJoinLateral(
+      (eb) => eb.selectFrom('buildings as b').innerJoin('grids as g', 'g.id', 'b.grid_id').whereRef('g.community_id', '=', 'c.id')
+        .select((b) => [b.fn.countAll<number>().as('n'), b.fn.coalesce(b.fn.sum<number>('b.households'), b.lit(0)).as('households')])
+        .as('b'),
+      (join) => join.onTrue(),
+    )
+    .where('c.level', '=', 'community')
+    .where((eb) => communityInReach(eb.ref('c.code'), areaCode))
+    .select((eb) => [
+      'c.code as code',
+      'c.name as name',
+      's.code as street_code',
+      's.name as street_name',
+      eb.selectFrom('grids as g').whereRef('g.community_id', '=', 'c.id').select(eb.fn.countAll<number>().as('n')).$asScalar().as('grids'),
+      eb.fn.coalesce('b.n', eb.lit(0)).as('buildings'),
+      eb.fn.coalesce('b.households', eb.lit(0)).as('households'),
+      eb.selectFrom('incidents as i').innerJoin('grids as g', 'g.id', 'i.grid_id').whereRef('g.community_id', '=', 'c.id')
+        .where('i.status', 'in', OPEN_STATUSES)
+        .select(eb.fn.countAll<number>().as('n')).$asScalar().as('open_incidents'),
+      eb.selectFrom('responders as r').innerJoin('grids as g', 'g.id', 'r.home_grid_id').whereRef('g.community_id', '=', 'c.id')
+        .select(eb.fn.countAll<number>().as('n')).$asScalar().as('responders'),
+      eb.fn.coalesce(
+        eb.selectFrom('grid_plan_versions as v').whereRef('v.community_id', '=', 'c.id').select((v) => v.fn.max('v.version').as('n')).$asScalar(),
+        eb.lit(0),
+      ).as('latest_version'),
+    ])
+    .orderBy('c.code')
+    .limit(limit)
+    .execute() as Promise<CommunityListRow[]>;
+}
+
+/** A stored MultiPolygon as GeoJSON (EPSG:4326): areas' and grids' geometry columns are MultiPolygon. */
+export interface StoredMultiPolygon { type: 'MultiPolygon'; coordinates: [number, number][][][] }
+
+export interface CommunityOutline {
+  boundary: StoredMultiPolygon | null;
+  bbox: [number, number, number, number] | null;
+}
+
+/** The community's boundary (9 decimals) and the bbox of it — of its grids in force when it has none. */
+export async function communityOutline(db: Db, communityId: string): Promise<CommunityOutline> {
+  const { rows: [row] } = await sql<{ boundary: StoredMultiPolygon | null; xmin: number | null; ymin: number | null; xmax: number | null; ymax: number | null }>`
+    SELECT ST_AsGeoJSON(x.boundary, 9)::jsonb AS boundary,
+           ST_XMin(x.extent) AS xmin, ST_YMin(x.extent) AS ymin, ST_XMax(x.extent) AS xmax, ST_YMax(x.extent) AS ymax
+      FROM (SELECT a.geom AS boundary, coalesce(a.geom, (SELECT ST_Union(g.geom) FROM grids g WHERE g.community_id = a.id)) AS extent
+              FROM areas a WHERE a.id = ${communityId}) x`.execute(db);
+  const bbox = row.xmin === null ? null : [row.xmin, row.ymin!, row.xmax!, row.ymax!] as [number, number, number, number];
+  return { boundary: row.boundary, bbox };
+}
+
+export interface HeldCounts { buildings: number; households: number; openIncidents: number; responders: number }
+export interface CommunityGridFeature {
+  type: 'Feature';
+  properties: { code: string; name: string } & HeldCounts;
+  geometry: StoredMultiPolygon;
+}
+
+/** The community's grids in force (9 decimals, by code), each with what it holds. */
+export async function gridsInForceWithCounts(db: Db, communityId: string): Promise<{ type: 'FeatureCollection'; features: CommunityGridFeature[] }> {
+  const { rows } = await sql<{ fc: { type: 'FeatureCollection'; features: CommunityGridFeature[] } }>`
+    SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object(
+             'type', 'Feature',
+             'properties', jsonb_build_object('code', g.code, 'name', g.name, 'buildings', b.n, 'households', b.households,
+                                              'openIncidents', i.n, 'responders', r.n),
+             'geometry', ST_AsGeoJSON(g.geom, 9)::jsonb) ORDER BY g.code), '[]'::jsonb)) AS fc
+      FROM grids g
+      CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(x.households), 0) AS households FROM buildings x WHERE x.grid_id = g.id) b
+      CROSS JOIN LATERAL (SELECT count(*) AS n FROM incidents x WHERE x.grid_id = g.id AND x.status = ANY(${[...OPEN_STATUSES]}::text[])) i
+      CROSS JOIN LATERAL (SELECT count(*) AS n FROM responders x WHERE x.home_grid_id = g.id) r
+     WHERE g.community_id = ${communityId}`.execute(db);
+  return rows[0].fc;
+}
+
+export interface RoadGuideFeature {
+  type: 'Feature';
+  properties: { name: string | null; class: string };
+  geometry: { type: 'LineString'; coordinates: [number, number][] };
+}
+
+/**
+ * The roads within `metres` of the community's boundary (of its grids in force when it has none),
+ * clipped to that area: each LineString part one Feature, snapped to 7 decimals (parts that collapse
+ * are dropped), the longest `cap` first. Basemap geography: roads are not scoped.
+ */
+export async function roadGuides(db: Db, communityId: string, metres: number, cap: number): Promise<{ type: 'FeatureCollection'; features: RoadGuideFeature[] }> {
+  const { rows } = await sql<{ fc: { type: 'FeatureCollection'; features: RoadGuideFeature[] } }>`
+    WITH extent AS (
+      SELECT ST_Buffer(x.geom::geography, ${metres}::float8)::geometry AS geom
+        FROM (SELECT coalesce(a.geom, (SELECT ST_Union(g.geom) FROM grids g WHERE g.community_id = a.id)) AS geom
+                FROM areas a WHERE a.id = ${communityId}) x
+       WHERE x.geom IS NOT NULL
+    ),
+    parts AS (
+      SELECT r.id, r.name, r.class, d.path, ST_SnapToGrid(d.geom, 1e-7) AS geom
+        FROM extent e
+        JOIN roads r ON r.geom && e.geom AND ST_Intersects(r.geom, e.geom)
+        CROSS JOIN LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(r.geom, e.geom), 2)) d
+    ),
+    kept AS (
+      SELECT p.* FROM parts p
+       WHERE p.geom IS NOT NULL AND NOT ST_IsEmpty(p.geom) AND GeometryType(p.geom) = 'LINESTRING' AND ST_NPoints(p.geom) >= 2
+       ORDER BY ST_Length(p.geom) DESC, p.id, p.path
+       LIMIT ${cap}
+    )
+    SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object(
+             'type', 'Feature', 'properties', jsonb_build_object('name', k.name, 'class', k.class),
+             'geometry', ST_AsGeoJSON(k.geom, 7)::jsonb) ORDER BY ST_Length(k.geom) DESC, k.id, k.path), '[]'::jsonb)) AS fc
+      FROM kept k`.execute(db);
+  return rows[0].fc;
 }

@@ -1,16 +1,17 @@
 /**
- * The grid planner (issue 13): checking a proposal (validate, impact) and the communities' dated
- * versions (list, one, publish). The work is in planner.service.ts.
+ * The grid planner (issue 13): the communities of the area and one to draw on (the planner's
+ * screen), checking a proposal (validate, impact) and the communities' dated versions (list, one,
+ * publish). The work is in planner.service.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { auditOf } from '../audit/audit.repository.js';
 import { idempotencyKey, sendAnswer } from '../../write/http.js';
 import { IdempotencyHeaders } from '../incidents/incidents.schemas.js';
 import {
-  communityVersion, communityVersions, createDraft, versionsDiff, planSettings, setPlanSettings, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
+  communitiesFor, communityDetail, communityVersion, communityVersions, createDraft, versionsDiff, planSettings, setPlanSettings, deleteDraftFor, draftFor, draftsFor, planImpact, publishPlan, saveDraftFor, validatePlan,
 } from './planner.service.js';
 import {
-  CommunityParams, DiffAnswer, DiffParams, Draft, DraftList, DraftQuery, DraftSaveBody, ImpactAnswer, ImpactBody, NewDraftBody, PLANNER_VALIDATION, PlanGrids, ProposalBody,
+  CommunityDetail, CommunityList, CommunityListQuery, CommunityParams, DiffAnswer, DiffParams, Draft, DraftList, DraftQuery, DraftSaveBody, ImpactAnswer, ImpactBody, NewDraftBody, PLANNER_VALIDATION, PlanGrids, ProposalBody,
   PlanSettings, PlanSettingsAnswer, PublishBody, ValidateAnswer, VersionList, VersionParams,
 } from './planner.schemas.js';
 import { IdParams } from '../../lib/schemas.js';
@@ -38,6 +39,25 @@ const plannerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['planner'], summary: 'What a proposal changes: per grid before and after, and each building, open incident, responder and account that changes grid', body: ImpactBody, response: { 200: ImpactAnswer } },
     },
     async (request) => planImpact(app.db, request.user!, request.body.communityCode, request.body.grids, request.body.successors),
+  );
+
+  // The planner's screen: the communities of the caller's area, and one community to draw on.
+  app.get(
+    '/api/planner/communities',
+    {
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'The communities of your area, by code: grids, buildings, households, open incidents and responders in force, latest version, whether you may change the plan', querystring: CommunityListQuery, response: { 200: CommunityList } },
+    },
+    async (request) => communitiesFor(app.db, request.user!, request.query),
+  );
+
+  app.get(
+    '/api/planner/communities/:code',
+    {
+      config: { permission: 'grid.plan.read', validation: PLANNER_VALIDATION },
+      schema: { tags: ['planner'], summary: 'One community to draw on: boundary and bbox, the grids in force with what each holds, and the roads around it (clipped) as snapping guides', params: CommunityParams, response: { 200: CommunityDetail } },
+    },
+    async (request) => communityDetail(app.db, request.user!, request.params.code),
   );
 
   app.get(

@@ -53,6 +53,7 @@ export const Issue = Type.Object({
   gridCodes: Type.Array(Type.String()),
   location: GeoJsonGeometry,
   areaSquareMetres: Type.Optional(Type.Number()),
+  value: Type.Optional(Type.Number({ description: 'the figure the message states: households (households_out_of_range), width in m (sliver), parts (multipart), grids (duplicate_code)' })),
   fix: Type.Optional(Type.Object({
     kind: Type.String(),
     description: Type.String(),
@@ -157,3 +158,71 @@ export const PlanSettings = Type.Object({
   gapOverlapToleranceSquareMetres: Type.Number({ minimum: 0, maximum: 10_000, description: 'gaps and overlaps count above (error)' }),
 }, { additionalProperties: false });
 export const PlanSettingsAnswer = Type.Object({ ...PlanSettings.properties, updatedAt: Type.String() });
+
+// --- The planner's screen: the communities of the area, and one community to draw on -----------
+
+/** The most communities one list answers (`limit`), and road guides one community answers. */
+export const MAX_COMMUNITIES = 1000;
+export const MAX_ROAD_GUIDES = 3000;
+/** How far around the community the road guides reach (metres). */
+export const ROAD_GUIDE_METRES = 50;
+
+export const CommunityListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: MAX_COMMUNITIES, default: 200, description: 'at most this many communities (by code)' }),
+});
+
+/** What a community's (or a grid's) grids in force hold: the definitions of impact's "before" counts. */
+const HeldCounts = {
+  buildings: Type.Integer({ description: 'buildings in the grids in force (by their grid: point on surface)' }),
+  households: Type.Integer({ description: 'households of those buildings' }),
+  openIncidents: Type.Integer({ description: 'incidents in those grids whose status is not closed' }),
+  responders: Type.Integer({ description: 'responders whose home grid is one of those grids' }),
+};
+const LatestVersion = Type.Integer({ description: 'the latest published version (applied or not); 0 before the first plan' });
+const Writable = Type.Boolean({ description: 'the caller may change the plan: grid.plan.write and an area that holds the community (not a single grid)' });
+
+export const CommunitySummary = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  streetCode: Type.String(),
+  streetName: Type.String(),
+  grids: Type.Integer({ description: 'grids in force' }),
+  ...HeldCounts,
+  latestVersion: LatestVersion,
+  writable: Writable,
+});
+export const CommunityList = Type.Object({ communities: Type.Array(CommunitySummary) });
+
+const Bbox = Type.Tuple([Type.Number(), Type.Number(), Type.Number(), Type.Number()], {
+  description: '[minLon, minLat, maxLon, maxLat] of the boundary (of the grids in force when it has none); null when there is neither',
+});
+/** Stored geometries as answered (no request bounds: a stored boundary may be larger than a drawn grid). */
+const StoredMultiPolygon = Type.Object({
+  type: Type.Literal('MultiPolygon'),
+  coordinates: Type.Array(Type.Array(Type.Array(Position, { minItems: 4 }), { minItems: 1 }), { minItems: 1 }),
+});
+const LineString = Type.Object({ type: Type.Literal('LineString'), coordinates: Type.Array(Position, { minItems: 2 }) });
+
+export const CommunityGrid = Type.Object({
+  type: Type.Literal('Feature'),
+  properties: Type.Object({ code: Type.String(), name: Type.String(), ...HeldCounts }),
+  geometry: StoredMultiPolygon,
+});
+export const RoadGuide = Type.Object({
+  type: Type.Literal('Feature'),
+  properties: Type.Object({ name: Nullable(Type.String()), class: Type.String() }),
+  geometry: LineString,
+});
+
+export const CommunityDetail = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  boundary: Nullable(StoredMultiPolygon),
+  bbox: Nullable(Bbox),
+  latestVersion: LatestVersion,
+  writable: Writable,
+  grids: Type.Object({ type: Type.Literal('FeatureCollection'), features: Type.Array(CommunityGrid) }, { description: 'the grids in force (9 decimals), by code' }),
+  roads: Type.Object({ type: Type.Literal('FeatureCollection'), features: Type.Array(RoadGuide, { maxItems: MAX_ROAD_GUIDES }) }, {
+    description: `snapping guides: the roads within ${ROAD_GUIDE_METRES} m of the boundary (of the grids when it has none), clipped to that area, one LineString each part (7 decimals; at most ${MAX_ROAD_GUIDES}, longest first)`,
+  }),
+});

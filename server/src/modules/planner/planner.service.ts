@@ -10,6 +10,7 @@
  */
 import { ApiError } from '../../plugins/errors.js';
 import { inScope } from '../../auth/scope.js';
+import { can } from '../../auth/permissions.js';
 import type { Db } from '../../db/transaction.js';
 import { inTransaction } from '../../db/transaction.js';
 import { runWrite, type Answer, type WriteDeps } from '../../write/write.js';
@@ -21,10 +22,11 @@ import { diffVersions, proposalImpact, validateProposal, type IssueRow } from '.
 import {
   applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
   lockCommunityPlan, versionGrids, type Community,
+  communityOutline, gridsInForceWithCounts, listCommunities, roadGuides,
   deleteDraft, findDraft, insertDraft, listDrafts, readPlanSettings, saveDraft, writePlanSettings, type AppliedVersion, type DraftRow, type SettingsRow,
 } from './planner.repository.js';
 import { gridsChanged } from './planner.events.js';
-import { MAX_PLAN_VERTICES, type PlanGridValue } from './planner.schemas.js';
+import { MAX_PLAN_VERTICES, MAX_ROAD_GUIDES, ROAD_GUIDE_METRES, type PlanGridValue } from './planner.schemas.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
 
@@ -44,6 +46,9 @@ async function communityFor(db: Db, c: Caller, code: string, write = false): Pro
   }
   return community;
 }
+
+/** Whether the caller may change the community's plan (what communityFor(…, write = true) lets through). */
+const mayWrite = (c: Caller, code: string) => can(c.role, 'grid.plan.write') && inScope(c.areaCode, code);
 
 /** Rings closed and the whole plan within its vertex budget (the schema bounds each part). */
 function checkShape(grids: Proposal): void {
@@ -71,6 +76,7 @@ const toIssue = (r: IssueRow) => ({
   location: r.location as Record<string, unknown>,
   ...(r.area_m2 === null ? {} : { areaSquareMetres: Math.round(r.area_m2 * 100) / 100 }),
   ...(r.fix ? { fix: r.fix as never } : {}),
+  ...(r.value === null ? {} : { value: Number(r.value) }),
 });
 
 /** POST /api/planner/validate: every issue of the proposal, errors first. Stateless. */
@@ -119,6 +125,38 @@ async function gridsOfVersion(db: Db, community: Community, code: string, versio
   if (grids) return grids;
   if (version === 0 && !(await latestVersion(db, community.id))) return gridsInForce(db, community.id);
   throw new ApiError(404, 'NOT_FOUND', `community ${code} has no version ${version}`);
+}
+
+/**
+ * GET /api/planner/communities: the communities within the caller's reach (as communityFor: those
+ * its area holds; a grid's community for an account scoped to one grid), by code, with what their
+ * grids in force hold, the latest version and whether the caller may change the plan.
+ */
+export async function communitiesFor(db: Db, c: Caller, q: { limit: number }) {
+  const rows = await listCommunities(db, c.areaCode, q.limit);
+  return {
+    communities: rows.map((r) => ({
+      code: r.code, name: r.name, streetCode: r.street_code, streetName: r.street_name, grids: r.grids,
+      buildings: r.buildings, households: r.households, openIncidents: r.open_incidents, responders: r.responders,
+      latestVersion: r.latest_version, writable: mayWrite(c, r.code),
+    })),
+  };
+}
+
+/**
+ * GET /api/planner/communities/{code}: what the planner's screen draws on — the boundary and its
+ * bbox, the grids in force with what each holds, and the roads around as snapping guides.
+ */
+export async function communityDetail(db: Db, c: Caller, code: string) {
+  const community = await communityFor(db, c, code);
+  const outline = await communityOutline(db, community.id);
+  const grids = await gridsInForceWithCounts(db, community.id);
+  const roads = await roadGuides(db, community.id, ROAD_GUIDE_METRES, MAX_ROAD_GUIDES);
+  const latest = await latestVersion(db, community.id);
+  return {
+    code: community.code, name: community.name, boundary: outline.boundary, bbox: outline.bbox,
+    latestVersion: latest?.version ?? 0, writable: mayWrite(c, code), grids, roads,
+  };
 }
 
 export interface PublishInput {
