@@ -333,7 +333,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('command-centre dashboard in 
   }, 120_000);
 
   it('sends a user whose session ended to the login page, and back to the map after signing in again', async () => {
-    const worker = await addUser(env.database.pool, 'planner', district);
+    const worker = await addUser(env.database.pool, 'viewer', district);
     const context = await env.browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     try {
       // Once the session is gone, API calls and tiles answer 401: expected here.

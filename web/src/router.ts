@@ -40,6 +40,12 @@ const routes: RouteRecordRaw[] = [
     meta: { nav: 'nav.kpis', roles: ['admin', 'commander', 'viewer'] },
   },
   {
+    path: '/planner',
+    name: 'planner',
+    component: () => import('./modules/planner/PlannerView.vue'),
+    meta: { nav: 'nav.planner', roles: ['planner', 'admin', 'commander', 'viewer'] },
+  },
+  {
     path: '/admin',
     name: 'admin',
     component: () => import('./modules/admin/AdminView.vue'),
@@ -65,6 +71,8 @@ export function routesFor(role: string | undefined) {
  * 我的任务, a department's on its queue — not on the command map, which stays one tap away.
  */
 const PHONE_HOME: Partial<Record<Role, string>> = { grid_worker: 'field', department: 'department' };
+/** Where a role goes after signing in on any screen: a planner's work is the planner (the map stays a link away). */
+const HOME: Partial<Record<Role, string>> = { planner: 'planner' };
 const isPhone = () => window.matchMedia('(max-width: 720px)').matches;
 
 router.beforeEach(async (to, from) => {
@@ -87,8 +95,10 @@ router.beforeEach(async (to, from) => {
     }));
     return { name: 'command' };
   }
-  const home = PHONE_HOME[session.user.role as Role];
-  if (to.name === 'command' && home && (!from.name || from.name === 'login') && isPhone()) return { name: home, query: to.query };
+  const role = session.user.role as Role;
+  const firstView = !from.name || from.name === 'login';
+  const home = (firstView && isPhone() ? PHONE_HOME[role] : undefined) ?? (from.name === 'login' ? HOME[role] : undefined);
+  if (to.name === 'command' && home) return { name: home, query: to.query };
   return true;
 });
 

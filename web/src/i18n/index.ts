@@ -3,6 +3,8 @@ import zhCN, { type Messages } from './messages/zh-CN';
 import en from './messages/en';
 import fieldZhCN, { type FieldMessages } from './messages/field.zh-CN';
 import fieldEn from './messages/field.en';
+import plannerZhCN, { type PlannerMessages } from './messages/planner.zh-CN';
+import plannerEn from './messages/planner.en';
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
@@ -24,14 +26,14 @@ export function initialLocale(): Locale {
   return 'zh-CN';
 }
 
-/** The views' own message files are merged in under their key (field views: `field`). */
-type AllMessages = Messages & { field: FieldMessages };
+/** The views' own message files are merged in under their key (field views: `field`, the planner: `planner`). */
+type AllMessages = Messages & { field: FieldMessages; planner: PlannerMessages };
 
 export const i18n = createI18n<[AllMessages], Locale, false>({
   legacy: false,
   locale: initialLocale(),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': { ...zhCN, field: fieldZhCN }, en: { ...en, field: fieldEn } },
+  messages: { 'zh-CN': { ...zhCN, field: fieldZhCN, planner: plannerZhCN }, en: { ...en, field: fieldEn, planner: plannerEn } },
   missingWarn: false,
   fallbackWarn: false,
 });

@@ -1,11 +1,11 @@
 import { onBeforeUnmount, onMounted } from 'vue';
 import type { LayerSpecification, Map as MaplibreMap, SourceSpecification } from 'maplibre-gl';
 import { useMap } from './injection';
-import { beforeIdFor, type LayerGroup, type LayerMetadata, type PickKind } from './order';
+import { beforeIdFor, type LayerMetadata, type PickKind, type StackGroup } from './order';
 import { STYLE_CHANGE } from './styleOptions';
 
 export interface LayerGroupSpec {
-  group: LayerGroup;
+  group: StackGroup;
   sources: Record<string, SourceSpecification>;
   /** Layers bottom to top; `metadata` is filled in here. */
   layers: LayerSpecification[];

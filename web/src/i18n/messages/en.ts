@@ -223,6 +223,7 @@ const en: Messages = {
     label: 'Navigation',
     command: 'Command map',
     kpis: 'Department scores',
+    planner: 'Grid planner',
     admin: 'Administration',
   },
   admin: {

@@ -222,6 +222,7 @@ const zhCN = {
     label: '功能导航',
     command: '指挥地图',
     kpis: '部门考评',
+    planner: '网格规划',
     admin: '系统管理',
   },
   admin: {

@@ -10,7 +10,11 @@ import {
   partitionReport,
   recode,
   rename,
+  setGrids,
   splitGrid,
+  undo,
+  commit,
+  emptyHistory,
   toGrids,
   vertices,
   PlanEditError,
@@ -178,5 +182,34 @@ describe('rename / recode', () => {
     expect(arcsOf(c, 'Z').some((a) => a.codes.includes('Z'))).toBe(true);
     expect(codeOf(() => recode(state, { code: A, newCode: B }))).toBe('CODE_TAKEN');
     expect(codeOf(() => rename(state, { code: A, name: '' }))).toBe('BAD_NAME');
+  });
+});
+
+describe('setGrids', () => {
+  it('replaces a grid whole; a border that follows the neighbour is shared again; undo restores it', () => {
+    const state = fromGrids(L.grids);
+    const a = featureOf(state, A);
+    // A redrawn as its own rectangle (the same border with B and C, given anew, point for point)
+    const redrawn = grid(A, rect(LON0, LAT0, LON0 + DX, LAT0 + DY));
+    const step = commit(emptyHistory, state, { kind: 'setGrids', grids: [{ ...redrawn, properties: { code: A, name: '重绘' } }] });
+    expect(featureOf(step.state, A).properties.name).toBe('重绘');
+    expect(area(featureOf(step.state, A))).toBeCloseTo(area(a), 6);
+    expect(neighbours(step.state, A).sort()).toEqual(neighbours(state, A).sort());
+    expect(partitionReport(L.community, step.state).ok).toBe(true);
+    expect(step.state.changed).toEqual([A]);
+    const back = undo(step.history, step.state);
+    expect(toGrids(back.state)).toEqual(toGrids(state));
+  });
+
+  it('adds and removes grids (a file loaded over the plan), and refuses bad arguments', () => {
+    const state = fromGrids(L.grids);
+    const next = setGrids(state, { grids: [grid('NEW', rect(LON0 + 10, LAT0, LON0 + 10.001, LAT0 + 0.001))], remove: [D] });
+    expect(next.features.map((f) => f.properties.code).sort()).toEqual([A, B, C, 'NEW'].sort());
+    expect(next.removed).toEqual([D]);
+    expect(codeOf(() => setGrids(state, { grids: [], remove: ['nope'] }))).toBe('NO_SUCH_GRID');
+    expect(codeOf(() => setGrids(state, { grids: [grid(A, rect(0, 0, 1, 1))], remove: [A] }))).toBe('INVALID_INPUT');
+    expect(codeOf(() => setGrids(state, { grids: [grid(B, rect(0, 0, 1, 1)), grid(B, rect(2, 2, 3, 3))] }))).toBe('DUPLICATE_CODE');
+    expect(codeOf(() => setGrids(state, { grids: [{ ...grid(B, rect(0, 0, 1, 1)), properties: { code: B, name: ' ' } }] }))).toBe('BAD_NAME');
+    expect(codeOf(() => setGrids(state, null as never))).toBe('UNKNOWN_EDIT');
   });
 });

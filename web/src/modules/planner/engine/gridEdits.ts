@@ -9,7 +9,7 @@ import { merge as topoMerge } from 'topojson-client';
 import { assertSimple, cutGrid } from './cut.js';
 import { cleanRing, copyPoint, distanceToRings, isLonLat, orient, pointInPolygon, samePoint } from './geometry.js';
 import { untangle } from './rings.js';
-import { arcIdsOf, geometryOf, gridIndex, polygonsOf, propsOf, stateFromFeatures } from './state.js';
+import { arcIdsOf, fromGrids, geometryOf, gridIndex, polygonsOf, propsOf, stateFromFeatures } from './state.js';
 import {
   fail,
   type GridFeature,
@@ -18,6 +18,7 @@ import {
   type PlanState,
   type RecodeArgs,
   type RenameArgs,
+  type SetGridsArgs,
   type SplitGridArgs,
 } from './types.js';
 
@@ -184,4 +185,30 @@ export function recodeState(state: PlanState, args: RecodeArgs): PlanState {
   const i = gridIndex(state, args.code);
   const newCode = checkNewCode(state, args.newCode, args.code);
   return withProps(state, i, newCode, propsOf(state, i).name, newCode, newCode === args.code ? [] : [args.code]);
+}
+
+/**
+ * Replaces, adds or removes whole grids, then rebuilds the topology from all of them as `fromGrids` does (snapped
+ * and noded within the tolerance, so a replaced grid that follows its neighbours' borders shares them again).
+ * Nothing guarantees a tiling here: the result is validated like any other edit.
+ */
+export function setGridsState(state: PlanState, args: SetGridsArgs): PlanState {
+  if (!args || !Array.isArray(args.grids) || (args.remove !== undefined && !Array.isArray(args.remove))) fail('UNKNOWN_EDIT', 'setGrids needs grids (and remove, a list of codes)');
+  const given = new Map<string, GridFeature>();
+  for (const f of args.grids) {
+    const code = f?.properties?.code;
+    if (typeof code !== 'string') fail('INVALID_INPUT', 'every grid needs properties.code');
+    if (given.has(code)) fail('DUPLICATE_CODE', `two grids have the code ${code}`, { code });
+    checkName(f.properties.name);
+    given.set(code, f);
+  }
+  const remove = new Set(args.remove ?? []);
+  for (const code of remove) {
+    gridIndex(state, code);
+    if (given.has(code)) fail('INVALID_INPUT', `grid ${code} is both given and removed`, { code });
+  }
+  const kept = state.features.filter((f) => !remove.has(f.properties.code)).map((f) => given.get(f.properties.code) ?? f);
+  const added = [...given.values()].filter((f) => !state.indexByCode.has(f.properties.code));
+  const next = fromGrids({ type: 'FeatureCollection', features: [...kept, ...added] }, state.options);
+  return { ...next, changed: [...given.keys()], removed: [...remove] };
 }

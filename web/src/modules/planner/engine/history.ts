@@ -4,7 +4,7 @@
  * read back from the server is turned into states by `replay` from the base version (apply is deterministic).
  */
 import { deleteVertexState, insertVertexState, moveVertexState } from './vertexEdits.js';
-import { mergeGridsState, moveBlockState, recodeState, renameState, splitGridState } from './gridEdits.js';
+import { mergeGridsState, moveBlockState, recodeState, renameState, setGridsState, splitGridState } from './gridEdits.js';
 import {
   fail,
   type DeleteVertexArgs,
@@ -16,6 +16,7 @@ import {
   type PlanState,
   type RecodeArgs,
   type RenameArgs,
+  type SetGridsArgs,
   type SplitGridArgs,
 } from './types.js';
 
@@ -29,6 +30,7 @@ function run(state: PlanState, edit: Edit): PlanState {
     case 'moveBlock': return moveBlockState(state, edit);
     case 'rename': return renameState(state, edit);
     case 'recode': return recodeState(state, edit);
+    case 'setGrids': return setGridsState(state, edit);
     default: return fail('UNKNOWN_EDIT', `no edit of kind ${JSON.stringify((edit as { kind?: unknown } | null)?.kind)}`);
   }
 }
@@ -47,6 +49,7 @@ export const mergeGrids = (state: PlanState, args: MergeGridsArgs) => apply(stat
 export const moveBlock = (state: PlanState, args: MoveBlockArgs) => apply(state, { kind: 'moveBlock', ...args });
 export const rename = (state: PlanState, args: RenameArgs) => apply(state, { kind: 'rename', ...args });
 export const recode = (state: PlanState, args: RecodeArgs) => apply(state, { kind: 'recode', ...args });
+export const setGrids = (state: PlanState, args: SetGridsArgs) => apply(state, { kind: 'setGrids', ...args });
 
 /** The draft's history: edits done (oldest first) and edits undone (the next to redo last). JSON as it is. */
 export interface History {

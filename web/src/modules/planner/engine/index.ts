@@ -31,6 +31,8 @@
  * - moveBlock {from, to, piece}: the piece's boundary cuts `from` like a split line; the faces inside the piece
  *   are merged (topojson `merge`) into `to`, which they must touch.
  * - rename {code, name}, recode {code, newCode}: properties only.
+ * - setGrids {grids, remove?}: whole grids replaced, added or removed, the topology rebuilt from all (a validation
+ *   fix, a grid redrawn, grids loaded from a file); the result is validated like any edit.
  *
  * History: edits are JSON (`Edit`, `{kind: 'moveVertex', ...args}`); `apply(state, edit)` is deterministic, so
  * replaying the draft's undo stack from the base version gives the current state exactly; each state also
@@ -57,6 +59,7 @@ export {
   moveBlock,
   rename,
   recode,
+  setGrids,
   type History,
   type Step,
 } from './history.js';

@@ -74,6 +74,11 @@ export interface MergeGridsArgs { codes: [string, string]; code: string; /** def
 export interface MoveBlockArgs { from: string; to: string; piece: Polygon }
 export interface RenameArgs { code: string; name: string }
 export interface RecodeArgs { code: string; newCode: string }
+/**
+ * Grids given whole: each replaces the grid of its code (or is added); `remove` drops grids. For what has no
+ * vertex-by-vertex form: a validation fix, a grid redrawn, grids loaded from a file.
+ */
+export interface SetGridsArgs { grids: GridFeature[]; remove?: string[] }
 
 /** A serialisable (JSON) description of an edit, as kept in the draft's history on the server. */
 export type Edit =
@@ -84,7 +89,8 @@ export type Edit =
   | ({ kind: 'mergeGrids' } & MergeGridsArgs)
   | ({ kind: 'moveBlock' } & MoveBlockArgs)
   | ({ kind: 'rename' } & RenameArgs)
-  | ({ kind: 'recode' } & RecodeArgs);
+  | ({ kind: 'recode' } & RecodeArgs)
+  | ({ kind: 'setGrids' } & SetGridsArgs);
 
 export type EditKind = Edit['kind'];
 
