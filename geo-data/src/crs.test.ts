@@ -1,6 +1,6 @@
 import gcoord from 'gcoord';
 import { describe, expect, test } from 'vitest';
-import { CGCS2000_PROJ4, CrsError, jsTransformToWgs84, parseCrs, wgs84To } from './crs.js';
+import { CGCS2000_PROJ4, CrsError, jsTransformToWgs84, parseCrs, wgs84To, wktTransformToWgs84 } from './crs.js';
 
 describe('parseCrs', () => {
   test.each([
@@ -71,9 +71,38 @@ describe('CGCS2000 definitions', () => {
     expect(lat).toBeGreaterThan(31.2);
     expect(lat).toBeLessThan(31.3);
     expect(f(640000, 1e12).every(Number.isNaN)).toBe(true);
+    // Where proj4 itself throws ("coordinates must be finite numbers"): not convertible either.
+    expect(f(1e12, 1e12).every(Number.isNaN)).toBe(true);
+    expect(f(-1e9, 5e8).every(Number.isNaN)).toBe(true);
+    expect(jsTransformToWgs84(parseCrs('BD09'))!(-1e300, 1e300).every(Number.isNaN)).toBe(true);
   });
 
   test('codes without a built-in definition have no JS transform', () => {
     expect(jsTransformToWgs84(parseCrs('EPSG:2385'))).toBeNull();
+  });
+});
+
+describe('a CRS as WKT (a Shapefile\'s .prj)', () => {
+  // What GDAL 3.6 writes into the .prj of EPSG:4549 (ESRI WKT).
+  const GK_CM_120E = 'PROJCS["CGCS2000_3_Degree_GK_CM_120E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",120.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]';
+
+  test('a Gauss–Krüger .prj converts as its EPSG code does, named as in the WKT', () => {
+    const { label, transform } = wktTransformToWgs84(GK_CM_120E);
+    expect(label).toBe('CGCS2000_3_Degree_GK_CM_120E');
+    const byCode = jsTransformToWgs84(parseCrs('EPSG:4549'))!;
+    for (const [x, y] of [[641013.2275, 3457419.157], [500000, 3_460_000], [380000, 4_420_000]] as [number, number][]) {
+      const [a, b] = transform(x, y);
+      const [c, d] = byCode(x, y);
+      expect(Math.abs(a - c)).toBeLessThan(1e-9);
+      expect(Math.abs(b - d)).toBeLessThan(1e-9);
+    }
+    expect(transform(1e12, 1e12).every(Number.isNaN)).toBe(true);
+  });
+
+  test('a geographic .prj is the identity (to 1e-12°); what proj4 cannot read is a CrsError', () => {
+    const { transform } = wktTransformToWgs84('GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]');
+    const [lon, lat] = transform(121.4812345678, 31.23);
+    expect(Math.abs(lon - 121.4812345678) + Math.abs(lat - 31.23)).toBeLessThan(1e-12);
+    for (const bad of ['', 'garbage', 'PROJCS["x"]']) expect(() => wktTransformToWgs84(bad), bad).toThrow(CrsError);
   });
 });

@@ -80,23 +80,39 @@ export function jsTransformToWgs84(spec: CrsSpec): PointTransform | null {
     case 'gcj02':
       return (x, y) => invertShift(x, y, gcoord.GCJ02);
     case 'bd09':
-      return (x, y) => invertShift(x, y, gcoord.BD09);
+      // gcoord throws on coordinates far outside the world ("Invalid input coordinate"): not convertible.
+      return (x, y) => {
+        try {
+          return invertShift(x, y, gcoord.BD09);
+        } catch {
+          return [NaN, NaN];
+        }
+      };
     case 'epsg': {
       if (!CGCS2000_PROJ4[spec.code]) return null;
       registerCgcs2000();
-      const conv = proj4(`EPSG:${spec.code}`, 'EPSG:4326');
       const geographic = /\+proj=longlat/.test(CGCS2000_PROJ4[spec.code]);
-      const tolerance = geographic ? 1e-8 : 1e-3;
-      return (x, y) => {
-        const [lon, lat] = conv.forward([x, y]);
-        // Outside a projection's domain proj4 can return plausible-looking garbage: require that
-        // the transform inverts (1 mm, or 1e-8°), else report the point as not convertible.
-        const [bx, by] = conv.inverse([lon, lat]);
-        if (!(Math.abs(bx - x) <= tolerance && Math.abs(by - y) <= tolerance)) return [NaN, NaN];
-        return [lon, lat];
-      };
+      return checkedConversion(proj4(`EPSG:${spec.code}`, 'EPSG:4326'), geographic ? 1e-8 : 1e-3);
     }
   }
+}
+
+/**
+ * A proj4 conversion that must invert: outside a projection's domain proj4 can return
+ * plausible-looking garbage, or throw ("coordinates must be finite numbers"); such a point is
+ * reported as not convertible, [NaN, NaN], unless it comes back within `tolerance` (1 mm, or 1e-8°).
+ */
+function checkedConversion(conv: proj4.Converter, tolerance: number): PointTransform {
+  return (x, y) => {
+    try {
+      const [lon, lat] = conv.forward([x, y]);
+      const [bx, by] = conv.inverse([lon, lat]);
+      if (!(Math.abs(bx - x) <= tolerance && Math.abs(by - y) <= tolerance)) return [NaN, NaN];
+      return [lon, lat];
+    } catch {
+      return [NaN, NaN];
+    }
+  };
 }
 
 /** WGS84 → GCJ02 or BD09 (for tests and exports). */
@@ -120,4 +136,27 @@ function invertShift(x: number, y: number, from: typeof gcoord.GCJ02 | typeof gc
     if (Math.abs(dx) < 1e-12 && Math.abs(dy) < 1e-12) break;
   }
   return [wx, wy];
+}
+
+/**
+ * A converter to WGS84 from a CRS given as WKT (a Shapefile's .prj, ESRI or OGC WKT 1), read by
+ * proj4 (no datum shift: CGCS2000 and WGS84 are taken as one, as above); `label` is the CRS's name
+ * in the WKT. Points outside the projection's domain become [NaN, NaN] (checkedConversion). Throws
+ * CrsError when proj4 cannot read the WKT.
+ */
+export function wktTransformToWgs84(wkt: string): { label: string; transform: PointTransform } {
+  const text = wkt.trim();
+  const quoted = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+  let from: InstanceType<typeof proj4.Proj>;
+  try {
+    from = new proj4.Proj(text);
+  } catch (err) {
+    throw new CrsError(`the CRS ${quoted} cannot be read${err instanceof Error && err.message ? ` (${err.message})` : ''}`);
+  }
+  const projName = (from as { projName?: unknown }).projName;
+  if (typeof projName !== 'string' || typeof from.forward !== 'function') throw new CrsError(`the CRS ${quoted} cannot be read`);
+  return {
+    label: typeof from.name === 'string' && from.name ? from.name : 'the CRS of the .prj',
+    transform: checkedConversion(proj4(from, proj4.WGS84), projName === 'longlat' ? 1e-8 : 1e-3),
+  };
 }

@@ -9,3 +9,7 @@ export { COMMAND_CENTRE_ACTOR, DUPLICATE_NOTE, onBehalfNote, REJECT_NOTES, RESOL
 export { GRID_WORKER_CHANNEL, HOURLY } from './generate/incidents.js';
 export { CATEGORY_TEXTS, CATEGORY_WEIGHTS, CHANNELS, PRIORITY_WEIGHTS, type Category, type Priority } from './generate/incident-texts.js';
 export { Random } from './generate/random.js';
+// What the planner's draft import (server/src/modules/planner/planner.import.ts) shares with the
+// importer: CRS names and conversion to WGS84, reading GeoJSON text, checking a geometry's structure.
+export { CrsError, jsTransformToWgs84, parseCrs, wktTransformToWgs84, type CrsSpec, type PointTransform } from './crs.js';
+export { checkGeometry, GeometryProblem, parseGeoJsonText, REASONS, type Geometry } from './import/geojson.js';

@@ -172,6 +172,18 @@ async function freshIncident(lon: number, lat: number): Promise<string> {
   return rows[0].id;
 }
 /** A new draft of a community's grids (written as the owner, with no author), so that each principal acts on its own. */
+/** POST …/drafts/{id}/import with a GeoJSON of one grid of the community (multipart, made by the platform's FormData). */
+async function draftImport(draftId: string, communityCode: string): Promise<InjectOptions> {
+  const grid = {
+    type: 'Feature', properties: { code: `${communityCode}001`, name: '矩阵' },
+    geometry: { type: 'Polygon', coordinates: [[[121.48, 31.23], [121.485, 31.23], [121.485, 31.24], [121.48, 31.24], [121.48, 31.23]]] },
+  };
+  const form = new FormData();
+  form.append('file', new Blob([JSON.stringify({ type: 'FeatureCollection', features: [grid] })]), 'grids.geojson');
+  const body = new Request('http://localhost/', { method: 'POST', body: form });
+  return { method: 'POST', url: `/api/planner/drafts/${draftId}/import`, headers: { 'content-type': body.headers.get('content-type')! }, payload: Buffer.from(await body.arrayBuffer()) };
+}
+
 async function freshDraft(communityCode: string): Promise<string> {
   const { rows } = await database.pool.query<{ id: string }>(
     `INSERT INTO grid_plan_drafts (community_id, base_version, grids) SELECT id, 0, '{"type":"FeatureCollection","features":[]}' FROM areas WHERE code = $1 RETURNING id::text`,
@@ -331,6 +343,10 @@ const CASES: Record<string, Record<string, Case>> = {
     'in scope': { request: () => ({ method: 'POST', url: '/api/planner/impact', payload: { communityCode: COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
     'out of scope': { request: () => ({ method: 'POST', url: '/api/planner/impact', payload: { communityCode: OTHER_COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
   },
+  'POST /api/planner/rebalance': {
+    'in scope': { request: () => ({ method: 'POST', url: '/api/planner/rebalance', payload: { communityCode: COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
+    'out of scope': { request: () => ({ method: 'POST', url: '/api/planner/rebalance', payload: { communityCode: OTHER_COMMUNITY, grids: { type: 'FeatureCollection', features: [] } } }) },
+  },
   // The planner's screen: the communities of the area (an admin of '*' all), whether the caller may change each plan.
   'GET /api/planner/communities': {
     none: {
@@ -392,6 +408,14 @@ const CASES: Record<string, Record<string, Case>> = {
   },
   'DELETE /api/planner/drafts/:id': {
     'in scope': { request: async () => ({ method: 'DELETE', url: `/api/planner/drafts/${await freshDraft(COMMUNITY)}` }) },
+  },
+  // A file into a draft (multipart): as PUT, and a draft out of the area is 404.
+  'POST /api/planner/drafts/:id/import': {
+    'in scope': {
+      request: async () => draftImport(await freshDraft(COMMUNITY), COMMUNITY),
+      check: (res) => expect([res.json().imported, res.json().draft.revision]).toEqual([{ format: 'geojson', crs: 'EPSG:4326', grids: 1 }, 2]),
+    },
+    'out of scope': { request: async () => draftImport(await freshDraft(OTHER_COMMUNITY), OTHER_COMMUNITY) },
   },
   // 考评: the department scores over the caller's area; the weights (the installation's) by an admin of '*'.
   'GET /api/kpis/departments': {
@@ -615,6 +639,10 @@ const EXPECTED: Record<string, Record<string, string>> = {
     'in scope': '                                  401  200   200    200  200  403   403  200',
     'out of scope': '                              401  200   404    404  404  403   403  404',
   },
+  'POST /api/planner/rebalance': {
+    'in scope': '                                  401  200   200    200  200  403   403  200',
+    'out of scope': '                              401  200   404    404  404  403   403  404',
+  },
   'GET /api/planner/communities': { none: '      401  200   200    200  200  403   403  200' },
   'GET /api/planner/communities/:code': {
     'in scope': '                                  401  200   200    200  200  403   403  200',
@@ -648,6 +676,10 @@ const EXPECTED: Record<string, Record<string, string>> = {
   },
   'PUT /api/planner/drafts/:id': { 'in scope': '   401  200   200    403  200  403   403  403' },
   'DELETE /api/planner/drafts/:id': { 'in scope': '401  204   204    403  403  403   403  403' },
+  'POST /api/planner/drafts/:id/import': {
+    'in scope': '                                  401  200   200    403  200  403   403  403',
+    'out of scope': '                              401  200   404    403  404  403   403  403',
+  },
   'GET /api/kpis/departments': {
     none: '                                        401  200   200    200  403  403   403  200',
     'area out of scope': '                     401  200   404    404  403  403   403  404',

@@ -5,6 +5,7 @@
  * computes them for the draft), publishes, reloads, and finds the new version in the history and its borders on
  * the command map.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -106,6 +107,27 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('grid planner in Chromium', (
       expect(newCode).toMatch(new RegExp(`^${community}\\d{3}$`));
       expect(Math.abs(area(gridOf(split, target.properties.code)) + area(gridOf(split, newCode)) - area(target)) / area(target)).toBeLessThan(1e-6);
 
+      // 3b. Move a block: a square across the new border, drawn from the new grid, goes to the grid it split from.
+      const cx = (crossings[0]! + crossings[crossings.length - 1]!) / 2;
+      const d = (crossings[crossings.length - 1]! - crossings[0]!) / 8;
+      await page.click(`[data-testid="planner-grid-${newCode}"]`);
+      await idle(page);
+      await page.click('[data-testid="planner-mode-block"]');
+      for (const p of [[cx - d, midY - d], [cx + d, midY - d], [cx + d, midY + d], [cx - d, midY + d]] as [number, number][]) {
+        const s = await screen(page, p);
+        await page.mouse.click(s.x, s.y);
+      }
+      await page.keyboard.press('Enter');
+      await settled(page);
+      const blocked = await grids(page);
+      expect(blocked.features.length).toBe(split.features.length);
+      const given = area(gridOf(split, newCode)) - area(gridOf(blocked, newCode));
+      expect(given).toBeGreaterThan(0);
+      expect(area(gridOf(blocked, target.properties.code)) - area(gridOf(split, target.properties.code))).toBeCloseTo(given, 12);
+      await page.keyboard.press('Control+z');
+      await settled(page);
+      expect(area(gridOf(await grids(page), newCode))).toBeCloseTo(area(gridOf(split, newCode)), 14);
+
       // 4. Merge the two grids that shared the dragged vertex (the whole community in view).
       await page.evaluate((b) => window.__wanggeMap!.fitBounds(b as [number, number, number, number], { animate: false, padding: 40 }), bbox(split));
       await idle(page);
@@ -178,6 +200,47 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('grid planner in Chromium', (
       expect(changes).toEqual(expect.arrayContaining(['added', 'removed', 'changed']));
       await idle(page);
       await page.screenshot({ path: path.join(artifacts, 'planner-history.png') });
+      // In English: the tabs, the issues and the history speak it (the server's own texts are not shown).
+      await page.click('[data-testid="lang-switch"]');
+      await page.click('#tab-issues');
+      await expect.poll(() => page.textContent('[data-testid="planner"]')).toContain('Households out of range');
+      // (grid and community names are data and stay as they are)
+      expect(await page.textContent('[data-testid="planner"]')).not.toMatch(/问题|影响|历史|发布|草稿|户数/);
+      await page.screenshot({ path: path.join(artifacts, 'planner-en.png') });
+      await page.click('[data-testid="lang-switch"]');
+
+      // 8b. The assistant: the grid above the household bound gets a split along a street; accepting it is an edit (undoable).
+      await page.click('#tab-assistant');
+      await page.click('[data-testid="planner-assistant-run"]');
+      await page.waitForSelector('[data-testid="planner-proposal"][data-kind="split"]');
+      const beforeSplit = (await grids(page)).features.length;
+      await page.click('[data-testid="planner-proposal"][data-kind="split"] [data-testid="planner-proposal-preview"]');
+      await idle(page);
+      await page.screenshot({ path: path.join(artifacts, 'planner-assistant.png') });
+      await page.click('[data-testid="planner-proposal"][data-kind="split"] [data-testid="planner-proposal-accept"]');
+      await settled(page);
+      expect((await grids(page)).features.length).toBe(beforeSplit + 1);
+      await page.click('[data-testid="planner-undo"]');
+      await settled(page);
+      expect((await grids(page)).features.length).toBe(beforeSplit);
+
+      // 8c. A file loaded into the draft (GeoJSON, one grid renamed in it): the table shows it; undo takes it back.
+      const v1 = (await env.app.inject({ url: `/api/planner/communities/${community}/versions/1`, headers: { cookie } })).json();
+      const renamed = v1.features[0].properties.code as string;
+      v1.features[0].properties.name = '导入改名网格';
+      const file = path.join(artifacts, 'planner-import.geojson');
+      fs.writeFileSync(file, JSON.stringify(v1));
+      await page.waitForSelector('[data-testid="planner-save"][data-status="saved"]');
+      await page.click('[data-testid="planner-import"]');
+      await page.setInputFiles('[data-testid="planner-import-file"]', file);
+      await page.click('[data-testid="planner-import-submit"]');
+      await page.waitForSelector('[data-testid="planner-import-dialog"]', { state: 'hidden' });
+      await settled(page);
+      const nameOf = async () => gridOf(await grids(page), renamed).properties.name;
+      expect(await nameOf()).toBe('导入改名网格');
+      await page.keyboard.press('Control+z');
+      await settled(page);
+      expect(await nameOf()).not.toBe('导入改名网格');
 
       // 9. The command map draws the new borders: the new grid is there, the merged-away one is not.
       await page.goto(`${env.base}/?e2e=1`);

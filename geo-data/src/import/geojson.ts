@@ -54,7 +54,14 @@ export class GeometryProblem extends Error {
 
 /** Reads and parses the file. Tolerates the bare NaN / Infinity tokens some writers emit (Python's json). */
 export async function readGeoJsonFile(file: string): Promise<ParsedFile> {
-  const text = await fs.readFile(file, 'utf8');
+  return parseGeoJsonText(await fs.readFile(file, 'utf8'), file);
+}
+
+/**
+ * Parses GeoJSON text (a FeatureCollection or a Feature; a leading BOM and bare NaN / Infinity
+ * tokens tolerated); `file` names it in the messages of the errors it throws.
+ */
+export function parseGeoJsonText(text: string, file: string): ParsedFile {
   let doc: unknown;
   try {
     doc = JSON.parse(stripBom(text));

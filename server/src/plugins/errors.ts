@@ -33,6 +33,7 @@ export type ProblemCode =
   | 'NOT_FOUND'
   | 'TILE_OUT_OF_RANGE'
   | 'INVALID_GEOMETRY'
+  | 'INVALID_FILE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'DATABASE_UNAVAILABLE'
@@ -71,6 +72,7 @@ const TITLES: Record<ProblemCode, string> = {
   NOT_FOUND: 'Not found',
   TILE_OUT_OF_RANGE: 'Tile address out of range',
   INVALID_GEOMETRY: 'Invalid geometry',
+  INVALID_FILE: 'Invalid file',
   PAYLOAD_TOO_LARGE: 'Payload too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   DATABASE_UNAVAILABLE: 'Database unavailable',

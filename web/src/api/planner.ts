@@ -69,6 +69,29 @@ export function planImpact(communityCode: string, grids: GridCollection, success
   return call(api.POST('/api/planner/impact', { body: { communityCode, grids: asApi(grids), successors }, signal }));
 }
 
+/** The rebalancing assistant's proposals for the plan as it is (splits along streets, merges of small neighbours). */
+export function rebalancePlan(communityCode: string, grids: GridCollection, signal?: AbortSignal) {
+  return call(api.POST('/api/planner/rebalance', { body: { communityCode, grids: asApi(grids) }, signal })).then((r) => r.proposals);
+}
+export type RebalanceProposal = Awaited<ReturnType<typeof rebalancePlan>>[number];
+
+/**
+ * Loads a GeoJSON file or a zipped Shapefile into the draft (multipart; the server converts it to WGS 84 and
+ * appends one setGrids edit to the draft's history, so the import is undoable like any edit).
+ */
+export function importDraftFile(id: string, file: File, opts: { crs?: string; expectedRevision?: number } = {}) {
+  const form = new FormData();
+  form.set('file', file);
+  if (opts.crs) form.set('crs', opts.crs);
+  if (opts.expectedRevision !== undefined) form.set('expectedRevision', String(opts.expectedRevision));
+  return call(api.POST('/api/planner/drafts/{id}/import', {
+    params: { path: { id } },
+    body: form as never,
+    // the browser writes the multipart boundary itself
+    bodySerializer: (body: unknown) => body as FormData,
+  }));
+}
+
 export function fetchVersions(code: string): Promise<VersionList> {
   return call(api.GET('/api/planner/communities/{code}/versions', { params: { path: { code } } }));
 }

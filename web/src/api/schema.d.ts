@@ -3320,6 +3320,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/planner/rebalance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The rebalancing assistant: a split along a street for each grid above the household bound, merges of small neighbours */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the 12-digit community code */
+                        communityCode: string;
+                        grids: {
+                            /** @enum {string} */
+                            type: "FeatureCollection";
+                            features: {
+                                /** @enum {string} */
+                                type: "Feature";
+                                id?: string | number;
+                                properties: {
+                                    /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                    code: string;
+                                    name: string;
+                                };
+                                geometry: {
+                                    /** @enum {string} */
+                                    type: "Polygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][];
+                                } | {
+                                    /** @enum {string} */
+                                    type: "MultiPolygon";
+                                    coordinates: [
+                                        number,
+                                        number
+                                    ][][][];
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            proposals: {
+                                kind: "split" | "merge";
+                                /** @description split: the grid to cut; merge: the two grids (the first keeps its code) */
+                                codes: string[];
+                                /** @description split: the two parts' households; merge: each grid's */
+                                households: number[];
+                                /** @description split: the street the cut follows (null when unnamed or a merge) */
+                                street: string | null;
+                                line: ({
+                                    type: string;
+                                } & {
+                                    [key: string]: unknown;
+                                }) | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/planner/communities/{code}/versions": {
         parameters: {
             query?: never;
@@ -4011,6 +4098,117 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/planner/drafts/{id}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Load the draft's grids from a GeoJSON file or a zipped Shapefile (multipart/form-data; one undoable edit; audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description a GeoJSON file (FeatureCollection or Feature) or a zipped Shapefile (.shp, .dbf, .prj, optional .cpg); at most 20 MB
+                         */
+                        file: string;
+                        /** @description the CRS of the coordinates: WGS84, GCJ02, BD09, CGCS2000, EPSG:4490–4554 … (default: the GeoJSON's crs member or the .prj, else WGS84; given, it overrides both) */
+                        crs?: string;
+                        /** @description the property holding the grid code (default: the first present of code, CODE, grid_code, 网格编码, 编码, WGBM) */
+                        codeField?: string;
+                        /** @description the property holding the grid name (default: the first present of name, NAME, grid_name, 网格名称, 名称, WGMC) */
+                        nameField?: string;
+                        /** @description the revision the draft was read at (409 VERSION_CONFLICT when it has moved on) */
+                        expectedRevision?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            draft: {
+                                id: string;
+                                communityCode: string;
+                                author: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                baseVersion: number;
+                                /** @description send it back as expectedRevision when saving */
+                                revision: number;
+                                grids: {
+                                    /** @enum {string} */
+                                    type: "FeatureCollection";
+                                    features: {
+                                        /** @enum {string} */
+                                        type: "Feature";
+                                        id?: string | number;
+                                        properties: {
+                                            /** @description the grid code: the community code and 3 digits (a bad code is an issue, not a refusal) */
+                                            code: string;
+                                            name: string;
+                                        };
+                                        geometry: {
+                                            /** @enum {string} */
+                                            type: "Polygon";
+                                            coordinates: [
+                                                number,
+                                                number
+                                            ][][];
+                                        } | {
+                                            /** @enum {string} */
+                                            type: "MultiPolygon";
+                                            coordinates: [
+                                                number,
+                                                number
+                                            ][][][];
+                                        };
+                                    }[];
+                                };
+                                /** @description the client's undo and redo stacks, kept with the draft */
+                                history: {
+                                    undo: unknown[];
+                                    redo: unknown[];
+                                };
+                                createdAt: string;
+                                updatedAt: string;
+                            };
+                            imported: {
+                                format: "geojson" | "shapefile";
+                                /** @description the CRS the coordinates were read in: EPSG:4326, GCJ02, BD09, EPSG:<code>, or the name in the .prj */
+                                crs: string;
+                                /** @description grids imported */
+                                grids: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/transaction.js';
 
 /** The proposal and the community it tiles, as CTEs `community`, `checked` (every input grid) and `usable` (a valid geometry). */
-const proposal = (communityCode: string, grids: unknown[]) => sql`
+export const proposal = (communityCode: string, grids: unknown[]) => sql`
   community AS (
     SELECT a.id, a.code, a.geom, 32600 + floor((ST_X(ST_Centroid(a.geom)) + 180) / 6)::int + 1 AS utm
     FROM areas a WHERE a.code = ${communityCode} AND a.level = 'community'

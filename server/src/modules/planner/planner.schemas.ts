@@ -74,6 +74,16 @@ export const ImpactAnswer = Type.Object({
   }),
 });
 
+export const RebalanceAnswer = Type.Object({
+  proposals: Type.Array(Type.Object({
+    kind: Type.Union([Type.Literal('split'), Type.Literal('merge')]),
+    codes: Type.Array(Type.String(), { description: 'split: the grid to cut; merge: the two grids (the first keeps its code)' }),
+    households: Type.Array(Type.Integer(), { description: 'split: the two parts\' households; merge: each grid\'s' }),
+    street: Nullable(Type.String({ description: 'split: the street the cut follows (null when unnamed or a merge)' })),
+    line: Nullable(GeoJsonGeometry),
+  })),
+});
+
 export const CommunityParams = Type.Object({ code: CommunityCode });
 export const VersionParams = Type.Object({ code: CommunityCode, version: Type.Integer({ minimum: 0, maximum: 1_000_000 }) });
 
@@ -123,6 +133,22 @@ export const DraftSaveBody = Type.Object({
   history: History,
   baseVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'rebased on a newer version' })),
 }, { additionalProperties: false });
+/** POST /api/planner/drafts/{id}/import: its multipart form, for the API document (the route reads the parts itself). */
+export const DraftImportForm = Type.Object({
+  file: Type.String({ format: 'binary', description: 'a GeoJSON file (FeatureCollection or Feature) or a zipped Shapefile (.shp, .dbf, .prj, optional .cpg); at most 20 MB' }),
+  crs: Type.Optional(Type.String({ description: 'the CRS of the coordinates: WGS84, GCJ02, BD09, CGCS2000, EPSG:4490–4554 … (default: the GeoJSON\'s crs member or the .prj, else WGS84; given, it overrides both)' })),
+  codeField: Type.Optional(Type.String({ description: 'the property holding the grid code (default: the first present of code, CODE, grid_code, 网格编码, 编码, WGBM)' })),
+  nameField: Type.Optional(Type.String({ description: 'the property holding the grid name (default: the first present of name, NAME, grid_name, 网格名称, 名称, WGMC)' })),
+  expectedRevision: Type.Optional(Type.Integer({ minimum: 1, description: 'the revision the draft was read at (409 VERSION_CONFLICT when it has moved on)' })),
+});
+export const DraftImportAnswer = Type.Object({
+  draft: Draft,
+  imported: Type.Object({
+    format: Type.Union([Type.Literal('geojson'), Type.Literal('shapefile')]),
+    crs: Type.String({ description: 'the CRS the coordinates were read in: EPSG:4326, GCJ02, BD09, EPSG:<code>, or the name in the .prj' }),
+    grids: Type.Integer({ description: 'grids imported' }),
+  }),
+});
 export const DraftQuery = Type.Object({
   communityCode: Type.Optional(CommunityCode),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),

@@ -26,6 +26,8 @@ import {
   deleteDraft, findDraft, insertDraft, listDrafts, readPlanSettings, saveDraft, writePlanSettings, type AppliedVersion, type DraftRow, type SettingsRow,
 } from './planner.repository.js';
 import { gridsChanged } from './planner.events.js';
+import { rebalanceProposals } from './planner.rebalance.js';
+import { parseGridFile, type GridFileOptions } from './planner.import.js';
 import { MAX_PLAN_VERTICES, MAX_ROAD_GUIDES, ROAD_GUIDE_METRES, type PlanGridValue } from './planner.schemas.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
@@ -84,6 +86,14 @@ export async function validatePlan(db: Db, c: Caller, communityCode: string, gri
   await communityFor(db, c, communityCode);
   checkShape(grids);
   return { issues: (await validateProposal(db, communityCode, grids.features)).map(toIssue) };
+}
+
+/** POST /api/planner/rebalance: the assistant's splits along streets and merges of small neighbours. */
+export async function rebalancePlan(db: Db, c: Caller, communityCode: string, grids: Proposal) {
+  await communityFor(db, c, communityCode);
+  checkShape(grids);
+  const rows = await rebalanceProposals(db, communityCode, grids.features);
+  return { proposals: rows.map((r) => ({ kind: r.kind, codes: r.codes, households: r.households.map(Number), street: r.street, line: r.line as Record<string, unknown> | null })) };
 }
 
 /** POST /api/planner/impact: per grid before → after, and what changes grid. */
@@ -316,6 +326,48 @@ export async function saveDraftFor(
     }
     await saveDraft(trx, id, { grids: body.grids, history: body.history, baseVersion: body.baseVersion ?? d.base_version });
     return draftView((await findDraft(trx, id))!);
+  });
+}
+
+/** What POST /api/planner/drafts/{id}/import was sent: the file and the form's fields. */
+export interface DraftImport extends GridFileOptions {
+  bytes: Uint8Array;
+  expectedRevision?: number;
+}
+
+/** The most edits a draft's undo (and redo) stack keeps, as the planner's client does (the schema's bound). */
+const MAX_HISTORY = 500;
+
+/**
+ * POST /api/planner/drafts/{id}/import: the draft's grids become the file's (planner.import.ts),
+ * as one edit on its undo stack — `setGrids` with the grids and the codes it drops, which turns the
+ * draft's grids into the file's when the client replays its history — with the redo stack emptied
+ * and the revision moved on, as a save. The draft's access (404, 403) is checked before the file is
+ * read, and again under its lock; `expectedRevision`, when given, as a save checks it (409). Audited.
+ */
+export async function importDraftFor(db: Kysely<DB>, c: Caller, id: string, upload: DraftImport, audit: AuditContext) {
+  const seen = await visibleDraft(db, c, id);
+  await communityFor(db, c, seen.community_code, true);
+  const imported = await parseGridFile(upload.bytes, upload);
+  return inTransaction(db, async (trx) => {
+    const d = await visibleDraft(trx, c, id, true);
+    await communityFor(trx, c, d.community_code, true);
+    if (upload.expectedRevision !== undefined && d.revision !== upload.expectedRevision) {
+      throw new ApiError(409, 'VERSION_CONFLICT', `the draft is at revision ${d.revision}, not ${upload.expectedRevision}: reload it`, { revision: d.revision });
+    }
+    const codes = new Set(imported.features.map((f) => f.properties.code));
+    const before = (d.grids as Partial<Proposal> | null)?.features ?? [];
+    const remove = [...new Set(before.map((f) => f?.properties?.code).filter((code): code is string => typeof code === 'string' && !codes.has(code)))];
+    const history = (d.history ?? {}) as { undo?: unknown; redo?: unknown };
+    const undo = [...(Array.isArray(history.undo) ? history.undo : []), { kind: 'setGrids', grids: imported.features, remove }].slice(-MAX_HISTORY);
+    await saveDraft(trx, id, { grids: { type: 'FeatureCollection', features: imported.features }, history: { undo, redo: [] }, baseVersion: d.base_version });
+    await appendAudit(trx, audit, {
+      action: 'grid.plan.draft_import', entity: 'grid_plan_draft', entityId: id,
+      before: { communityCode: d.community_code, revision: d.revision, grids: before.length },
+      after: { communityCode: d.community_code, revision: d.revision + 1, format: imported.format, crs: imported.crs, grids: imported.features.length, removed: remove, filename: upload.filename?.slice(0, 200) ?? null },
+    });
+    const draft = draftView((await findDraft(trx, id))!);
+    return { draft, imported: { format: imported.format, crs: imported.crs, grids: imported.features.length } };
   });
 }
 

@@ -95,6 +95,7 @@ const en: Messages = {
   responderStatus: { available: 'Available', busy: 'Busy', off_duty: 'Off duty' },
   responderKind: { grid_worker: 'Grid worker', patrol: 'Patrol', volunteer: 'Volunteer', police: 'Police' },
   panel: {
+    openInPlanner: 'Open this community in the planner',
     close: 'Close',
     loading: 'Loading…',
     failed: 'Could not load: {message}',

@@ -94,6 +94,7 @@ const zhCN = {
   responderStatus: { available: '空闲', busy: '处置中', off_duty: '离岗' },
   responderKind: { grid_worker: '网格员', patrol: '巡逻队', volunteer: '志愿者', police: '民警' },
   panel: {
+    openInPlanner: '在网格规划中打开本社区',
     close: '关闭',
     loading: '加载中…',
     failed: '加载失败：{message}',

@@ -12,9 +12,9 @@ import {
   PlanEditError, type Edit, type GridCollection, type GridFeature, type History, type PlanState,
 } from './engine';
 import {
-  createDraft, deleteDraft, fetchCommunities, fetchPlanSettings, fetchCommunity, fetchDiff, fetchDraft, fetchDrafts, fetchVersionGrids, fetchVersions,
+  createDraft, deleteDraft, fetchCommunities, fetchPlanSettings, importDraftFile, rebalancePlan, fetchCommunity, fetchDiff, fetchDraft, fetchDrafts, fetchVersionGrids, fetchVersions,
   planImpact, publishVersion, saveDraft, validatePlan,
-  type Draft, type PlanSettings, type PlanCommunity, type PlanCommunitySummary, type PlanImpact, type PlanIssue, type VersionDiff, type VersionList,
+  type Draft, type PlanSettings, type PlanCommunity, type RebalanceProposal, type PlanCommunitySummary, type PlanImpact, type PlanIssue, type VersionDiff, type VersionList,
 } from '@/api/planner';
 import { asProblem, isAbort, type ApiProblem } from '@/api/http';
 import { useSessionStore } from '@/stores/session';
@@ -26,8 +26,9 @@ export type SaveStatus = 'idle' | 'saving' | 'saved' | 'error' | 'conflict';
 export const MAX_HISTORY = 500;
 const VALIDATE_DELAY_MS = 350;
 
-/** A plan's grids compared by what the server keeps: code, name and coordinates. */
-const fingerprint = (fc: GridCollection) => JSON.stringify(fc.features.map((f) => [f.properties.code, f.properties.name, f.geometry]));
+/** A plan's grids compared by what the server keeps: code, name and coordinates (in code order: a file's grids keep the file's). */
+const fingerprint = (fc: GridCollection) =>
+  JSON.stringify(fc.features.map((f) => [f.properties.code, f.properties.name, f.geometry]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)));
 
 export const usePlannerStore = defineStore('planner', () => {
   const session = useSessionStore();
@@ -55,6 +56,9 @@ export const usePlannerStore = defineStore('planner', () => {
   const validated = ref(false);
   const impact = shallowRef<PlanImpact | null>(null);
   const impactLoading = ref(false);
+  /** The assistant's proposals for the plan as it was when asked (cleared by any edit). */
+  const proposals = shallowRef<RebalanceProposal[] | null>(null);
+  const proposalsLoading = ref(false);
   const saveStatus = ref<SaveStatus>('idle');
   const saveError = ref<ApiProblem | null>(null);
 
@@ -105,10 +109,13 @@ export const usePlannerStore = defineStore('planner', () => {
         const { grids: draftGrids, history: h, ...rest } = d;
         draft.value = rest;
         const undoEdits = h.undo as Edit[];
+        const saved = draftGrids as unknown as GridCollection;
         let plan: PlanState | null = null;
         try {
           const replayed = replay(b, undoEdits);
-          if (fingerprint(toGrids(replayed)) === fingerprint(draftGrids as unknown as GridCollection)) plan = replayed;
+          const print = fingerprint(toGrids(replayed));
+          // as saved by this client, or as the server wrote a file's grids (the engine normalises them: rings rewound)
+          if (print === fingerprint(saved) || print === fingerprint(toGrids(fromGrids(saved)))) plan = replayed;
         } catch {
           plan = null;
         }
@@ -183,6 +190,7 @@ export const usePlannerStore = defineStore('planner', () => {
 
   function changed(): void {
     impact.value = null;
+    proposals.value = null;
     selected.value = selected.value.filter((c) => state.value?.indexByCode.has(c));
     scheduleSave();
     scheduleValidate(VALIDATE_DELAY_MS);
@@ -295,6 +303,43 @@ export const usePlannerStore = defineStore('planner', () => {
     }
   }
 
+  async function loadProposals(): Promise<void> {
+    if (!state.value || !community.value) return;
+    proposalsLoading.value = true;
+    try {
+      proposals.value = await rebalancePlan(community.value.code, toGrids(state.value));
+    } catch (err) {
+      loadError.value = asProblem(err);
+    } finally {
+      proposalsLoading.value = false;
+    }
+  }
+
+  /** Takes a proposal into the plan as one undoable edit (a split along its street, or a merge). */
+  function acceptProposal(p: RebalanceProposal, newName: (name: string) => string): boolean {
+    const plan = state.value;
+    if (!plan) return false;
+    if (p.kind === 'merge') return edit({ kind: 'mergeGrids', codes: [p.codes[0]!, p.codes[1]!], code: p.codes[0]! });
+    const code = p.codes[0]!;
+    const i = plan.indexByCode.get(code);
+    const line = (p.line as { coordinates?: [number, number][] } | null)?.coordinates;
+    if (i === undefined || !line) return false;
+    const newCode = nextCode();
+    const ok = edit({ kind: 'splitGrid', code, line, newCode, newName: newName(plan.features[i]!.properties.name) });
+    if (ok) selected.value = [code, newCode];
+    return ok;
+  }
+
+  /** A file's grids into the draft (saved first; the import is one edit of the history, undoable). */
+  async function importFile(file: File, crs?: string) {
+    const c = community.value, d = draft.value;
+    if (!c || !d) throw new Error('no draft');
+    await flush();
+    const answer = await importDraftFile(d.id, file, { crs, expectedRevision: draft.value!.revision });
+    await open(c.code);
+    return answer.imported;
+  }
+
   // --- Publishing and history --------------------------------------------------------------------------
 
   /** Publishes the plan; on success the draft is done with and the community is opened again at the new version. */
@@ -339,8 +384,8 @@ export const usePlannerStore = defineStore('planner', () => {
 
   return {
     communities, settings, community, draft, base, state, history, versions, loading, loadError, mode, selected, refused,
-    issues, validating, validated, impact, impactLoading, saveStatus, saveError,
+    issues, validating, validated, impact, impactLoading, proposals, proposalsLoading, saveStatus, saveError,
     writable, grids, canUndo, canRedo, errors, latestVersion, stale,
-    loadCommunities, open, edit, preview, undo, redo, nextCode, applyFix, flush, validate, loadImpact, publish, discardDraft, diff, versionGrids, clearTimers,
+    loadCommunities, open, edit, preview, undo, redo, nextCode, applyFix, flush, validate, loadImpact, loadProposals, acceptProposal, importFile, publish, discardDraft, diff, versionGrids, clearTimers,
   };
 });
