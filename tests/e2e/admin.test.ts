@@ -327,9 +327,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('administration page in Chrom
       await page.goto(`${env.base}/`);
       await signIn(page, commander);
       await expect.poll(() => page.textContent('[data-testid="user-role"]')).toBe('指挥中心');
-      // The map and the department scores; certainly no link to /admin.
+      // The map, the department scores and the grid plans (read-only); certainly no link to /admin.
       await page.waitForSelector('[data-testid="app-nav"]');
-      expect(await page.locator('[data-testid="app-nav"] a').evaluateAll((els) => els.map((e) => e.getAttribute('href')))).toEqual(['/', '/kpis']);
+      expect(await page.locator('[data-testid="app-nav"] a').evaluateAll((els) => els.map((e) => e.getAttribute('href')))).toEqual(['/', '/kpis', '/planner']);
       expect(await page.locator('a[href="/admin"]').count()).toBe(0);
 
       // Typed in: sent back to the map with the "not allowed" banner; the page never shows.
