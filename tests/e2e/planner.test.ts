@@ -35,7 +35,9 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('grid planner in Chromium', (
     const context = await env.browser.newContext({ viewport: { width: 1600, height: 960 }, locale: 'zh-CN' });
     try {
       // Publishing first without a successor for the merged-away grid is refused (422 SUCCESSOR_REQUIRED) on purpose.
-      const { page, errors } = await watchedPage(context, (url, text) => text.includes('422') && new URL(url).pathname === `/api/planner/communities/${community}/versions`);
+      // Offline on purpose for a moment: the requests of that moment fail.
+      const { page, errors } = await watchedPage(context, (url, text) =>
+        (text.includes('422') && new URL(url).pathname === `/api/planner/communities/${community}/versions`) || text.includes('ERR_INTERNET_DISCONNECTED'));
       await page.goto(`${env.base}/?e2e=1`);
       // A planner's sign-in lands on the planner, with the one community of the area open.
       await signIn(page, planner);
@@ -153,6 +155,17 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('grid planner in Chromium', (
       expect((await grids(page)).features.length).toBe(merged.features.length);
       await page.waitForSelector('[data-testid="planner-save"][data-status="saved"]');
 
+      // 5b. The connection drops: the next edit stays on the page, is sent again when the network is back, and the
+      // server's draft has it (the rename below is checked after the reload further on, in the published plan).
+      await context.setOffline(true);
+      await page.click(`[data-testid="planner-edit-${a}"]`);
+      await page.fill('[data-testid="planner-grid-name"]', '离线改名网格');
+      await page.click('[data-testid="planner-grid-apply"]');
+      await page.waitForSelector('[data-testid="planner-save"][data-status="error"]');
+      await context.setOffline(false);
+      await page.waitForSelector('[data-testid="planner-save"][data-status="saved"]', { timeout: 20_000 });
+      await settled(page);
+
       // 6. The impact, as the API computes it for the draft the server holds.
       const drafts = (await env.app.inject({ url: `/api/planner/drafts?communityCode=${community}`, headers: { cookie } })).json().drafts;
       const draft = (await env.app.inject({ url: `/api/planner/drafts/${drafts[0].id}`, headers: { cookie } })).json();
@@ -192,6 +205,7 @@ describe.skipIf(Boolean(UNAVAILABLE) && !REQUIRED)('grid planner in Chromium', (
       await page.waitForSelector('[data-testid="planner-grids"] .el-table__row');
       await settled(page);
       expect((await grids(page)).features.map((f) => f.properties.code).sort()).toEqual(merged.features.map((f) => f.properties.code).sort());
+      expect(gridOf(await grids(page), a).properties.name).toBe('离线改名网格');
       await page.click('#tab-history');
       await page.waitForSelector('[data-testid="planner-version"][data-version="1"]');
       await page.click('[data-testid="planner-compare"]');

@@ -25,6 +25,8 @@ export type SaveStatus = 'idle' | 'saving' | 'saved' | 'error' | 'conflict';
 /** The server keeps at most this many edits in each stack of a draft's history. */
 export const MAX_HISTORY = 500;
 const VALIDATE_DELAY_MS = 350;
+/** After a failed save (offline, server away), the next try. */
+const SAVE_RETRY_MS = 3000;
 
 /** A plan's grids compared by what the server keeps: code, name and coordinates (in code order: a file's grids keep the file's). */
 const fingerprint = (fc: GridCollection) =>
@@ -250,7 +252,12 @@ export const usePlannerStore = defineStore('planner', () => {
           const p = asProblem(err);
           saveError.value = p;
           saveStatus.value = p.code === 'VERSION_CONFLICT' ? 'conflict' : 'error';
-          if (saveStatus.value === 'error') dirty = true;
+          if (saveStatus.value === 'error') {
+            // a dropped connection or a server away: the plan stays here and is sent again
+            dirty = true;
+            clearTimeout(saveTimer);
+            saveTimer = setTimeout(() => void flush(), SAVE_RETRY_MS);
+          }
           break;
         }
       }
@@ -283,6 +290,7 @@ export const usePlannerStore = defineStore('planner', () => {
       if (own === validateController) {
         issues.value = found;
         validated.value = true;
+        loadError.value = null;
       }
     } catch (err) {
       if (!isAbort(err) && own === validateController) loadError.value = asProblem(err);
