@@ -33,8 +33,7 @@ CREATE TABLE department_kpi_weights (
   figure     text PRIMARY KEY CHECK (figure IN ('startedOnTime', 'onTime', 'notRejected', 'notReopened', 'rating')),
   weight     numeric(6, 2) NOT NULL CHECK (weight BETWEEN 0 AND 100),
   updated_at timestamptz NOT NULL DEFAULT now(),
-  -- No foreign key: emptying the users (a test's TRUNCATE … CASCADE) must not empty the weights.
-  updated_by uuid
+  updated_by uuid REFERENCES users (id) ON DELETE SET NULL
 );
 INSERT INTO department_kpi_weights (figure, weight) VALUES
   ('startedOnTime', 20), ('onTime', 30), ('notRejected', 15), ('notReopened', 15), ('rating', 20);

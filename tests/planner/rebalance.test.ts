@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '@wangge/geo-data';
 import { call, COMMUNITY1, session, setupEnv, type Env, type Session } from '../incidents/support.js';
 import { createTestDatabase } from '../support/database.js';
-import { rebalanceProposals } from '../../server/src/modules/planner/planner.rebalance.js';
+import { rebalanceProposals } from '../../server/src/modules/planner/planner.repository.js';
 import { findCommunity, gridsInForce } from '../../server/src/modules/planner/planner.repository.js';
 
 let env: Env;

@@ -4,7 +4,10 @@
  */
 import { api, call, type ApiBody, type ApiResponse } from './http';
 import { newIdempotencyKey } from './incidents';
-import type { GridCollection } from '@/modules/planner/engine';
+import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
+
+/** A community's grids as GeoJSON (the planner's edit engine produces and reads exactly this). */
+export type GridCollection = FeatureCollection<Polygon | MultiPolygon, { code: string; name: string }>;
 
 export type PlanCommunityList = ApiResponse<'/api/planner/communities'>;
 export type PlanCommunitySummary = PlanCommunityList['communities'][number];

@@ -22,11 +22,10 @@ import { diffVersions, proposalImpact, validateProposal, type IssueRow } from '.
 import {
   applyVersion, boundDroppedCodes, claimDueVersion, findCommunity, gridsInForce, insertVersion, isPending, latestVersion, listVersions,
   lockCommunityPlan, versionGrids, type Community,
-  communityOutline, gridsInForceWithCounts, listCommunities, roadGuides,
+  communityOutline, gridsInForceWithCounts, listCommunities, rebalanceProposals, roadGuides,
   deleteDraft, findDraft, insertDraft, listDrafts, readPlanSettings, saveDraft, writePlanSettings, type AppliedVersion, type DraftRow, type SettingsRow,
 } from './planner.repository.js';
 import { gridsChanged } from './planner.events.js';
-import { rebalanceProposals } from './planner.rebalance.js';
 import { parseGridFile, type GridFileOptions } from './planner.import.js';
 import { MAX_PLAN_VERTICES, MAX_ROAD_GUIDES, ROAD_GUIDE_METRES, type PlanGridValue } from './planner.schemas.js';
 import type { Kysely } from 'kysely';
