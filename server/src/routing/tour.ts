@@ -165,7 +165,8 @@ export function improve(p: TourProblem, mid0: readonly number[], onTour?: (mid: 
   };
   sums();
   const eps = 1e-9;
-  const current = () => (p.closed ? T.slice(1, -1) : T.slice(1, -1));
+  // the free part: without the start, and without the start again (closed) or the end (open)
+  const current = () => T.slice(1, -1);
   const taken = () => {
     sums();
     onTour?.(current(), F[T.length - 1]!);

@@ -109,9 +109,11 @@ export const VersionSummary = Type.Object({
 export const VersionList = Type.Object({ communityCode: Type.String(), latestVersion: Type.Integer(), versions: Type.Array(VersionSummary) });
 
 /** An undo/redo history as the planner's client keeps it (opaque to the server, bounded by the body limit). */
+/** The most edits each stack of a draft's history keeps (the browser cuts its stacks to it too). */
+export const MAX_DRAFT_HISTORY = 500;
 const History = Type.Object({
-  undo: Type.Array(Type.Unknown(), { maxItems: 500 }),
-  redo: Type.Array(Type.Unknown(), { maxItems: 500 }),
+  undo: Type.Array(Type.Unknown(), { maxItems: MAX_DRAFT_HISTORY }),
+  redo: Type.Array(Type.Unknown(), { maxItems: MAX_DRAFT_HISTORY }),
 }, { description: 'the client\'s undo and redo stacks, kept with the draft' });
 
 export const Draft = Type.Object({

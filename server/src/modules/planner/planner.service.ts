@@ -27,7 +27,7 @@ import {
 } from './planner.repository.js';
 import { gridsChanged } from './planner.events.js';
 import { parseGridFile, type GridFileOptions } from './planner.import.js';
-import { MAX_PLAN_VERTICES, MAX_ROAD_GUIDES, ROAD_GUIDE_METRES, type PlanGridValue } from './planner.schemas.js';
+import { MAX_DRAFT_HISTORY, MAX_PLAN_VERTICES, MAX_ROAD_GUIDES, ROAD_GUIDE_METRES, type PlanGridValue } from './planner.schemas.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
 
@@ -334,8 +334,6 @@ export interface DraftImport extends GridFileOptions {
   expectedRevision?: number;
 }
 
-/** The most edits a draft's undo (and redo) stack keeps, as the planner's client does (the schema's bound). */
-const MAX_HISTORY = 500;
 
 /**
  * POST /api/planner/drafts/{id}/import: the draft's grids become the file's (planner.import.ts),
@@ -358,7 +356,7 @@ export async function importDraftFor(db: Kysely<DB>, c: Caller, id: string, uplo
     const before = (d.grids as Partial<Proposal> | null)?.features ?? [];
     const remove = [...new Set(before.map((f) => f?.properties?.code).filter((code): code is string => typeof code === 'string' && !codes.has(code)))];
     const history = (d.history ?? {}) as { undo?: unknown; redo?: unknown };
-    const undo = [...(Array.isArray(history.undo) ? history.undo : []), { kind: 'setGrids', grids: imported.features, remove }].slice(-MAX_HISTORY);
+    const undo = [...(Array.isArray(history.undo) ? history.undo : []), { kind: 'setGrids', grids: imported.features, remove }].slice(-MAX_DRAFT_HISTORY);
     await saveDraft(trx, id, { grids: { type: 'FeatureCollection', features: imported.features }, history: { undo, redo: [] }, baseVersion: d.base_version });
     await appendAudit(trx, audit, {
       action: 'grid.plan.draft_import', entity: 'grid_plan_draft', entityId: id,

@@ -146,22 +146,26 @@ export const usePlannerStore = defineStore('planner', () => {
 
   // --- Edits ------------------------------------------------------------------------------------------
 
-  /** Applies an edit to the plan (and saves and validates); false when the engine refuses it. */
+  /** Applies an edit to the plan (and saves and validates); false when the engine refuses it (`refused` says why). */
   function edit(e: Edit): boolean {
-    if (!state.value || !writable.value) return false;
+    const refusal = tryEdit(e);
+    if (refusal) refused.value = { code: refusal.code, at: Date.now() };
+    return refusal === null;
+  }
+
+  /** Applies an edit as `edit` does, but answers the engine's refusal instead of announcing it (for trying candidates). */
+  function tryEdit(e: Edit): PlanEditError | null {
+    if (!state.value || !writable.value) return new PlanEditError('UNKNOWN_EDIT', 'nothing to edit');
     try {
       const step = commit(history.value, state.value, e);
       history.value = step.history;
       setPlan(step.state);
     } catch (err) {
-      if (err instanceof PlanEditError) {
-        refused.value = { code: err.code, at: Date.now() };
-        return false;
-      }
+      if (err instanceof PlanEditError) return err;
       throw err;
     }
     changed();
-    return true;
+    return null;
   }
 
   /** Tries an edit without keeping it (a drag's preview): the plan it would make, or the engine's refusal. */
@@ -394,6 +398,6 @@ export const usePlannerStore = defineStore('planner', () => {
     communities, settings, community, draft, base, state, history, versions, loading, loadError, mode, selected, refused,
     issues, validating, validated, impact, impactLoading, proposals, proposalsLoading, saveStatus, saveError,
     writable, grids, canUndo, canRedo, errors, latestVersion, stale,
-    loadCommunities, open, edit, preview, undo, redo, nextCode, applyFix, flush, validate, loadImpact, loadProposals, acceptProposal, importFile, publish, discardDraft, diff, versionGrids, clearTimers,
+    loadCommunities, open, edit, tryEdit, preview, undo, redo, nextCode, applyFix, flush, validate, loadImpact, loadProposals, acceptProposal, importFile, publish, discardDraft, diff, versionGrids, clearTimers,
   };
 });
